@@ -1,0 +1,51 @@
+"""``python -m caas``: the offline plan, the benchmark, runbooks and the stack diff."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from caas.config import ConfigError
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from caas.plan import FORMATS, Project, render
+
+    project = Project.at(args.dir)
+    plan = render(project, args.stack)
+    sys.stdout.write(FORMATS[args.format](plan))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from caas.bench import run
+
+    return run(fleet=args.fleet, stacks=args.stacks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    plan = commands.add_parser("plan", help="render a stack offline: what `pulumi up` would create")
+    plan.add_argument("--stack", required=True, help="shared, int, uat or prd")
+    plan.add_argument("--format", choices=("table", "json", "mermaid"), default="table")
+    plan.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    plan.set_defaults(func=_plan)
+
+    bench = commands.add_parser("bench", help="plan time and memory per stack against the SDK floor")
+    bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
+    bench.add_argument("--stacks", nargs="*", default=["shared", "int", "uat", "prd"])
+    bench.set_defaults(func=_bench)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as error:
+        for line in error.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"caas: {error.strerror}: {error.filename}", file=sys.stderr)
+        return 2

@@ -1,0 +1,273 @@
+"""Pulumi mocks that record every registration, for the offline plan and the tests.
+
+The mocks answer like Azure would (ARM ids, login servers, identity ids) so that values flowing between
+resources look real in the plan; nothing here talks to Azure or needs credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.rpc import UNKNOWN, _special_resource_sig, _special_secret_sig, _special_sig_key
+
+SUBSCRIPTION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:subscription"))
+TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:tenant"))
+SECRET = "[secret]"
+UNKNOWN_TEXT = "[unknown]"
+
+
+def fake_uuid(*parts: str) -> str:
+    """A stable UUID for a mocked principal or client id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:" + "/".join(parts)))
+
+
+# token -> (ARM type path, input holding the resource's own name, parent name inputs in path order).
+# Child types list their parents' name inputs; the ARM id is then .../<parentType>/<parent>/<child>/<name>.
+ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName", ()),
+    "azure-native:network:Subnet": (
+        "Microsoft.Network/virtualNetworks/{}/subnets",
+        "subnetName",
+        ("virtualNetworkName",),
+    ),
+    "azure-native:network:VirtualNetworkPeering": (
+        "Microsoft.Network/virtualNetworks/{}/virtualNetworkPeerings",
+        "virtualNetworkPeeringName",
+        ("virtualNetworkName",),
+    ),
+    "azure-native:network:NetworkSecurityGroup": (
+        "Microsoft.Network/networkSecurityGroups",
+        "networkSecurityGroupName",
+        (),
+    ),
+    "azure-native:network:RouteTable": ("Microsoft.Network/routeTables", "routeTableName", ()),
+    "azure-native:network:NatGateway": ("Microsoft.Network/natGateways", "natGatewayName", ()),
+    "azure-native:network:PublicIPAddress": ("Microsoft.Network/publicIPAddresses", "publicIpAddressName", ()),
+    "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName", ()),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        "Microsoft.Network/privateEndpoints/{}/privateDnsZoneGroups",
+        "privateDnsZoneGroupName",
+        ("privateEndpointName",),
+    ),
+    "azure-native:network:BastionHost": ("Microsoft.Network/bastionHosts", "bastionHostName", ()),
+    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName", ()),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        "Microsoft.Network/privateDnsZones/{}/virtualNetworkLinks",
+        "virtualNetworkLinkName",
+        ("privateZoneName",),
+    ),
+    "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry/registries", "registryName", ()),
+    "azure-native:containerregistry:Replication": (
+        "Microsoft.ContainerRegistry/registries/{}/replications",
+        "replicationName",
+        ("registryName",),
+    ),
+    "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName", ()),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "resourceName",
+        (),
+    ),
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        "Microsoft.ManagedIdentity/userAssignedIdentities/{}/federatedIdentityCredentials",
+        "federatedIdentityCredentialResourceName",
+        ("resourceName",),
+    ),
+    "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName", ()),
+    "azure-native:keyvault:Secret": ("Microsoft.KeyVault/vaults/{}/secrets", "secretName", ("vaultName",)),
+    "azure-native:monitor:DiagnosticSetting": ("Microsoft.Insights/diagnosticSettings", "name", ()),
+    "azure-native:authorization:RoleAssignment": ("Microsoft.Authorization/roleAssignments", "roleAssignmentName", ()),
+    "azure-native:authorization:ManagementLockAtResourceGroupLevel": ("Microsoft.Authorization/locks", "lockName", ()),
+    "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName", ()),
+    "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName", ()),
+    "azure-native:devopsinfrastructure:Pool": ("Microsoft.DevOpsInfrastructure/pools", "poolName", ()),
+}
+
+
+def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
+    """A realistic ARM id for a mocked resource, built from its inputs."""
+    sub = f"/subscriptions/{SUBSCRIPTION_ID}"
+    rg = inputs.get("resourceGroupName")
+    if token == "azure-native:resources:ResourceGroup":
+        return f"{sub}/resourceGroups/{rg or name}"
+    scope = inputs.get("scope") or inputs.get("resourceUri")  # extension resources hang off another id
+    if token in ARM_TYPES:
+        path, own, parents = ARM_TYPES[token]
+        path = path.format(*(inputs.get(p, name) for p in parents))
+        leaf = inputs.get(own) or name
+    else:  # a type nobody listed yet: derive Microsoft.<Module>/<types> from the token
+        _, module, typ = token.split(":")
+        path = f"Microsoft.{module.capitalize()}/{typ[0].lower()}{typ[1:]}s"
+        leaf = next(
+            (v for k, v in inputs.items() if k.endswith("Name") and k != "resourceGroupName" and isinstance(v, str)),
+            name,
+        )
+    if rg:
+        return f"{sub}/resourceGroups/{rg}/providers/{path}/{leaf}"
+    if scope:
+        return f"{scope}/providers/{path}/{leaf}"
+    return f"{sub}/providers/{path}/{leaf}"
+
+
+def _extra_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Outputs Azure computes that other resources read."""
+    leaf = rid.rsplit("/", 1)[-1]
+    out: dict[str, Any] = {"id": rid, "name": leaf}
+    if token == "azure-native:containerregistry:Registry":
+        out["loginServer"] = f"{leaf.lower()}.azurecr.io"
+    elif token == "azure-native:managedidentity:UserAssignedIdentity":
+        out.update(principalId=fake_uuid("principal", rid), clientId=fake_uuid("client", rid), tenantId=TENANT_ID)
+    elif token == "azure-native:operationalinsights:Workspace":
+        out["customerId"] = fake_uuid("workspace", rid)
+    elif token == "azure-native:keyvault:Vault":
+        out["properties"] = {**inputs.get("properties", {}), "vaultUri": f"https://{leaf}.vault.azure.net/"}
+    elif token == "azure-native:network:PublicIPAddress":
+        digest = uuid.uuid5(uuid.NAMESPACE_URL, rid).int
+        out["ipAddress"] = f"203.0.113.{digest % 254 + 1}"  # TEST-NET-3: documentation addresses
+    elif token == "azure-native:storage:StorageAccount":
+        out["primaryEndpoints"] = {
+            kind: f"https://{leaf}.{kind}.core.windows.net/" for kind in ("blob", "file", "dfs", "queue", "table")
+        }
+    identity = inputs.get("identity")
+    if isinstance(identity, dict):
+        ids = identity.get("userAssignedIdentities") or []
+        # The SDK merges outputs by key: user-assigned identities come back as a map keyed by id.
+        out["identity"] = {
+            **identity,
+            "principalId": fake_uuid("principal", rid),
+            "tenantId": TENANT_ID,
+            "userAssignedIdentities": {
+                i: {"principalId": fake_uuid("principal", i), "clientId": fake_uuid("client", i)} for i in ids
+            }
+            if isinstance(ids, list)
+            else ids,
+        }
+    return out
+
+
+def kubeconfig(server: str) -> str:
+    """The kubeconfig AKS returns with local accounts off: kubelogin exec, no embedded credentials."""
+    return "\n".join(
+        [
+            "apiVersion: v1",
+            "kind: Config",
+            "clusters:",
+            f"- cluster: {{server: '{server}'}}",
+            "  name: aks",
+            "contexts:",
+            "- context: {cluster: aks, user: clusterUser}",
+            "  name: aks",
+            "current-context: aks",
+            "users:",
+            "- name: clusterUser",
+            "  user:",
+            "    exec:",
+            "      apiVersion: client.authentication.k8s.io/v1beta1",
+            "      command: kubelogin",
+            "      args: [get-token, --login, azurecli, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]",
+            "",
+        ]
+    )
+
+
+class RecordingMocks(Mocks):
+    """Answers registrations and invokes as Azure would; ``stack_outputs`` feeds StackReferences."""
+
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None):
+        self.stack_outputs = stack_outputs or {}
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            ref = args.inputs.get("name", args.name)
+            return ref, {"name": ref, "outputs": self.stack_outputs.get(ref, {}), "secretOutputNames": []}
+        if not args.typ.startswith("azure-native:"):
+            return f"{args.name}-id", dict(args.inputs)
+        rid = arm_id(args.typ, args.name, args.inputs)
+        return rid, {**args.inputs, **_extra_outputs(args.typ, args.name, args.inputs, rid)}
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": fake_uuid("deployer-client"),
+                "objectId": fake_uuid("deployer-object"),
+                "subscriptionId": SUBSCRIPTION_ID,
+                "tenantId": TENANT_ID,
+            }
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            server = f"https://{args.args.get('resourceName', 'aks')}.privatelink.azmk8s.io:443"
+            value = base64.b64encode(kubeconfig(server).encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+        return {}
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    provider: str
+    dependencies: list[str]
+    protect: bool
+    custom: bool
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+class DuplicateUrnError(Exception):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    """Protobuf-struct JSON -> plan JSON: secrets and unknowns masked, resource refs as URNs, ints kept."""
+    if isinstance(value, dict):
+        sig = value.get(_special_sig_key)
+        if sig == _special_secret_sig:
+            return SECRET
+        if sig == _special_resource_sig:
+            return value.get("urn", "")
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value == UNKNOWN:
+        return UNKNOWN_TEXT
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that keeps every registration, in order, with its options."""
+
+    def __init__(self, mocks: RecordingMocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self._urns: set[str] = set()
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = response.urn
+        if urn in self._urns:
+            raise DuplicateUrnError(f"duplicate URN {urn}: two resources share type and name")
+        self._urns.add(urn)
+        self.registrations.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                provider=request.provider.rsplit("::", 1)[0],  # a provider reference is "<urn>::<id>"
+                dependencies=sorted(set(request.dependencies)),
+                protect=bool(request.protect),
+                custom=bool(request.custom),
+                inputs=_plain(json_format.MessageToDict(request.object)),
+            )
+        )
+        return response

@@ -1,0 +1,71 @@
+"""The environment's Key Vault: certificates and generated secrets, reachable only privately."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from caas.config import EstateConfig
+from components.diagnostics import send_to_log_analytics
+from components.private_link import private_endpoint
+
+keyvault = azure_native.keyvault
+
+
+@dataclass
+class KeyVaultArgs:
+    config: EstateConfig
+    resource_group_name: pulumi.Input[str]
+    private_endpoint_subnet_id: pulumi.Input[str]
+    vault_dns_zone_id: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
+
+
+class KeyVault(pulumi.ComponentResource):
+    """``intershop:caas:KeyVault``: RBAC-authorised vault, soft delete, purge protection, private endpoint."""
+
+    def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("intershop:caas:KeyVault", name, None, opts)
+        cfg = args.config
+        client = azure_native.authorization.get_client_config_output()
+        vault_name = cfg.names.key_vault()
+        self.vault = keyvault.Vault(
+            f"{name}-vault",
+            keyvault.VaultArgs(
+                vault_name=vault_name,
+                resource_group_name=args.resource_group_name,
+                location=cfg.location.primary,
+                properties=keyvault.VaultPropertiesArgs(
+                    tenant_id=client.tenant_id,
+                    sku=keyvault.SkuArgs(family="A", name="standard"),
+                    # Access by Azure RBAC role assignments only, no access policies.
+                    enable_rbac_authorization=True,
+                    enable_soft_delete=True,
+                    soft_delete_retention_in_days=cfg.key_vault.soft_delete_retention_days,
+                    # Azure accepts only true here; leaving it unset is how a non-prd vault stays purgeable.
+                    enable_purge_protection=True if cfg.profile.purge_protection else None,
+                    public_network_access="Disabled",
+                    network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
+                ),
+                tags=cfg.tag_set,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+        )
+        self.vault_id = self.vault.id
+        self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
+        private_endpoint(
+            f"{name}-pe",
+            endpoint_name=cfg.names.resource("private_endpoint", "kv"),
+            resource_group_name=args.resource_group_name,
+            location=cfg.location.primary,
+            subnet_id=args.private_endpoint_subnet_id,
+            target_id=self.vault.id,
+            group_id="vault",
+            zone_id=args.vault_dns_zone_id,
+            tags=cfg.tag_set,
+            parent=self,
+        )
+        send_to_log_analytics(f"{name}-vault", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self)
+        self.register_outputs({"vaultId": self.vault.id, "vaultName": self.vault.name, "vaultUri": self.vault_uri})

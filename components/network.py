@@ -1,0 +1,140 @@
+"""An environment's network: spoke VNet peered with the shared hub, private DNS, private registry access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from caas import addressing
+from caas.config import EstateConfig
+from components.private_link import private_endpoint
+from components.vnet import VNetArgs, build_vnet
+
+network = azure_native.network
+privatedns = azure_native.privatedns
+
+
+@dataclass
+class SharedRefs:
+    """What an environment reads from the shared stack (through its StackReference)."""
+
+    hub_vnet_id: pulumi.Input[str]
+    hub_vnet_name: pulumi.Input[str]
+    hub_resource_group_name: pulumi.Input[str]
+    registry_id: pulumi.Input[str]
+    registry_login_server: pulumi.Input[str]
+
+
+@dataclass
+class NetworkArgs:
+    config: EstateConfig
+    resource_group_name: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
+    shared: SharedRefs
+
+
+class Network(pulumi.ComponentResource):
+    """``intershop:caas:Network``: subnets with NSGs and NAT, hub peering (both directions), private DNS.
+
+    Private DNS zones are per environment and linked to its VNet. Zones whose records are unique to the
+    environment (PostgreSQL) are also linked to the hub; the privatelink zones are not, because a VNet can
+    link only one zone of a name and the hub keeps its own (e.g. for its registry endpoint).
+    """
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("intershop:caas:Network", name, None, opts)
+        cfg = args.config
+        names, rg, loc, tags = cfg.names, args.resource_group_name, cfg.location.primary, cfg.tag_set
+
+        built = build_vnet(
+            name,
+            VNetArgs(
+                resource_group_name=rg,
+                location=loc,
+                names=names,
+                address_space=cfg.network.address_space,
+                subnets=cfg.subnets,
+                specs=addressing.ENVIRONMENT_SUBNETS,
+                workspace_id=args.workspace_id,
+                tags=tags,
+                reserved_only=set() if cfg.vpn else {"gateway"},
+            ),
+            parent=self,
+        )
+        self.vnet = built.vnet
+        self.subnet_ids = built.subnet_ids
+        self.nat_gateway = built.nat_gateway
+
+        # Both directions are created here so that the shared stack never depends on an environment.
+        network.VirtualNetworkPeering(
+            f"{name}-peering-to-hub",
+            network.VirtualNetworkPeeringInitArgs(
+                virtual_network_peering_name="to-hub",
+                resource_group_name=rg,
+                virtual_network_name=self.vnet.name,
+                remote_virtual_network=network.SubResourceArgs(id=args.shared.hub_vnet_id),
+                allow_virtual_network_access=True,
+                allow_forwarded_traffic=False,
+                use_remote_gateways=False,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        network.VirtualNetworkPeering(
+            f"{name}-peering-from-hub",
+            network.VirtualNetworkPeeringInitArgs(
+                virtual_network_peering_name=names.resource("vnet"),
+                resource_group_name=args.shared.hub_resource_group_name,
+                virtual_network_name=args.shared.hub_vnet_name,
+                remote_virtual_network=network.SubResourceArgs(id=self.vnet.id),
+                allow_virtual_network_access=True,
+                allow_forwarded_traffic=False,
+                allow_gateway_transit=False,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.dns_zone_ids: dict[str, pulumi.Output[str]] = {}
+        for key, zone_name in cfg.private_dns_zones.items():
+            zone = privatedns.PrivateZone(
+                f"{name}-dns-{key}",
+                privatedns.PrivateZoneArgs(
+                    private_zone_name=zone_name, resource_group_name=rg, location="global", tags=tags
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.dns_zone_ids[key] = zone.id
+            links = {"link": (self.vnet.id, names.resource("vnet"))}
+            if key not in cfg.privatelink_zone_keys:
+                links["hub-link"] = (args.shared.hub_vnet_id, "hub")
+            for suffix, (vnet_id, link_name) in links.items():
+                privatedns.VirtualNetworkLink(
+                    f"{name}-dns-{key}-{suffix}",
+                    privatedns.VirtualNetworkLinkArgs(
+                        virtual_network_link_name=link_name,
+                        private_zone_name=zone.name,
+                        resource_group_name=rg,
+                        location="global",
+                        virtual_network=privatedns.SubResourceArgs(id=vnet_id),
+                        registration_enabled=False,
+                        tags=tags,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+
+        # AKS nodes and build steps pull from the shared registry over this endpoint, never the internet.
+        private_endpoint(
+            f"{name}-pe-registry",
+            endpoint_name=names.resource("private_endpoint", "cr"),
+            resource_group_name=rg,
+            location=loc,
+            subnet_id=self.subnet_ids["privateEndpoints"],
+            target_id=args.shared.registry_id,
+            group_id="registry",
+            zone_id=self.dns_zone_ids["registry"],
+            tags=tags,
+            parent=self,
+        )
+
+        self.register_outputs({"vnetId": self.vnet.id, "subnetIds": self.subnet_ids, "dnsZoneIds": self.dns_zone_ids})

@@ -1,0 +1,46 @@
+"""Log Analytics: where every resource's diagnostics go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from caas.config import EstateConfig
+
+
+@dataclass
+class ObservabilityArgs:
+    config: EstateConfig
+    resource_group_name: pulumi.Input[str]
+
+
+class Observability(pulumi.ComponentResource):
+    """``intershop:caas:Observability``: the stack's Log Analytics workspace.
+
+    Retention comes from the environment profile (GDPR: logs are kept no longer than the profile says).
+    """
+
+    def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("intershop:caas:Observability", name, None, opts)
+        cfg = args.config
+        self.workspace = azure_native.operationalinsights.Workspace(
+            f"{name}-workspace",
+            azure_native.operationalinsights.WorkspaceArgs(
+                workspace_name=cfg.names.resource("log_analytics"),
+                resource_group_name=args.resource_group_name,
+                location=cfg.location.primary,
+                sku=azure_native.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+                retention_in_days=cfg.profile.log_retention_days,
+                features=azure_native.operationalinsights.WorkspaceFeaturesArgs(
+                    # Entra ID only, and a reader sees only the logs of resources they may read.
+                    disable_local_auth=True,
+                    enable_log_access_using_only_resource_permissions=True,
+                ),
+                tags=cfg.tag_set,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+        )
+        self.workspace_id = self.workspace.id
+        self.register_outputs({"workspaceId": self.workspace.id, "customerId": self.workspace.customer_id})

@@ -1,0 +1,52 @@
+"""Private endpoints with their DNS registration, the only way into the platform's PaaS services."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+
+def private_endpoint(
+    name: str,
+    *,
+    endpoint_name: str,
+    resource_group_name: pulumi.Input[str],
+    location: str,
+    subnet_id: pulumi.Input[str],
+    target_id: pulumi.Input[str],
+    group_id: str,
+    zone_id: pulumi.Input[str],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> azure_native.network.PrivateEndpoint:
+    """A private endpoint for one sub-resource of ``target_id`` that registers its A record in ``zone_id``."""
+    endpoint = azure_native.network.PrivateEndpoint(
+        name,
+        azure_native.network.PrivateEndpointArgs(
+            private_endpoint_name=endpoint_name,
+            resource_group_name=resource_group_name,
+            location=location,
+            subnet=azure_native.network.SubnetArgs(id=subnet_id),
+            custom_network_interface_name=f"{endpoint_name}-nic",
+            private_link_service_connections=[
+                azure_native.network.PrivateLinkServiceConnectionArgs(
+                    name=endpoint_name, private_link_service_id=target_id, group_ids=[group_id]
+                )
+            ],
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    azure_native.network.PrivateDnsZoneGroup(
+        f"{name}-dns",
+        azure_native.network.PrivateDnsZoneGroupArgs(
+            private_dns_zone_group_name="default",
+            private_endpoint_name=endpoint.name,
+            resource_group_name=resource_group_name,
+            private_dns_zone_configs=[
+                azure_native.network.PrivateDnsZoneConfigArgs(name=group_id, private_dns_zone_id=zone_id)
+            ],
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return endpoint

@@ -1,0 +1,66 @@
+"""Azure built-in role definitions and deterministic role assignments."""
+
+from __future__ import annotations
+
+import uuid
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+# Built-in role definition ids (learn.microsoft.com, "Azure built-in roles"); stable across tenants.
+ROLES: dict[str, str] = {
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Azure Kubernetes Service Cluster User Role": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+    "Azure Kubernetes Service RBAC Reader": "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
+    "Azure Kubernetes Service RBAC Writer": "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Managed Identity Operator": "f1a07417-d97a-45cb-824c-7a7467783830",
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+    "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    "Private DNS Zone Contributor": "b12aa53e-6015-4669-85d0-8515ebb3ae7f",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
+}
+
+
+def role_definition_id(role: str) -> pulumi.Output[str]:
+    """The subscription-scoped id of a built-in role, as ARM expects in a role assignment."""
+    guid = ROLES[role]
+    client = azure_native.authorization.get_client_config_output()
+    return client.subscription_id.apply(
+        lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+    )
+
+
+def assign(
+    name: str,
+    *,
+    role: str,
+    principal_id: pulumi.Input[str],
+    scope: pulumi.Input[str],
+    parent: pulumi.Resource,
+    principal_type: str = "ServicePrincipal",
+    description: str | None = None,
+) -> azure_native.authorization.RoleAssignment:
+    """Grant ``role`` to a principal on exactly ``scope``.
+
+    The assignment's name (a GUID in ARM) derives from the project, stack and logical name, so it is stable
+    across runs instead of the random GUID azure-native would pick.
+    """
+    seed = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
+    return azure_native.authorization.RoleAssignment(
+        name,
+        azure_native.authorization.RoleAssignmentArgs(
+            role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, seed)),
+            role_definition_id=role_definition_id(role),
+            principal_id=principal_id,
+            principal_type=principal_type,
+            scope=scope,
+            description=description or f"{role} for {name}",
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,258 @@
+"""A virtual network with its subnets, one NSG per subnet that allows one, and NAT for egress.
+
+Built by the shared hub and by every environment's Network, so both follow the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from caas.addressing import SubnetSpec
+from caas.naming import Namer
+from components.diagnostics import send_to_log_analytics
+
+network = azure_native.network
+
+# Subnets that must be delegated to one service.
+DELEGATIONS = {
+    "sqlMi": "Microsoft.Sql/managedInstances",
+    "postgres": "Microsoft.DBforPostgreSQL/flexibleServers",
+    "buildAgents": "Microsoft.DevOpsInfrastructure/pools",
+}
+# Azure forbids NSGs on these subnets (GatewaySubnet) or the service manages its own rules (SQL MI's
+# network intent policy adds and owns them; a Pulumi-declared rule set would fight it on every update).
+NO_NSG = {"gateway"}
+SERVICE_MANAGED_RULES = {"sqlMi"}
+# Subnets whose workloads need outbound internet and get it through the NAT gateway only.
+NAT_ROLES = {"aks", "vms", "buildAgents"}
+
+
+def _rule(
+    name: str,
+    priority: int,
+    direction: str,
+    access: str,
+    source: str,
+    dest: str,
+    ports: list[str],
+    protocol: str = "Tcp",
+    description: str = "",
+) -> network.SecurityRuleArgs:
+    return network.SecurityRuleArgs(
+        name=name,
+        priority=priority,
+        direction=direction,
+        access=access,
+        protocol=protocol,
+        source_address_prefix=source,
+        source_port_range="*",
+        destination_address_prefix=dest,
+        destination_port_ranges=ports if ports != ["*"] else None,
+        destination_port_range="*" if ports == ["*"] else None,
+        description=description or name,
+    )
+
+
+DENY_INTERNET_INBOUND = _rule(
+    "DenyInternetInbound",
+    4096,
+    "Inbound",
+    "Deny",
+    "Internet",
+    "*",
+    ["*"],
+    "*",
+    "Nothing enters from the internet unless a rule above allows it",
+)
+
+
+def security_rules(role: str) -> list[network.SecurityRuleArgs]:
+    """The inbound rules each subnet role needs; everything else from the internet is denied."""
+    if role == "appGateway":
+        return [
+            # Application Gateway v2 requires its infrastructure ports from the GatewayManager service tag.
+            _rule("AllowGatewayManager", 100, "Inbound", "Allow", "GatewayManager", "*", ["65200-65535"]),
+            # 80 only to redirect to HTTPS on the gateway's listener.
+            _rule("AllowWebFromInternet", 110, "Inbound", "Allow", "Internet", "*", ["443", "80"]),
+            _rule("AllowAzureLoadBalancer", 120, "Inbound", "Allow", "AzureLoadBalancer", "*", ["*"], "*"),
+            DENY_INTERNET_INBOUND,
+        ]
+    if role == "bastion":
+        # The rule set Azure Bastion requires (learn.microsoft.com, "Working with NSG access and Azure Bastion").
+        return [
+            _rule("AllowHttpsInbound", 120, "Inbound", "Allow", "Internet", "*", ["443"]),
+            _rule("AllowGatewayManagerInbound", 130, "Inbound", "Allow", "GatewayManager", "*", ["443"]),
+            _rule("AllowAzureLoadBalancerInbound", 140, "Inbound", "Allow", "AzureLoadBalancer", "*", ["443"]),
+            _rule(
+                "AllowBastionHostCommunication",
+                150,
+                "Inbound",
+                "Allow",
+                "VirtualNetwork",
+                "VirtualNetwork",
+                ["8080", "5701"],
+                "*",
+            ),
+            _rule("AllowSshRdpOutbound", 100, "Outbound", "Allow", "*", "VirtualNetwork", ["22", "3389"], "*"),
+            _rule("AllowAzureCloudOutbound", 110, "Outbound", "Allow", "*", "AzureCloud", ["443"]),
+            _rule(
+                "AllowBastionCommunication",
+                120,
+                "Outbound",
+                "Allow",
+                "VirtualNetwork",
+                "VirtualNetwork",
+                ["8080", "5701"],
+                "*",
+            ),
+            _rule("AllowHttpOutbound", 130, "Outbound", "Allow", "*", "Internet", ["80"]),
+        ]
+    return [DENY_INTERNET_INBOUND]
+
+
+@dataclass
+class VNetArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    names: Namer
+    address_space: IPv4Network
+    subnets: dict[str, IPv4Network]
+    specs: tuple[SubnetSpec, ...]
+    workspace_id: pulumi.Input[str]
+    tags: dict[str, str]
+    # Roles whose address range is reserved but whose subnet is not created (e.g. GatewaySubnet, VPN off).
+    reserved_only: set[str] = field(default_factory=set)
+
+
+@dataclass
+class BuiltVNet:
+    vnet: network.VirtualNetwork
+    subnet_ids: dict[str, pulumi.Output[str]]
+    nsg_ids: dict[str, pulumi.Output[str]]
+    nat_gateway: network.NatGateway | None
+
+
+def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
+    """VNet, subnets, NSGs, SQL MI route table and NAT gateway as children of ``parent`` (logical names
+    ``<name>-vnet``, ``<name>-snet-<role>``, ``<name>-nsg-<role>`` ...)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    rg, loc, names, tags = args.resource_group_name, args.location, args.names, args.tags
+
+    vnet = network.VirtualNetwork(
+        f"{name}-vnet",
+        network.VirtualNetworkInitArgs(
+            virtual_network_name=names.resource("vnet"),
+            resource_group_name=rg,
+            location=loc,
+            address_space=network.AddressSpaceArgs(address_prefixes=[str(args.address_space)]),
+            tags=tags,
+        ),
+        opts=child,
+    )
+    send_to_log_analytics(f"{name}-vnet", resource_id=vnet.id, workspace_id=args.workspace_id, parent=parent)
+
+    roles = [s for s in args.specs if s.role not in args.reserved_only]
+    nat_gateway = _nat_gateway(name, args, parent) if any(s.role in NAT_ROLES for s in roles) else None
+
+    subnet_ids: dict[str, pulumi.Output[str]] = {}
+    nsg_ids: dict[str, pulumi.Output[str]] = {}
+    previous: pulumi.Resource | None = None
+    for spec in roles:
+        nsg = None
+        if spec.role not in NO_NSG:
+            nsg = network.NetworkSecurityGroup(
+                f"{name}-nsg-{spec.role}",
+                network.NetworkSecurityGroupInitArgs(
+                    network_security_group_name=names.resource("nsg", spec.name.removeprefix("snet-").lower()),
+                    resource_group_name=rg,
+                    location=loc,
+                    security_rules=None if spec.role in SERVICE_MANAGED_RULES else security_rules(spec.role),
+                    tags=tags,
+                ),
+                opts=child,
+            )
+            nsg_ids[spec.role] = nsg.id
+            send_to_log_analytics(
+                f"{name}-nsg-{spec.role}",
+                resource_id=nsg.id,
+                workspace_id=args.workspace_id,
+                parent=parent,
+                metrics=False,
+            )
+        route_table = None
+        if spec.role == "sqlMi":
+            # SQL MI requires a route table on its subnet; the service adds and owns the routes.
+            route_table = network.RouteTable(
+                f"{name}-rt-{spec.role}",
+                network.RouteTableInitArgs(
+                    route_table_name=names.resource("route_table", "sql-mi"),
+                    resource_group_name=rg,
+                    location=loc,
+                    disable_bgp_route_propagation=False,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        delegation = DELEGATIONS.get(spec.role)
+        subnet = network.Subnet(
+            f"{name}-snet-{spec.role}",
+            network.SubnetInitArgs(
+                subnet_name=spec.name,
+                resource_group_name=rg,
+                virtual_network_name=vnet.name,
+                address_prefix=str(args.subnets[spec.role]),
+                network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id) if nsg else None,
+                route_table=network.RouteTableArgs(id=route_table.id) if route_table else None,
+                nat_gateway=network.SubResourceArgs(id=nat_gateway.id)
+                if nat_gateway is not None and spec.role in NAT_ROLES
+                else None,
+                delegations=[network.DelegationArgs(name=spec.role, service_name=delegation)] if delegation else None,
+                # NSGs and UDRs apply to private endpoints only with this on.
+                private_endpoint_network_policies="Enabled" if spec.role == "privateEndpoints" else None,
+                # No implicit internet egress: NAT-attached subnets get it explicitly, the rest need none.
+                default_outbound_access=False if spec.role not in ("appGateway", "gateway", "bastion") else None,
+            ),
+            # ARM rejects concurrent writes to subnets of one VNet (AnotherOperationInProgress),
+            # so subnets are created one after another.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[previous] if previous else None),
+        )
+        previous = subnet
+        subnet_ids[spec.role] = subnet.id
+    return BuiltVNet(vnet, subnet_ids, nsg_ids, nat_gateway)
+
+
+def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> network.NatGateway:
+    names = args.names
+    # A Standard NAT gateway can sit in at most one zone, never span zones: it is left unpinned (and its
+    # IP regional to match) rather than tying the zone-spread subnets' egress to one chosen zone.
+    ip = network.PublicIPAddress(
+        f"{name}-nat-ip",
+        network.PublicIPAddressInitArgs(
+            public_ip_address_name=names.resource("public_ip", "nat"),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            tags=args.tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    send_to_log_analytics(f"{name}-nat-ip", resource_id=ip.id, workspace_id=args.workspace_id, parent=parent)
+    return network.NatGateway(
+        f"{name}-nat",
+        network.NatGatewayInitArgs(
+            nat_gateway_name=names.resource("nat_gateway"),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=network.NatGatewaySkuArgs(name="Standard"),
+            idle_timeout_in_minutes=4,
+            public_ip_addresses=[network.SubResourceArgs(id=ip.id)],
+            tags=args.tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
