@@ -15,11 +15,12 @@ from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
 from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
+from caas.sections.base import Hostname, Label, Section
 
 NAMESPACE = "caas"
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -70,24 +71,6 @@ PRIVATELINK_ZONES = {
     "sqlMi": "privatelink.database.windows.net",
 }
 
-Hostname = Annotated[
-    str,
-    Field(
-        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        max_length=253,
-        description="a lower-case DNS name",
-    ),
-]
-Label = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$", description="a DNS label")]
-
-
-class Section(BaseModel):
-    """A config object: unknown keys are errors, keys are camelCase in the stack file."""
-
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, hide_input_in_errors=True
-    )
-
 
 class Customer(Section):
     code: str = Field(pattern=r"^[a-z0-9]{2,8}$", description="2-8 lowercase letters/digits, part of every name")
@@ -133,7 +116,7 @@ class HostnameOverrides(Section):
 
 
 class Dns(Section):
-    domain: Hostname = Field(description="the customer's base domain, e.g. acme.com")
+    domain: Hostname = Field(description="the customer's base domain, a lower-case DNS name such as acme.com")
     hostnames: HostnameOverrides = HostnameOverrides()
 
 
@@ -218,6 +201,15 @@ class EstateConfig(Section):
     vpn: Vpn | None = None
     secrets: Secrets = Secrets()
     tags: dict[str, str] = Field(default_factory=dict)
+
+    # Sections added per area of the estate; keep each area's fields under its own marker.
+    # -- compute: AKS, ICM 7.10 hosts, shared file system, public entry --
+
+    # -- data: databases, secrets, backup, monitoring, GDPR --
+
+    # -- connectivity: SFTP, VPN --
+
+    # -- kubernetes layer and apps --
 
     # -- derived facts: computed once, read everywhere ------------------------------------------------
 
@@ -416,6 +408,15 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     _check_profile(cfg, p)
     _check_network(cfg, p)
     _check_names(cfg, p)
+    # Area checks, each a function (cfg) -> list[(key, message)] in its section module.
+    # -- compute --
+
+    # -- data --
+
+    # -- connectivity --
+
+    # -- kubernetes --
+
     if cfg.hostnames:
         seen: dict[str, str] = {}
         for role, host in cfg.hostnames.items():
@@ -437,7 +438,7 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
 
 
 def _present_keys(cfg: EstateConfig) -> set[str]:
-    return {f"{NAMESPACE}:{cfg.model_fields[name].alias or to_camel(name)}" for name in cfg.model_fields_set}
+    return {f"{NAMESPACE}:{type(cfg).model_fields[name].alias or to_camel(name)}" for name in cfg.model_fields_set}
 
 
 def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:

@@ -36,6 +36,8 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
         "logAnalyticsWorkspaceId": observability.workspace_id,
     }
     if cfg.is_shared:
+        # -- shared: connectivity (SFTP account) --
+
         shared = SharedServices("shared", SharedServicesArgs(cfg, rg, observability.workspace_id))
         outputs.update(
             hubVnetId=shared.hub_vnet.id,
@@ -58,6 +60,15 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
             cfg, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["vault"], observability.workspace_id
         ),
     )
+    # Each area wires its components below its marker and adds its outputs to `outputs`.
+    # -- compute --
+
+    # -- data --
+
+    # -- connectivity --
+
+    # -- kubernetes --
+
     outputs.update(
         vnetId=net.vnet.id,
         subnetIds=net.subnet_ids,

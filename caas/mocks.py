@@ -84,6 +84,10 @@ ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "azure-native:monitor:DiagnosticSetting": ("Microsoft.Insights/diagnosticSettings", "name", ()),
     "azure-native:authorization:RoleAssignment": ("Microsoft.Authorization/roleAssignments", "roleAssignmentName", ()),
     "azure-native:authorization:ManagementLockAtResourceGroupLevel": ("Microsoft.Authorization/locks", "lockName", ()),
+    # -- compute --
+    # -- data --
+    # -- connectivity --
+    # -- kubernetes --
     "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName", ()),
     "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName", ()),
     "azure-native:devopsinfrastructure:Pool": ("Microsoft.DevOpsInfrastructure/pools", "poolName", ()),
@@ -251,9 +255,17 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return response
-        urn = response.urn
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, response.urn, bool(request.custom), request.object)
+        return response
+
+    def ReadResource(self, request):  # noqa: N802 - gRPC method name
+        """Reads (a StackReference) are part of the plan too: they show what the stack depends on."""
+        response = super().ReadResource(request)
+        self._record(request, response.urn, True, request.properties)
+        return response
+
+    def _record(self, request, urn: str, custom: bool, properties) -> None:
         if urn in self._urns:
             raise DuplicateUrnError(f"duplicate URN {urn}: two resources share type and name")
         self._urns.add(urn)
@@ -265,9 +277,8 @@ class RecordingMonitor(MockMonitor):
                 parent=request.parent,
                 provider=request.provider.rsplit("::", 1)[0],  # a provider reference is "<urn>::<id>"
                 dependencies=sorted(set(request.dependencies)),
-                protect=bool(request.protect),
-                custom=bool(request.custom),
-                inputs=_plain(json_format.MessageToDict(request.object)),
+                protect=bool(getattr(request, "protect", False)),
+                custom=custom,
+                inputs=_plain(json_format.MessageToDict(properties)),
             )
         )
-        return response

@@ -1,0 +1,1 @@
+"""Config sections of the stack model, one module per area of the estate."""

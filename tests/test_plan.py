@@ -1,0 +1,235 @@
+"""The offline plan of every shipped stack: inventory, security settings, relations, determinism."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from caas.mocks import SECRET
+from caas.plan import Plan, Project, render
+from components.roles import ROLES
+from tests.conftest import STACKS
+
+HUB_TYPES = {
+    "azure-native:containerregistry:Registry": 1,
+    "azure-native:containerregistry:Replication": 1,
+    "azure-native:network:BastionHost": 1,
+    "azure-native:devopsinfrastructure:Pool": 1,
+    "azure-native:managedidentity:FederatedIdentityCredential": 1,
+    "azure-native:network:Subnet": 3,
+    "azure-native:network:NetworkSecurityGroup": 3,
+}
+ENV_TYPES = {
+    "azure-native:network:VirtualNetwork": 1,
+    "azure-native:network:Subnet": 6,  # GatewaySubnet only with VPN
+    "azure-native:network:NetworkSecurityGroup": 6,
+    "azure-native:network:VirtualNetworkPeering": 2,
+    "azure-native:keyvault:Vault": 1,
+    "azure-native:privatedns:PrivateZone": 5,
+    "azure-native:network:PrivateEndpoint": 2,
+    "azure-native:operationalinsights:Workspace": 1,
+}
+
+
+def test_shared_inventory(plans: dict[str, Plan]) -> None:
+    """The shared stack holds the PA/AR layer and nothing environment-specific."""
+    counts = plans["shared"].by_type()
+    for typ, n in HUB_TYPES.items():
+        assert counts[typ] == n, typ
+    assert counts["azure-native:keyvault:Vault"] == 0
+    assert counts["azure-native:network:VirtualNetworkPeering"] == 0
+
+
+@pytest.mark.parametrize("stack", ["int", "uat", "prd"])
+def test_environment_inventory(plans: dict[str, Plan], stack: str) -> None:
+    """Each environment has its network, DNS, key vault and workspace; no registry of its own."""
+    counts = plans[stack].by_type()
+    for typ, n in ENV_TYPES.items():
+        assert counts[typ] == n, (stack, typ)
+    assert counts["azure-native:containerregistry:Registry"] == 0
+
+
+def test_registry_is_private_premium_and_replicated(plans: dict[str, Plan]) -> None:
+    """ACR: Premium, admin and anonymous pull off, no public access, zone-redundant, retention, DR replica."""
+    shared = plans["shared"]
+    reg = shared.one("azure-native:containerregistry:Registry", "shared-registry").inputs
+    assert reg["sku"] == {"name": "Premium"}
+    assert reg["adminUserEnabled"] is False and reg["anonymousPullEnabled"] is False
+    assert reg["publicNetworkAccess"] == "Disabled" and reg["zoneRedundancy"] == "Enabled"
+    assert reg["policies"]["retentionPolicy"] == {"days": 30, "status": "enabled"}
+    replica = shared.one("azure-native:containerregistry:Replication", "shared-registry-dr").inputs
+    assert replica["location"] == "northeurope"
+
+
+def test_pipeline_identity_pushes_to_the_registry_only(plans: dict[str, Plan]) -> None:
+    """The DevOps identity is federated (issuer/subject from config) and holds AcrPush on the registry alone."""
+    shared = plans["shared"]
+    fic = shared.one("azure-native:managedidentity:FederatedIdentityCredential", "shared-pipeline-federation").inputs
+    assert fic["subject"] == "sc://acme-commerce/acme-shop/caas-acme-registry"
+    assert fic["audiences"] == ["api://AzureADTokenExchange"]
+    registry_id = shared.outputs["registryId"]
+    grant = shared.one("azure-native:authorization:RoleAssignment", "shared-pipeline-acr-push").inputs
+    assert grant["roleDefinitionId"].endswith(f"/roleDefinitions/{ROLES['AcrPush']}")
+    assert grant["scope"] == registry_id
+    assert grant["principalType"] == "ServicePrincipal"
+
+
+def test_environment_reaches_registry_through_private_endpoint(plans: dict[str, Plan]) -> None:
+    """The env's registry endpoint targets the shared registry id read from the StackReference."""
+    prd = plans["prd"]
+    pe = prd.one("azure-native:network:PrivateEndpoint", "network-pe-registry").inputs
+    connection = pe["privateLinkServiceConnections"][0]
+    assert connection["privateLinkServiceId"] == plans["shared"].outputs["registryId"]
+    assert connection["groupIds"] == ["registry"]
+    assert pe["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
+
+
+def test_stack_reference_names_the_configured_shared_stack(plans: dict[str, Plan]) -> None:
+    """Environment stacks read the shared stack through one StackReference named in config."""
+    refs = plans["prd"].find("pulumi:pulumi:StackReference")
+    assert [r.inputs["name"] for r in refs] == ["acme/caas-acme/shared"]
+
+
+def test_every_subnet_that_allows_an_nsg_has_one(plans: dict[str, Plan]) -> None:
+    """Subnet -> NSG relation: every subnet but GatewaySubnet carries an NSG of its own stack."""
+    for stack in STACKS:
+        plan = plans[stack]
+        nsg_ids = {r.inputs["networkSecurityGroupName"] for r in plan.find("azure-native:network:NetworkSecurityGroup")}
+        for subnet in plan.find("azure-native:network:Subnet"):
+            if subnet.inputs["subnetName"] == "GatewaySubnet":
+                continue
+            nsg = subnet.inputs["networkSecurityGroup"]["id"].rsplit("/", 1)[-1]
+            assert nsg in nsg_ids, (stack, subnet.name)
+
+
+def test_nsgs_deny_internet_inbound_except_gateway_ports(plans: dict[str, Plan]) -> None:
+    """Only the app-gateway subnet admits 80/443 and GatewayManager; SSH/RDP never come from the internet."""
+    prd = plans["prd"]
+    for nsg in prd.find("azure-native:network:NetworkSecurityGroup"):
+        rules = nsg.inputs.get("securityRules", [])
+        inbound_allow = [r for r in rules if r["direction"] == "Inbound" and r["access"] == "Allow"]
+        for rule in inbound_allow:
+            ports = rule.get("destinationPortRanges", [rule.get("destinationPortRange")])
+            assert not {"22", "3389", "*"} & set(ports) or rule["sourceAddressPrefix"] != "Internet", nsg.name
+        if nsg.name == "network-nsg-appGateway":
+            sources = {r["sourceAddressPrefix"]: r for r in inbound_allow}
+            assert sources["GatewayManager"]["destinationPortRanges"] == ["65200-65535"]
+            assert set(sources["Internet"]["destinationPortRanges"]) == {"443", "80"}
+        elif nsg.name != "network-nsg-sqlMi":  # SQL MI's rules are owned by its network intent policy
+            assert inbound_allow == [], nsg.name
+            assert any(r["name"] == "DenyInternetInbound" and r["access"] == "Deny" for r in rules)
+
+
+def test_sql_mi_subnet_is_delegated_with_route_table(plans: dict[str, Plan]) -> None:
+    """SQL MI needs a delegated subnet with NSG and route table; PostgreSQL a delegated one."""
+    prd = plans["prd"]
+    mi = prd.one("azure-native:network:Subnet", "network-snet-sqlMi").inputs
+    assert mi["delegations"][0]["serviceName"] == "Microsoft.Sql/managedInstances"
+    assert "routeTable" in mi and "networkSecurityGroup" in mi
+    pg = prd.one("azure-native:network:Subnet", "network-snet-postgres").inputs
+    assert pg["delegations"][0]["serviceName"] == "Microsoft.DBforPostgreSQL/flexibleServers"
+
+
+def test_nat_gateway_serves_aks_and_vm_subnets_only(plans: dict[str, Plan]) -> None:
+    """Egress of AKS nodes and VMs goes through the NAT gateway; nothing else has it."""
+    prd = plans["prd"]
+    with_nat = {s.name for s in prd.find("azure-native:network:Subnet") if "natGateway" in s.inputs}
+    assert with_nat == {"network-snet-aks", "network-snet-vms"}
+
+
+def test_no_public_ip_except_nat_and_bastion(plans: dict[str, Plan]) -> None:
+    """Public IPs exist only for egress (NAT) and the operators' Bastion; no host has one."""
+    for stack in STACKS:
+        names = {r.name for r in plans[stack].find("azure-native:network:PublicIPAddress")}
+        allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip"}
+        assert names <= allowed, (stack, names)
+
+
+def test_peering_is_created_in_both_directions_by_the_environment(plans: dict[str, Plan]) -> None:
+    """The spoke creates both peerings, so the shared stack never depends on an environment."""
+    prd, shared = plans["prd"], plans["shared"]
+    to_hub = prd.one("azure-native:network:VirtualNetworkPeering", "network-peering-to-hub").inputs
+    from_hub = prd.one("azure-native:network:VirtualNetworkPeering", "network-peering-from-hub").inputs
+    assert to_hub["remoteVirtualNetwork"]["id"] == shared.outputs["hubVnetId"]
+    assert from_hub["virtualNetworkName"] == shared.outputs["hubVnetName"]
+    assert from_hub["resourceGroupName"] == shared.outputs["hubResourceGroupName"]
+
+
+def test_key_vault_is_private_rbac_and_purge_protected_in_prd(plans: dict[str, Plan]) -> None:
+    """Key Vault: RBAC, soft delete, purge protection in prd, public access off, private endpoint."""
+    props = plans["prd"].one("azure-native:keyvault:Vault", "keyvault-vault").inputs["properties"]
+    assert props["enableRbacAuthorization"] is True and props["enableSoftDelete"] is True
+    assert props["enablePurgeProtection"] is True and props["publicNetworkAccess"] == "Disabled"
+    assert props["networkAcls"]["defaultAction"] == "Deny"
+    int_props = plans["int"].one("azure-native:keyvault:Vault", "keyvault-vault").inputs["properties"]
+    assert "enablePurgeProtection" not in int_props  # declared in Pulumi.int.yaml
+
+
+def test_log_retention_follows_profile(plans: dict[str, Plan]) -> None:
+    """Log Analytics keeps 90 days in prd and shared, 30 in uat and int."""
+    days = {
+        s: plans[s]
+        .one("azure-native:operationalinsights:Workspace", "observability-workspace")
+        .inputs["retentionInDays"]
+        for s in STACKS
+    }
+    assert days == {"shared": 90, "int": 30, "uat": 30, "prd": 90}
+
+
+def test_prd_stateful_resources_are_protected_and_locked(plans: dict[str, Plan]) -> None:
+    """prd: resource groups, vault and workspace are protected; resource groups carry CanNotDelete locks."""
+    prd = plans["prd"]
+    protected = {r.name for r in prd.resources if r.protect}
+    assert {"foundation-rg", "foundation-dr-rg", "keyvault-vault", "observability-workspace"} <= protected
+    locks = prd.find("azure-native:authorization:ManagementLockAtResourceGroupLevel")
+    assert {lock.inputs["level"] for lock in locks} == {"CanNotDelete"} and len(locks) == 2
+    assert not any(r.protect for r in plans["int"].resources)
+
+
+def test_every_child_has_a_component_parent(plans: dict[str, Plan]) -> None:
+    """Every Azure resource is parented by a component (no loose resources at stack level)."""
+    for stack in STACKS:
+        plan = plans[stack]
+        components = {r.urn for r in plan.resources if not r.custom}
+        for r in plan.resources:
+            if r.custom and r.type.startswith("azure-native:"):
+                assert r.parent in components, (stack, r.name)
+        assert all(r.type.startswith("intershop:caas:") for r in plan.resources if not r.custom)
+
+
+def test_names_are_unique_and_deterministic(project: Project, plans: dict[str, Plan]) -> None:
+    """A second render is byte-identical; URNs are unique; physical names carry no random suffix."""
+    again = render(project, "prd")
+    assert again.to_json() == plans["prd"].to_json()
+    urns = [r.urn for r in plans["prd"].resources]
+    assert len(urns) == len(set(urns))
+
+
+def test_json_contract(plans: dict[str, Plan]) -> None:
+    """The JSON plan has exactly the documented keys; diagnostics and peerings list their dependencies."""
+    document = json.loads(plans["prd"].to_json())
+    assert set(document) == {"project", "stack", "resources", "outputs"}
+    keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs"}
+    assert all(set(r) == keys for r in document["resources"])
+    assert document["project"] == "caas-acme" and document["stack"] == "prd"
+
+
+def test_no_secret_in_plain_text(plans: dict[str, Plan]) -> None:
+    """Offline, secure values are placeholders and never reach the plan; the model's SecretStr stays hidden."""
+    for stack in STACKS:
+        text = plans[stack].to_json()
+        assert "offline-plan-placeholder" not in text
+    assert SECRET == "[secret]"
+
+
+def test_diagnostics_go_to_the_stacks_workspace(plans: dict[str, Plan]) -> None:
+    """Every diagnostic setting targets the stack's own Log Analytics workspace."""
+    for stack in STACKS:
+        plan = plans[stack]
+        workspace = plan.outputs["logAnalyticsWorkspaceId"]
+        settings = plan.find("azure-native:monitor:DiagnosticSetting")
+        assert settings and {s.inputs["workspaceId"] for s in settings} == {workspace}
+        targets = Counter(s.inputs["resourceUri"] for s in settings)
+        assert max(targets.values()) == 1
