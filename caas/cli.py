@@ -24,6 +24,25 @@ def _bench(args: argparse.Namespace) -> int:
     return run(fleet=args.fleet, stacks=args.stacks)
 
 
+def _runbook(args: argparse.Namespace) -> int:
+    from caas.plan import Project
+    from caas.runbooks import write
+
+    project = Project.at(args.dir)
+    for path in write(project, args.stack, args.out or args.dir / "runbooks" / args.stack):
+        print(path)
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from caas.diff import FORMATS, diff
+    from caas.plan import Project
+
+    report = diff(Project.at(args.dir), args.stack_a, args.stack_b, explain=args.explain)
+    sys.stdout.write(FORMATS[args.format](report))
+    return report.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
     bench.add_argument("--stacks", nargs="*", default=["shared", "int", "uat", "prd"])
     bench.set_defaults(func=_bench)
+
+    runbook = commands.add_parser("runbook", help="write the partner onboarding runbooks of a stack (Markdown)")
+    runbook.add_argument("--stack", required=True, help="shared, int, uat or prd")
+    runbook.add_argument("--out", type=Path, help="folder to write to (default: runbooks/<stack>/)")
+    runbook.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    runbook.set_defaults(func=_runbook)
+
+    compare = commands.add_parser("diff", help="where two environments differ; exit 1 on an undeclared difference")
+    compare.add_argument("stack_a", help="e.g. uat")
+    compare.add_argument("stack_b", help="e.g. prd")
+    compare.add_argument("--format", choices=("table", "json"), default="table")
+    compare.add_argument("--explain", action="store_true", help="name the declaration behind each difference")
+    compare.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    compare.set_defaults(func=_diff)
 
     args = parser.parse_args(argv)
     try:

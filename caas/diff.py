@@ -1,0 +1,532 @@
+"""``python -m caas diff A B``: where two environments differ, and whether each difference was declared.
+
+Both stacks are rendered offline and compared resource by resource, matched by type and logical name
+(logical names carry the role, never the environment). Values that differ only because the environments
+differ (physical names with the environment code, address ranges, hostnames, generated ids) are replaced
+by tokens derived from each stack's own model before comparing.
+
+A difference is *declared* when the environments' effective profiles (``caas/profiles.py``) or their stack
+files say they differ. To tell, stack A is rendered again with B's effective profile and B's value for
+every config key whose value differs (its environment stays A's): the counterfactual. Whatever still
+differs between the counterfactual and B is caused by something neither the profile nor the stack config
+declares (code branching on the environment, a model default that depends on it): *undeclared*.
+When the counterfactual is rejected by the model (prd refuses uat's weaker profile), B is rendered with A's
+declarations instead, and A is compared with that.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from ipaddress import IPv4Address, IPv4Network, ip_network
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from caas import config as model
+from caas.config import EstateConfig
+from caas.mocks import SECRET
+from caas.plan import Plan, Project, render
+
+# Settings of a resource besides its inputs; inputs appear under their own (camelCase) paths.
+OPTION_SETTINGS = ("opts.protect", "opts.parent", "opts.provider", "opts.dependencies")
+OUTPUTS_KEY = ("pulumi:pulumi:Stack", "outputs")
+IDENTITY_KEYS = frozenset({f"{model.NAMESPACE}:environment"})
+PROFILE_KEY = f"{model.NAMESPACE}:profile"
+
+_URN_PREFIX = re.compile(r"urn:pulumi:[^:]*::[^:]*::")
+_ADDRESS = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(/\d{1,2})?(?![\d])")
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+
+Kind = Literal["added", "missing", "changed"]
+Key = tuple[str, str, str]  # (type, logical name, setting); setting "" is the resource itself
+
+
+# --------------------------------------------------------------------------------------------------------
+# Normalisation: environment-specific values become tokens derived from the stack's own model
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Replaces one stack's environment-specific values with tokens that mean the same in every stack."""
+
+    environment: str
+    customer: str
+    hostnames: Mapping[str, str]  # hostname -> role
+    ranges: tuple[tuple[str, IPv4Network], ...]  # most specific first
+
+    @classmethod
+    def of(cls, cfg: EstateConfig) -> Normaliser:
+        ranges: dict[str, IPv4Network] = {"addressSpace": cfg.network.address_space}
+        if cfg.network.dr_address_space is not None:
+            ranges["drAddressSpace"] = cfg.network.dr_address_space
+        ranges.update({f"subnet.{role}": net for role, net in cfg.subnets.items()})
+        ranges.update({f"drSubnet.{role}": net for role, net in cfg.dr_subnets.items()})
+        ordered = sorted(ranges.items(), key=lambda item: (-item[1].prefixlen, item[0]))
+        hosts = {host: role for role, host in cfg.hostnames.items()}
+        return cls(cfg.environment, cfg.customer.code, hosts, tuple(ordered))
+
+    def text(self, value: str) -> str:
+        value = _URN_PREFIX.sub("urn:", value)
+        decoded = _base64_text(value)
+        if decoded is not None:
+            return f"base64({self.text(decoded)})"
+        for host in sorted(self.hostnames, key=len, reverse=True):
+            value = value.replace(host, f"<host:{self.hostnames[host]}>")
+        value = _ADDRESS.sub(self._address, value)
+        # The environment code as a word of a name (kv-acme-uat-weu, tags, URNs) and glued to the customer
+        # code in names that allow no hyphen (stacmeuatweunfs).
+        env = re.escape(self.environment)
+        value = re.sub(rf"(?<![A-Za-z0-9]){env}(?![A-Za-z0-9])", "<env>", value, flags=re.IGNORECASE)
+        return re.sub(rf"{re.escape(self.customer)}{env}", f"{self.customer}<env>", value, flags=re.IGNORECASE)
+
+    def _address(self, match: re.Match[str]) -> str:
+        try:
+            net = ip_network(match.group(0), strict=False)
+            address = IPv4Address(match.group(1))
+        except ValueError:
+            return match.group(0)
+        for name, known in self.ranges:
+            if address in known and net.prefixlen >= known.prefixlen:
+                if net == known:
+                    return f"<{name}>/{known.prefixlen}"
+                offset = int(address) - int(known.network_address)
+                suffix = match.group(2) or ""
+                return f"<{name}>+{offset}{suffix}"
+        return match.group(0)
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        return value
+
+
+def _base64_text(value: str) -> str | None:
+    """The text inside a base64 value (cloud-init, kubeconfig), or None when it is not base64 text."""
+    if len(value) % 4 or not _BASE64.match(value):
+        return None
+    try:
+        text = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return text if text.isprintable() or all(c.isprintable() or c in "\n\r\t" for c in text) else None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Flattening a plan into settings
+
+
+def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
+    """Leaves by path; list items that are objects with a ``name`` are addressed by it, not by position."""
+    if isinstance(value, dict) and value:
+        for key in sorted(value):
+            _flatten(value[key], f"{path}.{key}" if path else key, out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        named = all(isinstance(v.get("name"), str) for v in value) and len({v["name"] for v in value}) == len(value)
+        for i, item in enumerate(value):
+            _flatten(item, f"{path}[{item['name'] if named else i}]", out)
+    elif path:
+        out[path] = value
+
+
+def settings(plan: Plan, norm: Normaliser) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every resource of a plan (and its outputs) as normalised settings, keyed by (type, logical name)."""
+    result: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in plan.resources:
+        flat: dict[str, Any] = {}
+        _flatten(norm.value(r.inputs), "", flat)
+        flat["opts.protect"] = r.protect
+        flat["opts.parent"] = norm.text(r.parent)
+        flat["opts.provider"] = norm.text(r.provider)
+        flat["opts.dependencies"] = sorted(norm.text(d) for d in r.dependencies)
+        result[(r.type, r.name)] = flat
+    outputs: dict[str, Any] = {}
+    _flatten(norm.value(plan.outputs), "", outputs)
+    result[OUTPUTS_KEY] = outputs
+    return result
+
+
+def _opaque_ids(
+    a: dict[tuple[str, str], dict[str, Any]], b: dict[tuple[str, str], dict[str, Any]], keep: frozenset[str]
+) -> None:
+    """Generated ids (GUIDs of identities and role assignments) differ per stack by construction.
+
+    A GUID found in only one of the plans, and in neither stack file, becomes a token naming the first
+    place it occurs, so the same generated id used in the same places compares equal.
+    """
+
+    def occurrences(plan: dict[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for (typ, name), flat in sorted(plan.items()):
+            for path in sorted(flat):
+                for found in _UUID.findall(json.dumps(flat[path])):
+                    first.setdefault(found.lower(), f"{typ}::{name}:{path}")
+        return first
+
+    in_a, in_b = occurrences(a), occurrences(b)
+    for plan, found in ((a, in_a), (b, in_b)):
+        tokens = {u: f"<id@{where}>" for u, where in found.items() if u not in keep and not (u in in_a and u in in_b)}
+        if tokens:
+            for flat in plan.values():
+                for path in flat:
+                    flat[path] = _swap_ids(flat[path], tokens)
+
+
+def _swap_ids(value: Any, tokens: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _UUID.sub(lambda m: tokens.get(m.group(0).lower(), m.group(0)), value)
+    if isinstance(value, list):
+        return [_swap_ids(v, tokens) for v in value]
+    if isinstance(value, dict):
+        return {k: _swap_ids(v, tokens) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------------------------------------
+# Comparing
+
+
+@dataclass(frozen=True)
+class Change:
+    """One setting (or a whole resource, setting "") present or valued differently in B than in A."""
+
+    kind: Kind  # added: only in B; missing: only in A; changed: in both with different values
+    type: str
+    name: str
+    setting: str
+    a: Any
+    b: Any
+    declared: bool = True
+    declared_by: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def key(self) -> Key:
+        return (self.type, self.name, self.setting)
+
+
+def compare(
+    a: Plan, norm_a: Normaliser, b: Plan, norm_b: Normaliser, keep: frozenset[str] = frozenset()
+) -> dict[Key, Change]:
+    """The normalised differences between two plans, resource by resource and setting by setting."""
+    sa, sb = settings(a, norm_a), settings(b, norm_b)
+    _opaque_ids(sa, sb, keep)
+    changes: dict[Key, Change] = {}
+    for typ, name in sorted(set(sa) | set(sb)):
+        ra, rb = sa.get((typ, name)), sb.get((typ, name))
+        if ra is None or rb is None:
+            kind: Kind = "added" if ra is None else "missing"
+            present = (None, "present") if ra is None else ("present", None)
+            changes[(typ, name, "")] = Change(kind, typ, name, "", *present)
+            continue
+        for path in sorted(set(ra) | set(rb)):
+            if path in ra and path in rb and ra[path] == rb[path]:
+                continue
+            kind = "added" if path not in ra else "missing" if path not in rb else "changed"
+            changes[(typ, name, path)] = Change(kind, typ, name, path, ra.get(path), rb.get(path))
+    return changes
+
+
+# --------------------------------------------------------------------------------------------------------
+# Declarations and the counterfactual
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A reason for the environments to differ: a profile field or a stack config key."""
+
+    key: str  # profile.<field> or the config key, e.g. caas:network
+    a: Any
+    b: Any
+
+    @property
+    def is_profile(self) -> bool:
+        return self.key.startswith("profile.")
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One stack as loaded from its file: the model and the raw config the engine would pass."""
+
+    name: str
+    cfg: EstateConfig
+    raw: Mapping[str, str]
+    secret_keys: frozenset[str]
+
+    @classmethod
+    def load(cls, project: Project, name: str) -> Stack:
+        cfg, raw, secret_keys = project.load(name)
+        return cls(name, cfg, raw, frozenset(secret_keys))
+
+    def decoded(self, key: str) -> Any:
+        return model._decode(self.raw[key]) if key in self.raw else None
+
+
+def declarations(a: Stack, b: Stack) -> list[Declaration]:
+    """Every profile field whose effective value differs, then every differing config key (sorted)."""
+    found = []
+    pa, pb = a.cfg.profile.model_dump(by_alias=True, mode="json"), b.cfg.profile.model_dump(by_alias=True, mode="json")
+    for name in pa:
+        if pa[name] != pb[name]:
+            found.append(Declaration(f"profile.{name}", pa[name], pb[name]))
+    for key in sorted((set(a.raw) | set(b.raw)) - IDENTITY_KEYS - {PROFILE_KEY}):
+        if a.decoded(key) != b.decoded(key):
+            found.append(Declaration(key, _shown(a, key), _shown(b, key)))
+    return found
+
+
+def _shown(stack: Stack, key: str) -> Any:
+    """A config value as a report may show it: secrets never."""
+    return SECRET if key in stack.secret_keys else stack.decoded(key)
+
+
+def morph(base: Stack, target: Stack, decls: Iterable[Declaration], skip: frozenset[str] = frozenset()) -> Stack:
+    """``base`` with ``target``'s value for every declaration not in ``skip``; the environment stays base's."""
+    raw = dict(base.raw)
+    secret_keys = set(base.secret_keys)
+    profile = base.cfg.profile.model_dump(by_alias=True, mode="json")
+    target_profile = target.cfg.profile.model_dump(by_alias=True, mode="json")
+    for decl in decls:
+        if decl.key in skip:
+            continue
+        if decl.is_profile:
+            field_name = decl.key.removeprefix("profile.")
+            profile[field_name] = target_profile[field_name]
+        elif decl.key in target.raw:
+            raw[decl.key] = target.raw[decl.key]
+            secret_keys.discard(decl.key)
+            if decl.key in target.secret_keys:
+                secret_keys.add(decl.key)
+        else:
+            raw.pop(decl.key, None)
+            secret_keys.discard(decl.key)
+    raw[PROFILE_KEY] = json.dumps(profile)
+    return Stack(base.name, base.cfg, raw, frozenset(secret_keys))
+
+
+class Renderer:
+    """Renders stacks of one project, the shared stack once, and counterfactual configs in a scratch folder."""
+
+    def __init__(self, project: Project, rendered: Mapping[str, Plan] | None = None):
+        self.project = project
+        self.shared_cache: dict[Path, Plan] = {}
+        self.rendered = dict(rendered or {})
+        if "shared" in self.rendered:
+            self.shared_cache[project.directory] = self.rendered["shared"]
+
+    def plan(self, stack: str) -> Plan:
+        if stack not in self.rendered:
+            self.rendered[stack] = render(self.project, stack, self.shared_cache)
+        return self.rendered[stack]
+
+    def counterfactual(self, stack: Stack) -> tuple[Plan, EstateConfig]:
+        """Render a stack from config that exists in no file; raise ConfigError if the model rejects it."""
+        if self.project.directory not in self.shared_cache:
+            self.shared_cache[self.project.directory] = self.plan("shared")
+        with tempfile.TemporaryDirectory(prefix="caas-diff-") as scratch:
+            path = Path(scratch) / f"Pulumi.{stack.name}.yaml"
+            config = {k: {"secure": v} if k in stack.secret_keys else model._decode(v) for k, v in stack.raw.items()}
+            path.write_text(yaml.safe_dump({"config": config}, sort_keys=True), encoding="utf-8")
+            ghost = Project(Path(scratch), self.project.name, self.project.program)
+            self.shared_cache[ghost.directory] = self.shared_cache[self.project.directory]
+            try:
+                cfg, _, _ = ghost.load(stack.name)
+                return render(ghost, stack.name, self.shared_cache), cfg
+            except model.ConfigError as error:
+                where = f"Pulumi.{stack.name}.yaml (counterfactual)"
+                raise model.ConfigError([p.replace(ghost.label(stack.name), where) for p in error.problems]) from None
+            finally:
+                del self.shared_cache[ghost.directory]
+
+
+# --------------------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass
+class Report:
+    a: str
+    b: str
+    declarations: list[Declaration]
+    changes: list[Change]
+    basis: str  # how declared and undeclared were told apart
+    unexplained: list[str] = field(default_factory=list)  # declarations --explain could not isolate
+
+    @property
+    def undeclared(self) -> list[Change]:
+        return [c for c in self.changes if not c.declared]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.undeclared else 0
+
+
+class DiffError(model.ConfigError):
+    """The two stacks cannot be compared (shared stack, or neither counterfactual is a valid config)."""
+
+
+@dataclass(frozen=True)
+class _Counterfactual:
+    """One way of rendering "the same environment, other declarations" and comparing it with the other side."""
+
+    renderer: Renderer
+    base: Stack  # rendered with the other stack's declarations; its environment stays
+    target: Stack
+    decls: tuple[Declaration, ...]
+    against: Callable[[Plan, Normaliser], dict[Key, Change]]  # compares a counterfactual plan with the other side
+
+    @property
+    def basis(self) -> str:
+        return f"{self.base.name} rendered with {self.target.name}'s declarations"
+
+    def residue(self, skip: frozenset[str] = frozenset()) -> dict[Key, Change]:
+        """What still differs with every declaration applied except those in ``skip``."""
+        plan, cfg = self.renderer.counterfactual(morph(self.base, self.target, self.decls, skip))
+        return self.against(plan, Normaliser.of(cfg))
+
+
+def diff(
+    project: Project,
+    stack_a: str,
+    stack_b: str,
+    *,
+    rendered: Mapping[str, Plan] | None = None,
+    explain: bool | Iterable[str] = False,
+) -> Report:
+    """Compare two environment stacks; ``explain`` names the declarations behind each declared difference.
+
+    ``rendered`` passes plans already rendered (by stack name) so they are not rendered again; ``explain``
+    may be a subset of declaration keys to isolate (each costs one render).
+    """
+    a, b = Stack.load(project, stack_a), Stack.load(project, stack_b)
+    for stack in (a, b):
+        if stack.cfg.is_shared:
+            raise DiffError([f"{project.label(stack.name)}: caas:environment: diff compares environment stacks"])
+    renderer = Renderer(project, rendered)
+    plan_a, plan_b = renderer.plan(stack_a), renderer.plan(stack_b)
+    norm_a, norm_b = Normaliser.of(a.cfg), Normaliser.of(b.cfg)
+    keep = frozenset(_UUID.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower()))
+    actual = compare(plan_a, norm_a, plan_b, norm_b, keep)
+    decls = tuple(declarations(a, b))
+
+    # Preferably A with B's declarations, compared with B; if the model rejects that (prd refuses a weaker
+    # profile), B with A's declarations, compared with A.
+    ways = (
+        _Counterfactual(renderer, a, b, decls, lambda plan, norm: compare(plan, norm, plan_b, norm_b, keep)),
+        _Counterfactual(renderer, b, a, decls, lambda plan, norm: compare(plan_a, norm_a, plan, norm, keep)),
+    )
+    rejected: list[str] = []
+    for way in ways:
+        try:
+            remaining = way.residue()
+        except model.ConfigError as error:
+            rejected.extend(f"{way.basis}: {p}" for p in error.problems)
+            continue
+        changes = [replace(c, declared=c.key not in remaining) for c in actual.values()]
+        # An undeclared difference that a declared one happens to cancel out is still reported.
+        changes += [
+            replace(c, declared=False, note=f"seen in {way.basis}") for k, c in remaining.items() if k not in actual
+        ]
+        report = Report(stack_a, stack_b, list(decls), changes, way.basis)
+        if explain:
+            _explain(report, way, remaining, None if explain is True else set(explain))
+        return report
+    raise DiffError(["no counterfactual is a valid stack config; cannot tell declared from undeclared", *rejected])
+
+
+def _explain(report: Report, way: _Counterfactual, remaining: dict[Key, Change], only: set[str] | None) -> None:
+    """Leave one declaration out at a time: the differences that come back are the ones it explains."""
+    by: dict[Key, list[str]] = {}
+    for decl in way.decls:
+        if only is not None and decl.key not in only:
+            continue
+        try:
+            back = way.residue(frozenset({decl.key}))
+        except model.ConfigError:
+            report.unexplained.append(decl.key)  # the model rejects the config without it: not separable
+            continue
+        for key in back.keys() - remaining.keys():
+            by.setdefault(key, []).append(decl.key)
+    report.changes = [replace(c, declared_by=tuple(by.get(c.key, ()))) if c.declared else c for c in report.changes]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Presentation
+
+
+def _show(value: Any, width: int = 48) -> str:
+    text = "-" if value is None else json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _leaves_that_differ(a: Any, b: Any) -> list[tuple[str, Any, Any]]:
+    """A config object's changed leaves (``addressSpace``, ``sites[0].name``); a scalar is its own leaf."""
+    if not (isinstance(a, dict | list) or isinstance(b, dict | list)):
+        return [("", a, b)]
+    fa: dict[str, Any] = {}
+    fb: dict[str, Any] = {}
+    _flatten(a, "", fa)
+    _flatten(b, "", fb)
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def as_table(report: Report) -> str:
+    lines = [
+        f"caas diff {report.a} {report.b}: {len(report.changes)} differences, {len(report.undeclared)} undeclared",
+        f"Declared and undeclared told apart by comparing with {report.basis}.",
+        "",
+    ]
+    if report.declarations:
+        lines.append(f"Declarations ({report.b} differs from {report.a} on purpose):")
+        width = max(len(d.key) for d in report.declarations)
+        for d in report.declarations:
+            for i, (where, va, vb) in enumerate(_leaves_that_differ(d.a, d.b)):
+                key = (d.key if i == 0 else "").ljust(width)
+                lines.append(f"  {key}  {where}{': ' if where else ''}{_show(va, 40)}  ->  {_show(vb, 40)}")
+        lines.append("")
+    if report.unexplained:
+        lines += [f"Not separable by --explain (the model needs them together): {', '.join(report.unexplained)}", ""]
+    if not report.changes:
+        return "\n".join([*lines, "No differences."]) + "\n"
+    rows = [("status", "kind", "resource", "setting", report.a, report.b)]
+    for c in sorted(report.changes, key=lambda c: (c.declared, c.type, c.name, c.setting)):
+        status = "declared" if c.declared else "UNDECLARED"
+        if c.declared_by:
+            status += f" ({', '.join(c.declared_by)})"
+        if c.note:
+            status += f" [{c.note}]"
+        rows.append((status, c.kind, f"{c.type} {c.name}", c.setting or "(resource)", _show(c.a), _show(c.b)))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def as_json(report: Report) -> str:
+    document = {
+        "a": report.a,
+        "b": report.b,
+        "basis": report.basis,
+        "undeclared": len(report.undeclared),
+        "declarations": [asdict(d) for d in report.declarations],
+        "unexplained": report.unexplained,
+        "changes": [
+            {**asdict(c), "declared_by": list(c.declared_by)}
+            for c in sorted(report.changes, key=lambda c: (c.declared, c.type, c.name, c.setting))
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+FORMATS: dict[str, Callable[[Report], str]] = {"table": as_table, "json": as_json}

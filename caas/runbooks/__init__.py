@@ -1,0 +1,108 @@
+"""Partner onboarding runbooks, generated from the stack model.
+
+``python -m caas runbook --stack uat`` writes ``runbooks/uat/``: a README (overview, contents, checklist)
+and one file per section. Each section is a pure function of the model (``sections.py``); a section whose
+area the model does not hold (no VPN configured, no SFTP) is left out, never written as a placeholder.
+Facts known only after deployment are given as the exact ``pulumi stack output`` command that prints them.
+Output is deterministic: regenerating gives byte-identical files, and a test keeps the committed ones current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from caas.config import ConfigError, EstateConfig
+from caas.plan import Project
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a runbook is generated from: the stack's model, plus the shared stack's for an environment."""
+
+    cfg: EstateConfig
+    stack: str  # the Pulumi stack name (the stack file is Pulumi.<stack>.yaml)
+    project: str  # the Pulumi project name (Pulumi.yaml)
+    org: str | None  # the Pulumi organisation, when the stack files name it (caas:sharedStack)
+    shared: EstateConfig | None  # environment stacks: the model of the shared stack they reference
+
+    @property
+    def source(self) -> str:
+        return f"Pulumi.{self.stack}.yaml"
+
+    @property
+    def qualified(self) -> str:
+        """The stack as ``--stack`` takes it: ``<org>/<project>/<stack>``."""
+        return f"{self.org}/{self.project}/{self.stack}" if self.org else self.stack
+
+    @property
+    def shared_qualified(self) -> str:
+        return self.qualified if self.cfg.is_shared else str(self.cfg.shared_stack)
+
+    @property
+    def registry_model(self) -> EstateConfig | None:
+        """The model holding the registry and Azure DevOps settings: the shared stack's."""
+        return self.cfg if self.cfg.is_shared else self.shared
+
+    def output(self, name: str, *, shared: bool = False, as_json: bool = False) -> str:
+        """The exact command that prints a stack output after deployment."""
+        stack = self.shared_qualified if shared else self.qualified
+        return f"pulumi stack output {name} --stack {stack}" + (" --json" if as_json else "")
+
+
+def context(project: Project, stack: str) -> Context:
+    """Load the stack (and the shared stack it references, when its file is in the same project)."""
+    cfg, _, _ = project.load(stack)
+    org = _org(project, cfg)
+    shared = None
+    if cfg.shared_stack is not None:
+        parts = cfg.shared_stack.split("/")
+        same_project = len(parts) < 2 or parts[-2] == project.name
+        if same_project and project.stack_file(parts[-1]).exists():
+            shared, _, _ = project.load(parts[-1])
+    return Context(cfg, stack, project.name, org, shared)
+
+
+def _org(project: Project, cfg: EstateConfig) -> str | None:
+    """The organisation named by ``caas:sharedStack`` (``<org>/<project>/shared``): the stack's own, or for
+    the shared stack (which references nothing) its environments'."""
+    refs = [cfg.shared_stack] if cfg.shared_stack else sorted(_sibling_refs(project))
+    for ref in refs:
+        parts = ref.split("/")
+        if len(parts) == 3 and parts[1] == project.name:
+            return parts[0]
+    return None
+
+
+def _sibling_refs(project: Project) -> set[str]:
+    refs = set()
+    for stack in project.stacks():
+        try:
+            ref = project.load(stack)[0].shared_stack
+        except ConfigError:  # a broken sibling stack file must not stop this stack's runbook
+            continue
+        if ref:
+            refs.add(ref)
+    return refs
+
+
+def generate(ctx: Context) -> dict[str, str]:
+    """File name -> Markdown, for every section the model holds, plus the README with the checklist."""
+    from caas.runbooks.sections import assemble
+
+    return assemble(ctx)
+
+
+def write(project: Project, stack: str, out: Path) -> list[Path]:
+    """Write the runbooks to ``out`` (created if missing); files of sections no longer held are removed."""
+    files = generate(context(project, stack))
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in sorted(out.glob("*.md")):
+        if stale.name not in files:
+            stale.unlink()
+    written = []
+    for name, text in files.items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
