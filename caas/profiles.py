@@ -96,7 +96,7 @@ PRD_MIN_LOG_RETENTION_DAYS = 90
 
 
 class ProfileOverrides(BaseModel):
-    """``caas:profile``: the stack's declared deviations from its environment's profile."""
+    """Declared deviations from the environment's profile (prd and shared may not weaken)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
