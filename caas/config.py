@@ -622,6 +622,40 @@ def _check_names(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
 
 
+def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) -> list[tuple[str, str]]:
+    """Rules between an environment stack and the shared stack of the same customer folder.
+
+    Only checkable where both stack files are at hand (the offline plan, tests, CI); under `pulumi up` the
+    StackReference's outputs are the truth.
+    """
+    p: list[tuple[str, str]] = []
+    if env.network.hub_address_space != shared.network.address_space:
+        p.append(
+            (
+                "caas:network.hubAddressSpace",
+                f"{env.network.hub_address_space} differs from the shared stack's caas:network.addressSpace "
+                f"{shared.network.address_space}",
+            )
+        )
+    if env.customer.code != shared.customer.code:
+        p.append(
+            ("caas:customer.code", f"'{env.customer.code}' differs from the shared stack's '{shared.customer.code}'")
+        )
+    if env.location.primary != shared.location.primary:
+        p.append(
+            (
+                "caas:location.primary",
+                f"the shared stack runs in '{shared.location.primary}'; environments use the same region",
+            )
+        )
+    parts = (env.shared_stack or "").split("/")
+    if len(parts) == 3 and parts[1] != project:
+        p.append(("caas:sharedStack", f"project '{parts[1]}' is not this project '{project}'"))
+    if parts[-1:] != ["shared"]:
+        p.append(("caas:sharedStack", "must name the stack 'shared': <org>/<project>/shared"))
+    return p
+
+
 # --------------------------------------------------------------------------------------------------------
 # Sources of raw config
 
