@@ -20,6 +20,7 @@ import base64
 import binascii
 import json
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -335,6 +336,10 @@ class Renderer:
         if self.project.directory not in self.shared_cache:
             self.shared_cache[self.project.directory] = self.plan("shared")
         with tempfile.TemporaryDirectory(prefix="caas-diff-") as scratch:
+            # The other stack files come along: rendering an environment checks it against the shared stack.
+            for name in self.project.stacks():
+                if name != stack.name:
+                    shutil.copyfile(self.project.stack_file(name), Path(scratch) / f"Pulumi.{name}.yaml")
             path = Path(scratch) / f"Pulumi.{stack.name}.yaml"
             config = {k: {"secure": v} if k in stack.secret_keys else model._decode(v) for k, v in stack.raw.items()}
             path.write_text(yaml.safe_dump({"config": config}, sort_keys=True), encoding="utf-8")

@@ -1,0 +1,161 @@
+"""The partner runbooks: generated from the model, complete, current, free of placeholders and secrets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from caas import cli
+from caas.plan import Plan, Project
+from caas.runbooks import Context, context, generate
+from caas.runbooks.sections import anchor
+from tests.conftest import ROOT, STACKS, parse, stack_data
+
+ENVIRONMENTS = ("int", "uat", "prd")
+
+
+@pytest.fixture(scope="session")
+def runbooks(project: Project) -> dict[str, dict[str, str]]:
+    """stack -> file name -> Markdown, freshly generated."""
+    return {stack: generate(context(project, stack)) for stack in STACKS}
+
+
+def text_of(files: dict[str, str]) -> str:
+    return "\n".join(files.values())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_committed_runbooks_equal_fresh_ones(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """runbooks/<stack>/ holds exactly what the generator writes now (regenerate and commit after a change)."""
+    folder = ROOT / "runbooks" / stack
+    committed = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.md"))}
+    hint = f"run `python -m caas runbook --stack {stack}` and commit"
+    assert sorted(committed) == sorted(runbooks[stack]), hint
+    for name, text in runbooks[stack].items():
+        assert committed[name] == text, f"{name}: {hint}"
+
+
+def test_generation_is_deterministic(project: Project, runbooks: dict[str, dict[str, str]]) -> None:
+    """Generating again gives byte-identical files."""
+    assert generate(context(project, "prd")) == runbooks["prd"]
+
+
+def partner_facts(stack: str) -> list[str]:
+    """What a partner must find in a stack's runbooks, read from the model independently of the generator."""
+    cfg = parse(stack_data(stack), stack)
+    shared = parse(stack_data("shared"), "shared")
+    facts = [cfg.customer.name, cfg.location.primary, f"acme/caas-acme/{stack}", cfg.names.resource("resource_group")]
+    facts += [str(cfg.network.address_space), *cfg.hostnames.values()]
+    assert shared.registry and shared.devops and shared.build_agents
+    facts += [shared.names.compact("registry"), shared.devops.organization_url, *shared.devops.projects]
+    facts += [shared.devops.service_connection_issuer, shared.devops.service_connection_subject]
+    facts += [shared.names.resource("devops_pool"), f"{shared.names.compact('registry')}.azurecr.io"]
+    if cfg.profile.disaster_recovery:
+        facts.append(cfg.location.dr)
+    return facts
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_partner_fact_is_named(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """Each hostname, the registry, the service connection's issuer and subject, the pool... appear."""
+    text = text_of(runbooks[stack])
+    missing = [fact for fact in partner_facts(stack) if fact not in text]
+    assert not missing, missing
+
+
+PLACEHOLDERS = re.compile(
+    r"<[A-Za-z][\w .-]*>"  # <org>, <your value>
+    r"|\{[a-z_]+\}"  # an f-string field left unformatted
+    r"|\bNone\b|\bTODO\b|\bTBD\b|\bFIXME\b|\[unknown\]|\bxxx\b|\.\.\.",
+)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_unfilled_placeholder(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """No template field, Python None, TODO or ellipsis is left for the reader to fill in."""
+    for name, text in runbooks[stack].items():
+        assert not PLACEHOLDERS.findall(text), (name, PLACEHOLDERS.findall(text))
+
+
+def test_runbooks_never_print_a_secret(project: Project) -> None:
+    """Secrets in the model (SecretStr) never reach a runbook, not even masked by a different mask."""
+    data = stack_data("prd")
+    data["caas:secrets"] = {"vpnSharedKey": "psk-Very-Secret-42", "smtpPassword": "smtp-Very-Secret-43"}
+    cfg = parse(data, "prd", secret_keys={"caas:secrets"})
+    assert cfg.secrets.vpn_shared_key is not None
+    files = generate(Context(cfg, "prd", project.name, "acme", context(project, "prd").shared))
+    assert "Very-Secret" not in text_of(files)
+
+
+OUTPUT_COMMAND = re.compile(r"pulumi stack output (\w+) --stack ([\w./-]+)")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_output_commands_name_real_outputs(
+    runbooks: dict[str, dict[str, str]], plans: dict[str, Plan], stack: str
+) -> None:
+    """Every `pulumi stack output X --stack org/project/s` names an output stack s really exports."""
+    found = OUTPUT_COMMAND.findall(text_of(runbooks[stack]))
+    assert found
+    for output, qualified in found:
+        org, project, name = qualified.split("/")
+        assert (org, project) == ("acme", "caas-acme")
+        assert output in plans[name].outputs, (output, name)
+
+
+NAME = re.compile(r"`([a-z]+-acme-(?:shared|int|uat|prd)-[a-z]{3}[\w-]*|[a-z]+acme(?:shared|int|uat|prd)[a-z0-9]+)`")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_physical_names_exist_in_the_plan(
+    runbooks: dict[str, dict[str, str]], plans: dict[str, Plan], stack: str
+) -> None:
+    """Every Azure resource name a runbook states is registered by the stack or by the shared stack."""
+    names = set(NAME.findall(text_of(runbooks[stack])))
+    assert names
+    registered = plans[stack].to_json() + plans["shared"].to_json()
+    assert not [n for n in names if f'"{n}"' not in registered]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_checklist_links_resolve(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """Each checklist item links to a step heading that exists, and each step is in the checklist."""
+    files = runbooks[stack]
+    links = re.findall(r"\]\(([\w-]+\.md)#([\w-]+)\)", files["README.md"])
+    steps = [
+        (name, anchor(h)) for name, text in files.items() for h in re.findall(r"^### (.+)$", text, flags=re.MULTILINE)
+    ]
+    assert links and sorted(links) == sorted(steps)
+
+
+def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:
+    """Hostnames appear only where the model has them; the shared stack has no systems table."""
+    assert "## Systems and hostnames" not in runbooks["shared"]["README.md"]
+    for env in ENVIRONMENTS:
+        assert "## Systems and hostnames" in runbooks[env]["README.md"]
+    assert all("build-and-release.md" in files for files in runbooks.values())
+
+
+def test_cli_writes_the_runbooks_and_removes_stale_files(
+    tmp_path: Path, runbooks: dict[str, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`runbook --out DIR` writes every file and deletes a section file the model no longer holds."""
+    (tmp_path / "network.md").write_text("stale")
+    assert cli.main(["runbook", "--stack", "uat", "--dir", str(ROOT), "--out", str(tmp_path)]) == 0
+    written = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.md")}
+    assert written == runbooks["uat"]
+    assert sorted(capsys.readouterr().out.split()) == sorted(str(tmp_path / n) for n in runbooks["uat"])
+
+
+def test_cli_reports_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A broken stack file: exit 2 with the file and key named, nothing written."""
+    (tmp_path / "Pulumi.yaml").write_text(f"name: caas-acme\nruntime: python\nmain: {ROOT}\n")
+    for stack in ("shared", "uat"):
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    broken = (tmp_path / "Pulumi.uat.yaml").read_text().replace("domain: acme-shop.com", "domain: Not A Domain")
+    (tmp_path / "Pulumi.uat.yaml").write_text(broken)
+    assert cli.main(["runbook", "--stack", "uat", "--dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "Pulumi.uat.yaml: caas:dns.domain: " in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
