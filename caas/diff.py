@@ -2,16 +2,19 @@
 
 Both stacks are rendered offline and compared resource by resource, matched by type and logical name
 (logical names carry the role, never the environment). Values that differ only because the environments
-differ (physical names with the environment code, address ranges, hostnames, generated ids) are replaced
-by tokens derived from each stack's own model before comparing.
+differ (physical names with the environment code, address ranges, hostnames, generated ids) are replaced by
+tokens derived from each stack's own model before comparing.
 
-A difference is *declared* when the environments' effective profiles (``caas/profiles.py``) or their stack
-files say they differ. To tell, stack A is rendered again with B's effective profile and B's value for
-every config key whose value differs (its environment stays A's): the counterfactual. Whatever still
-differs between the counterfactual and B is caused by something neither the profile nor the stack config
-declares (code branching on the environment, a model default that depends on it): *undeclared*.
-When the counterfactual is rejected by the model (prd refuses uat's weaker profile), B is rendered with A's
-declarations instead, and A is compared with that.
+Every remaining difference is classified with two counterfactual renders (see docs/runbooks.md):
+
+- *undeclared*: B's model rendered as stack A, i.e. everything the model derives is B's and only code
+  outside the model (components, wiring) still sees A's environment. Whatever differs between that render
+  and B comes from code reacting to the environment by itself: nothing declares it.
+- declared by *the profile or the stack config*, or by *a default the model derives for the environment*:
+  A rendered with B's effective profile and B's value of every config key that differs (environment kept).
+  What that removes was declared by the profile or the config; what it leaves is a per-environment default
+  of the model (e.g. a retention table keyed by environment). If the model rejects that config (prd refuses
+  uat's weaker profile), B is rendered with A's declarations and compared with A instead.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +52,9 @@ _UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 
 Kind = Literal["added", "missing", "changed"]
+# Why a difference exists: the profile or stack config says so; a default the model derives for the environment;
+# one of those two (when no counterfactual could separate them); nothing declares it.
+Source = Literal["profile/config", "model default", "declared", "undeclared"]
 Key = tuple[str, str, str]  # (type, logical name, setting); setting "" is the resource itself
 
 
@@ -58,13 +66,14 @@ Key = tuple[str, str, str]  # (type, logical name, setting); setting "" is the r
 class Normaliser:
     """Replaces one stack's environment-specific values with tokens that mean the same in every stack."""
 
-    environment: str
+    words: tuple[str, ...]  # the environment code and the stack name(s) the plan was rendered as
     customer: str
     hostnames: Mapping[str, str]  # hostname -> role
     ranges: tuple[tuple[str, IPv4Network], ...]  # most specific first
 
     @classmethod
-    def of(cls, cfg: EstateConfig) -> Normaliser:
+    def of(cls, cfg: EstateConfig, *also: str) -> Normaliser:
+        """Tokens from ``cfg``; ``also`` adds environment codes or stack names that stand for the same stack."""
         ranges: dict[str, IPv4Network] = {"addressSpace": cfg.network.address_space}
         if cfg.network.dr_address_space is not None:
             ranges["drAddressSpace"] = cfg.network.dr_address_space
@@ -72,7 +81,8 @@ class Normaliser:
         ranges.update({f"drSubnet.{role}": net for role, net in cfg.dr_subnets.items()})
         ordered = sorted(ranges.items(), key=lambda item: (-item[1].prefixlen, item[0]))
         hosts = {host: role for role, host in cfg.hostnames.items()}
-        return cls(cfg.environment, cfg.customer.code, hosts, tuple(ordered))
+        words = tuple(sorted({cfg.environment, *also}, key=lambda w: (-len(w), w)))
+        return cls(words, cfg.customer.code, hosts, tuple(ordered))
 
     def text(self, value: str) -> str:
         value = _URN_PREFIX.sub("urn:", value)
@@ -84,9 +94,10 @@ class Normaliser:
         value = _ADDRESS.sub(self._address, value)
         # The environment code as a word of a name (kv-acme-uat-weu, tags, URNs) and glued to the customer
         # code in names that allow no hyphen (stacmeuatweunfs).
-        env = re.escape(self.environment)
-        value = re.sub(rf"(?<![A-Za-z0-9]){env}(?![A-Za-z0-9])", "<env>", value, flags=re.IGNORECASE)
-        return re.sub(rf"{re.escape(self.customer)}{env}", f"{self.customer}<env>", value, flags=re.IGNORECASE)
+        for word in map(re.escape, self.words):
+            value = re.sub(rf"(?<![A-Za-z0-9]){word}(?![A-Za-z0-9])", "<env>", value, flags=re.IGNORECASE)
+            value = re.sub(rf"{re.escape(self.customer)}{word}", f"{self.customer}<env>", value, flags=re.IGNORECASE)
+        return value
 
     def _address(self, match: re.Match[str]) -> str:
         try:
@@ -208,13 +219,17 @@ class Change:
     setting: str
     a: Any
     b: Any
-    declared: bool = True
-    declared_by: tuple[str, ...] = ()
+    source: Source = "declared"
+    declared_by: tuple[str, ...] = ()  # with --explain: the declarations whose absence brings it back
     note: str = ""
 
     @property
     def key(self) -> Key:
         return (self.type, self.name, self.setting)
+
+    @property
+    def declared(self) -> bool:
+        return self.source != "undeclared"
 
 
 def compare(
@@ -331,8 +346,13 @@ class Renderer:
             self.rendered[stack] = render(self.project, stack, self.shared_cache)
         return self.rendered[stack]
 
-    def counterfactual(self, stack: Stack) -> tuple[Plan, EstateConfig]:
-        """Render a stack from config that exists in no file; raise ConfigError if the model rejects it."""
+    def counterfactual(self, stack: Stack, disguise: str | None = None) -> tuple[Plan, EstateConfig]:
+        """Render ``stack.raw`` as stack ``stack.name``: config that exists in no file.
+
+        With ``disguise``, the program gets the model of that config with everything it derives computed
+        first, and then reports ``disguise`` as its environment: only code outside the model sees it.
+        Raises ConfigError when the model rejects the config.
+        """
         if self.project.directory not in self.shared_cache:
             self.shared_cache[self.project.directory] = self.plan("shared")
         with tempfile.TemporaryDirectory(prefix="caas-diff-") as scratch:
@@ -347,12 +367,35 @@ class Renderer:
             self.shared_cache[ghost.directory] = self.shared_cache[self.project.directory]
             try:
                 cfg, _, _ = ghost.load(stack.name)
-                return render(ghost, stack.name, self.shared_cache), cfg
+                if disguise is None:
+                    return render(ghost, stack.name, self.shared_cache), cfg
+                with _program_model(_disguised(cfg, disguise)):
+                    return render(ghost, stack.name, self.shared_cache), cfg
             except model.ConfigError as error:
                 where = f"Pulumi.{stack.name}.yaml (counterfactual)"
                 raise model.ConfigError([p.replace(ghost.label(stack.name), where) for p in error.problems]) from None
             finally:
                 del self.shared_cache[ghost.directory]
+
+
+def _disguised(cfg: EstateConfig, environment: str) -> EstateConfig:
+    """``cfg`` with every derived fact (cached properties: profile, names, data ...) computed, then reporting
+    another environment. The copy keeps the computed facts."""
+    for name in dir(type(cfg)):
+        if isinstance(getattr(type(cfg), name, None), cached_property):
+            getattr(cfg, name)
+    return cfg.model_copy(update={"environment": environment})
+
+
+@contextmanager
+def _program_model(cfg: EstateConfig) -> Iterator[None]:
+    """The program (``__main__.py``) loads its model with ``caas.config.load()``; hand it ``cfg`` instead."""
+    original = model.load
+    model.load = lambda: cfg
+    try:
+        yield
+    finally:
+        model.load = original
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -365,7 +408,7 @@ class Report:
     b: str
     declarations: list[Declaration]
     changes: list[Change]
-    basis: str  # how declared and undeclared were told apart
+    unseparated: list[str] = field(default_factory=list)  # why profile/config and model defaults are not told apart
     unexplained: list[str] = field(default_factory=list)  # declarations --explain could not isolate
 
     @property
@@ -378,12 +421,12 @@ class Report:
 
 
 class DiffError(model.ConfigError):
-    """The two stacks cannot be compared (shared stack, or neither counterfactual is a valid config)."""
+    """The two stacks cannot be compared (a shared stack)."""
 
 
 @dataclass(frozen=True)
 class _Counterfactual:
-    """One way of rendering "the same environment, other declarations" and comparing it with the other side."""
+    """Rendering "this environment with the other's declarations" and comparing it with the other side."""
 
     renderer: Renderer
     base: Stack  # rendered with the other stack's declarations; its environment stays
@@ -398,7 +441,7 @@ class _Counterfactual:
     def residue(self, skip: frozenset[str] = frozenset()) -> dict[Key, Change]:
         """What still differs with every declaration applied except those in ``skip``."""
         plan, cfg = self.renderer.counterfactual(morph(self.base, self.target, self.decls, skip))
-        return self.against(plan, Normaliser.of(cfg))
+        return self.against(plan, Normaliser.of(cfg, self.base.name))
 
 
 def diff(
@@ -409,10 +452,11 @@ def diff(
     rendered: Mapping[str, Plan] | None = None,
     explain: bool | Iterable[str] = False,
 ) -> Report:
-    """Compare two environment stacks; ``explain`` names the declarations behind each declared difference.
+    """Compare two environment stacks and classify every difference.
 
     ``rendered`` passes plans already rendered (by stack name) so they are not rendered again; ``explain``
-    may be a subset of declaration keys to isolate (each costs one render).
+    (all declarations, or a subset of their keys) names the declarations behind each difference at one
+    render per declaration.
     """
     a, b = Stack.load(project, stack_a), Stack.load(project, stack_b)
     for stack in (a, b):
@@ -420,34 +464,47 @@ def diff(
             raise DiffError([f"{project.label(stack.name)}: caas:environment: diff compares environment stacks"])
     renderer = Renderer(project, rendered)
     plan_a, plan_b = renderer.plan(stack_a), renderer.plan(stack_b)
-    norm_a, norm_b = Normaliser.of(a.cfg), Normaliser.of(b.cfg)
+    norm_a, norm_b = Normaliser.of(a.cfg, a.name), Normaliser.of(b.cfg, b.name)
     keep = frozenset(_UUID.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower()))
     actual = compare(plan_a, norm_a, plan_b, norm_b, keep)
     decls = tuple(declarations(a, b))
 
-    # Preferably A with B's declarations, compared with B; if the model rejects that (prd refuses a weaker
-    # profile), B with A's declarations, compared with A.
+    # Undeclared: B's whole model, deployed as stack A, with only code outside the model seeing A's environment.
+    plan, cfg = renderer.counterfactual(Stack(a.name, b.cfg, b.raw, b.secret_keys), disguise=a.cfg.environment)
+    undeclared = compare(plan, Normaliser.of(cfg, a.cfg.environment, a.name), plan_b, norm_b, keep)
+
+    # Profile/config or model default: A with B's declarations vs B, or else B with A's declarations vs A.
     ways = (
         _Counterfactual(renderer, a, b, decls, lambda plan, norm: compare(plan, norm, plan_b, norm_b, keep)),
         _Counterfactual(renderer, b, a, decls, lambda plan, norm: compare(plan_a, norm_a, plan, norm, keep)),
     )
-    rejected: list[str] = []
+    unseparated: list[str] = []
     for way in ways:
         try:
             remaining = way.residue()
         except model.ConfigError as error:
-            rejected.extend(f"{way.basis}: {p}" for p in error.problems)
+            unseparated.extend(f"{way.basis}: {p}" for p in error.problems)
             continue
-        changes = [replace(c, declared=c.key not in remaining) for c in actual.values()]
-        # An undeclared difference that a declared one happens to cancel out is still reported.
-        changes += [
-            replace(c, declared=False, note=f"seen in {way.basis}") for k, c in remaining.items() if k not in actual
-        ]
-        report = Report(stack_a, stack_b, list(decls), changes, way.basis)
-        if explain:
-            _explain(report, way, remaining, None if explain is True else set(explain))
-        return report
-    raise DiffError(["no counterfactual is a valid stack config; cannot tell declared from undeclared", *rejected])
+        break
+    else:
+        way, remaining = None, None
+
+    def source(key: Key) -> Source:
+        if key in undeclared:
+            return "undeclared"
+        if remaining is None:
+            return "declared"
+        return "model default" if key in remaining else "profile/config"
+
+    changes = [replace(c, source=source(c.key)) for c in actual.values()]
+    # An undeclared difference that a declared one happens to cancel out is still reported.
+    changes += [
+        replace(c, source="undeclared", note=f"only seen as {a.name}") for k, c in undeclared.items() if k not in actual
+    ]
+    report = Report(stack_a, stack_b, list(decls), changes, [] if way else unseparated)
+    if explain and way is not None and remaining is not None:
+        _explain(report, way, remaining, None if explain is True else set(explain))
+    return report
 
 
 def _explain(report: Report, way: _Counterfactual, remaining: dict[Key, Change], only: set[str] | None) -> None:
@@ -463,7 +520,7 @@ def _explain(report: Report, way: _Counterfactual, remaining: dict[Key, Change],
             continue
         for key in back.keys() - remaining.keys():
             by.setdefault(key, []).append(decl.key)
-    report.changes = [replace(c, declared_by=tuple(by.get(c.key, ()))) if c.declared else c for c in report.changes]
+    report.changes = [replace(c, declared_by=tuple(by.get(c.key, ()))) for c in report.changes]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -486,10 +543,19 @@ def _leaves_that_differ(a: Any, b: Any) -> list[tuple[str, Any, Any]]:
     return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
 
 
+def _ordered(changes: Iterable[Change]) -> list[Change]:
+    return sorted(changes, key=lambda c: (c.declared, c.type, c.name, c.setting))
+
+
+def _status(change: Change) -> str:
+    if not change.declared:
+        return "UNDECLARED" + (f" [{change.note}]" if change.note else "")
+    return f"declared ({', '.join(change.declared_by) or change.source})"
+
+
 def as_table(report: Report) -> str:
     lines = [
         f"caas diff {report.a} {report.b}: {len(report.changes)} differences, {len(report.undeclared)} undeclared",
-        f"Declared and undeclared told apart by comparing with {report.basis}.",
         "",
     ]
     if report.declarations:
@@ -500,18 +566,16 @@ def as_table(report: Report) -> str:
                 key = (d.key if i == 0 else "").ljust(width)
                 lines.append(f"  {key}  {where}{': ' if where else ''}{_show(va, 40)}  ->  {_show(vb, 40)}")
         lines.append("")
+    if report.unseparated:
+        lines += ["Profile/config and model defaults not told apart; the model rejected both counterfactuals:"]
+        lines += [f"  {p}" for p in report.unseparated] + [""]
     if report.unexplained:
         lines += [f"Not separable by --explain (the model needs them together): {', '.join(report.unexplained)}", ""]
     if not report.changes:
         return "\n".join([*lines, "No differences."]) + "\n"
     rows = [("status", "kind", "resource", "setting", report.a, report.b)]
-    for c in sorted(report.changes, key=lambda c: (c.declared, c.type, c.name, c.setting)):
-        status = "declared" if c.declared else "UNDECLARED"
-        if c.declared_by:
-            status += f" ({', '.join(c.declared_by)})"
-        if c.note:
-            status += f" [{c.note}]"
-        rows.append((status, c.kind, f"{c.type} {c.name}", c.setting or "(resource)", _show(c.a), _show(c.b)))
+    for c in _ordered(report.changes):
+        rows.append((_status(c), c.kind, f"{c.type} {c.name}", c.setting or "(resource)", _show(c.a), _show(c.b)))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row)).rstrip())
@@ -522,13 +586,12 @@ def as_json(report: Report) -> str:
     document = {
         "a": report.a,
         "b": report.b,
-        "basis": report.basis,
         "undeclared": len(report.undeclared),
         "declarations": [asdict(d) for d in report.declarations],
+        "unseparated": report.unseparated,
         "unexplained": report.unexplained,
         "changes": [
-            {**asdict(c), "declared_by": list(c.declared_by)}
-            for c in sorted(report.changes, key=lambda c: (c.declared, c.type, c.name, c.setting))
+            {**asdict(c), "declared": c.declared, "declared_by": list(c.declared_by)} for c in _ordered(report.changes)
         ],
     }
     return json.dumps(document, indent=2) + "\n"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import cached_property
 
+import pulumi_azure_native as azure_native
 import pytest
 
-from caas import cli
+from caas import cli, estate
 from caas import diff as stack_diff
 from caas.config import EstateConfig
 from caas.diff import Change, Normaliser, Report
@@ -21,8 +23,8 @@ VAULT = "azure-native:keyvault:Vault"
 
 @pytest.fixture(scope="session")
 def uat_prd(project: Project, plans: dict[str, Plan]) -> Report:
-    """uat against prd, naming the declarations behind protection and the network (two extra renders)."""
-    return stack_diff.diff(project, "uat", "prd", rendered=plans, explain=["profile.protect", "caas:network"])
+    """uat against prd, naming the declaration behind protection (three renders beyond the shipped plans)."""
+    return stack_diff.diff(project, "uat", "prd", rendered=plans, explain=["profile.protect"])
 
 
 def cfg(stack: str) -> EstateConfig:
@@ -33,7 +35,7 @@ def test_shipped_uat_has_no_undeclared_difference_from_prd(uat_prd: Report) -> N
     """CI's gate: every difference between the shipped uat and prd is declared, so the exit status is 0."""
     assert uat_prd.changes, "uat and prd differ (protection, DR, retention); an empty diff means nothing compared"
     assert uat_prd.undeclared == [] and uat_prd.exit_code == 0
-    assert uat_prd.basis == "uat rendered with prd's declarations"
+    assert uat_prd.unseparated == []
 
 
 def test_declarations_are_the_profile_fields_and_config_keys_that_differ(uat_prd: Report) -> None:
@@ -56,9 +58,8 @@ def test_explain_names_the_declaration_behind_each_difference(uat_prd: Report) -
     by = {c.key: c.declared_by for c in uat_prd.changes}
     assert by[LOCK] == ("profile.protect",)
     assert by[(VAULT, "keyvault-vault", "opts.protect")] == ("profile.protect",)
-    assert "caas:network" in by[DR_GROUP]  # the DR resource group needs prd's DR address space
     retention = ("azure-native:operationalinsights:Workspace", "observability-workspace", "retentionInDays")
-    assert by[retention] == ()  # profile.logRetentionDays was not isolated in this run
+    assert by[retention] == by[DR_GROUP] == ()  # not brought back without protect; others not isolated here
 
 
 def test_environment_specific_values_are_normalised(uat_prd: Report) -> None:
@@ -74,8 +75,8 @@ def test_environment_specific_values_are_normalised(uat_prd: Report) -> None:
 def test_reverse_direction_uses_the_valid_counterfactual(project: Project, plans: dict[str, Plan]) -> None:
     """prd refuses uat's weaker profile, so prd-vs-uat renders uat with prd's declarations; same verdict."""
     report = stack_diff.diff(project, "prd", "uat", rendered=plans)
-    assert report.basis == "uat rendered with prd's declarations"
-    assert report.exit_code == 0
+    assert report.exit_code == 0 and report.unseparated == []
+    assert {c.source for c in report.changes} == {"profile/config"}
     kinds = {c.key: c.kind for c in report.changes}
     assert kinds[DR_GROUP] == "missing" and kinds[LOCK] == "missing"
 
@@ -83,21 +84,31 @@ def test_reverse_direction_uses_the_valid_counterfactual(project: Project, plans
 def test_code_branching_on_the_environment_is_undeclared(
     project: Project, plans: dict[str, Plan], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A prd-only setting no profile field or config key declares makes the diff fail (exit 1)."""
-    original = EstateConfig.tag_set
+    """A prd-only resource created by code that reads the environment itself makes the diff fail (exit 1),
+    while a prd-only default the model derives (a tag in cfg.tag_set) counts as declared by the model."""
+    original_tags, original_build = EstateConfig.tag_set, estate.build
 
     def tags(self: EstateConfig) -> dict[str, str]:
-        extra = {"tier": "gold"} if self.environment == "prd" else {}
-        return {**original.func(self), **extra}
+        return {**original_tags.func(self), **({"tier": "gold"} if self.environment == "prd" else {})}
 
-    monkeypatch.setattr(EstateConfig, "tag_set", property(tags))
-    # uat and shared render as before; prd and the counterfactual are rendered under the change.
+    def build(cfg: EstateConfig) -> dict:
+        outputs = original_build(cfg)
+        if cfg.environment == "prd":
+            azure_native.resources.ResourceGroup("sandbox-rg", resource_group_name="rg-sandbox", location="westeurope")
+        return outputs
+
+    derived = cached_property(tags)
+    derived.__set_name__(EstateConfig, "tag_set")
+    monkeypatch.setattr(EstateConfig, "tag_set", derived)
+    monkeypatch.setattr(estate, "build", build)
+    # uat and shared render as before; prd and the counterfactuals are rendered under the change.
     rendered = {k: v for k, v in plans.items() if k in ("shared", "uat")}
     report = stack_diff.diff(project, "uat", "prd", rendered=rendered)
     assert report.exit_code == 1
-    assert report.undeclared and {c.setting for c in report.undeclared} == {"tags.tier"}
-    assert all(c.kind == "added" and c.b == "gold" for c in report.undeclared)
-    assert next(c for c in report.changes if c.key == LOCK).declared  # the declared ones stay declared
+    assert [c.key for c in report.undeclared] == [("azure-native:resources:ResourceGroup", "sandbox-rg", "")]
+    sources = {c.source for c in report.changes if c.setting == "tags.tier"}
+    assert sources == {"model default"}
+    assert next(c for c in report.changes if c.key == LOCK).source == "profile/config"
 
 
 def test_normaliser_tokens_come_from_the_model() -> None:
@@ -151,8 +162,7 @@ def test_table_marks_undeclared_differences() -> None:
         "uat",
         "prd",
         [],
-        [Change("changed", VAULT, "keyvault-vault", "properties.sku.name", "standard", "premium", declared=False)],
-        "uat rendered with prd's declarations",
+        [Change("changed", VAULT, "keyvault-vault", "properties.sku.name", "standard", "premium", "undeclared")],
     )
     table = stack_diff.as_table(report)
     assert "UNDECLARED  changed  azure-native:keyvault:Vault keyvault-vault  properties.sku.name  standard" in table
@@ -161,9 +171,9 @@ def test_table_marks_undeclared_differences() -> None:
 
 def test_cli_exit_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """diff exits 1 on an undeclared difference, 0 without, 2 on a stack it cannot compare."""
-    undeclared = Change("changed", VAULT, "v", "x", 1, 2, declared=False)
+    undeclared = Change("changed", VAULT, "v", "x", 1, 2, "undeclared")
     for changes, status in (([undeclared], 1), ([], 0)):
-        report = Report("uat", "prd", [], changes, "basis")
+        report = Report("uat", "prd", [], changes)
         monkeypatch.setattr(stack_diff, "diff", lambda *args, report=report, **kwargs: report)
         assert cli.main(["diff", "uat", "prd", "--format", "json", "--dir", str(ROOT)]) == status
         assert json.loads(capsys.readouterr().out)["undeclared"] == len(changes)
