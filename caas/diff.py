@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel
 
 from caas import config as model
 from caas.config import EstateConfig
@@ -48,7 +49,13 @@ PROFILE_KEY = f"{model.NAMESPACE}:profile"
 
 _URN_PREFIX = re.compile(r"urn:pulumi:[^:]*::[^:]*::")
 _ADDRESS = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(/\d{1,2})?(?![\d])")
-_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+# Values Azure generates (and the mocks imitate): GUIDs of identities and role assignments, and public IP
+# addresses, which caas.mocks answers from TEST-NET-3.
+GENERATED_ADDRESSES = IPv4Network("203.0.113.0/24")
+_GENERATED = re.compile(
+    r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+    rf"|(?<![\d.]){re.escape(str(GENERATED_ADDRESSES.network_address).rsplit('.', 1)[0])}\.\d{{1,3}}(?![\d.])"
+)
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 
 Kind = Literal["added", "missing", "changed"]
@@ -68,7 +75,7 @@ class Normaliser:
 
     words: tuple[str, ...]  # the environment code and the stack name(s) the plan was rendered as
     customer: str
-    hostnames: Mapping[str, str]  # hostname -> role
+    hostnames: Mapping[str, str]  # hostname (or a form of it) -> token
     ranges: tuple[tuple[str, IPv4Network], ...]  # most specific first
 
     @classmethod
@@ -80,7 +87,9 @@ class Normaliser:
         ranges.update({f"subnet.{role}": net for role, net in cfg.subnets.items()})
         ranges.update({f"drSubnet.{role}": net for role, net in cfg.dr_subnets.items()})
         ordered = sorted(ranges.items(), key=lambda item: (-item[1].prefixlen, item[0]))
-        hosts = {host: role for role, host in cfg.hostnames.items()}
+        # Hostnames, and the same with dots as hyphens (certificate and listener names derive from them).
+        hosts = {host: f"host:{role}" for role, host in cfg.hostnames.items()}
+        hosts |= {host.replace(".", "-"): f"host-dashed:{role}" for role, host in cfg.hostnames.items()}
         words = tuple(sorted({cfg.environment, *also}, key=lambda w: (-len(w), w)))
         return cls(words, cfg.customer.code, hosts, tuple(ordered))
 
@@ -90,7 +99,7 @@ class Normaliser:
         if decoded is not None:
             return f"base64({self.text(decoded)})"
         for host in sorted(self.hostnames, key=len, reverse=True):
-            value = value.replace(host, f"<host:{self.hostnames[host]}>")
+            value = value.replace(host, f"<{self.hostnames[host]}>")
         value = _ADDRESS.sub(self._address, value)
         # The environment code as a word of a name (kv-acme-uat-weu, tags, URNs) and glued to the customer
         # code in names that allow no hyphen (stacmeuatweunfs).
@@ -172,17 +181,17 @@ def settings(plan: Plan, norm: Normaliser) -> dict[tuple[str, str], dict[str, An
 def _opaque_ids(
     a: dict[tuple[str, str], dict[str, Any]], b: dict[tuple[str, str], dict[str, Any]], keep: frozenset[str]
 ) -> None:
-    """Generated ids (GUIDs of identities and role assignments) differ per stack by construction.
+    """Generated values (GUIDs, public addresses) differ per stack by construction.
 
-    A GUID found in only one of the plans, and in neither stack file, becomes a token naming the first
-    place it occurs, so the same generated id used in the same places compares equal.
+    One found in only one of the plans, and in neither stack file, becomes a token naming the first place
+    it occurs, so the same generated value used in the same places compares equal.
     """
 
     def occurrences(plan: dict[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
         first: dict[str, str] = {}
         for (typ, name), flat in sorted(plan.items()):
             for path in sorted(flat):
-                for found in _UUID.findall(json.dumps(flat[path])):
+                for found in _GENERATED.findall(json.dumps(flat[path])):
                     first.setdefault(found.lower(), f"{typ}::{name}:{path}")
         return first
 
@@ -197,7 +206,7 @@ def _opaque_ids(
 
 def _swap_ids(value: Any, tokens: Mapping[str, str]) -> Any:
     if isinstance(value, str):
-        return _UUID.sub(lambda m: tokens.get(m.group(0).lower(), m.group(0)), value)
+        return _GENERATED.sub(lambda m: tokens.get(m.group(0).lower(), m.group(0)), value)
     if isinstance(value, list):
         return [_swap_ids(v, tokens) for v in value]
     if isinstance(value, dict):
@@ -379,12 +388,19 @@ class Renderer:
 
 
 def _disguised(cfg: EstateConfig, environment: str) -> EstateConfig:
-    """``cfg`` with every derived fact (cached properties: profile, names, data ...) computed, then reporting
-    another environment. The copy keeps the computed facts."""
-    for name in dir(type(cfg)):
-        if isinstance(getattr(type(cfg), name, None), cached_property):
-            getattr(cfg, name)
-    return cfg.model_copy(update={"environment": environment})
+    """``cfg`` with every fact the model derives (its properties: profile, names, data ...) fixed at the values
+    computed for its own environment, reporting ``environment`` as its environment field."""
+    facts: dict[str, Any] = {}
+    for klass in type(cfg).__mro__:
+        if klass is BaseModel:
+            break
+        for name, attr in vars(klass).items():
+            if isinstance(attr, property | cached_property) and name not in facts:
+                facts[name] = getattr(cfg, name)
+    fixed = type(type(cfg).__name__, (type(cfg),), {n: property(lambda _, v=v: v) for n, v in facts.items()})
+    copy = cfg.model_copy(update={"environment": environment})
+    object.__setattr__(copy, "__class__", fixed)
+    return copy
 
 
 @contextmanager
@@ -465,13 +481,15 @@ def diff(
     renderer = Renderer(project, rendered)
     plan_a, plan_b = renderer.plan(stack_a), renderer.plan(stack_b)
     norm_a, norm_b = Normaliser.of(a.cfg, a.name), Normaliser.of(b.cfg, b.name)
-    keep = frozenset(_UUID.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower()))
+    keep = frozenset(_GENERATED.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower()))
     actual = compare(plan_a, norm_a, plan_b, norm_b, keep)
     decls = tuple(declarations(a, b))
 
     # Undeclared: B's whole model, deployed as stack A, with only code outside the model seeing A's environment.
+    # Both sides are normalised alike: an environment code in a value is a name either way.
     plan, cfg = renderer.counterfactual(Stack(a.name, b.cfg, b.raw, b.secret_keys), disguise=a.cfg.environment)
-    undeclared = compare(plan, Normaliser.of(cfg, a.cfg.environment, a.name), plan_b, norm_b, keep)
+    norm = Normaliser.of(cfg, a.cfg.environment, a.name, b.name)
+    undeclared = compare(plan, norm, plan_b, norm, keep)
 
     # Profile/config or model default: A with B's declarations vs B, or else B with A's declarations vs A.
     ways = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from functools import cached_property
+from ipaddress import IPv4Address
 
 import pulumi_azure_native as azure_native
 import pytest
@@ -13,6 +14,7 @@ from caas import cli, estate
 from caas import diff as stack_diff
 from caas.config import EstateConfig
 from caas.diff import Change, Normaliser, Report
+from caas.mocks import _extra_outputs
 from caas.plan import Plan, Project
 from tests.conftest import ROOT, parse, stack_data
 
@@ -121,6 +123,7 @@ def test_normaliser_tokens_come_from_the_model() -> None:
         ("10.42.4.10", "10.43.4.10", "<subnet.vms>+10"),
         ("10.42.0.0/20", "10.43.0.0/20", "<addressSpace>/20"),
         ("uat-shop.acme-shop.com", "shop.acme-shop.com", "<host:live.shop>"),
+        ("uat-shop-edit-acme-shop-com", "shop-edit-acme-shop-com", "<host-dashed:edit.shop>"),
         ("urn:pulumi:uat::caas-acme::a:b:C::x", "urn:pulumi:prd::caas-acme::a:b:C::x", "urn:a:b:C::x"),
     ]
     for a, b, token in pairs:
@@ -138,13 +141,22 @@ def test_normaliser_tokens_come_from_the_model() -> None:
 
 
 def test_generated_ids_compare_by_where_they_are_used() -> None:
-    """A GUID found in one plan only becomes a token naming its first use; config GUIDs stay verbatim."""
+    """A GUID or public IP found in one plan only becomes a token naming its first use; config values stay."""
     one, two, three, four = (str(n) * 8 + "-" + "-".join([str(n) * 4] * 3) + "-" + str(n) * 12 for n in range(1, 5))
-    a: dict = {("t", "x"): {"principalId": one, "tenant": three}}
-    b: dict = {("t", "x"): {"principalId": two, "tenant": four}}
+    a: dict = {("t", "x"): {"principalId": one, "tenant": three, "ips": ["203.0.113.7"], "peer": "198.51.100.1"}}
+    b: dict = {("t", "x"): {"principalId": two, "tenant": four, "ips": ["203.0.113.9"], "peer": "198.51.100.2"}}
     stack_diff._opaque_ids(a, b, keep=frozenset({three}))
     assert a[("t", "x")]["principalId"] == b[("t", "x")]["principalId"] == "<id@t::x:principalId>"
+    assert a[("t", "x")]["ips"] == b[("t", "x")]["ips"] == ["<id@t::x:ips>"]
     assert a[("t", "x")]["tenant"] != b[("t", "x")]["tenant"]  # a configured id that differs is a difference
+    assert a[("t", "x")]["peer"] != b[("t", "x")]["peer"]  # an address outside the generated range as well
+
+
+def test_mocked_public_addresses_are_in_the_generated_range() -> None:
+    """The diff's idea of a generated public address matches what the mocks answer."""
+    rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/pip"
+    address = _extra_outputs("azure-native:network:PublicIPAddress", "pip", {}, rid)["ipAddress"]
+    assert IPv4Address(address) in stack_diff.GENERATED_ADDRESSES
 
 
 def test_json_output_lists_every_change_with_its_status(uat_prd: Report) -> None:
