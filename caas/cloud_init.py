@@ -23,36 +23,41 @@ def cloud_init(
     (``EnvironmentFile=``) and exported to login shells.
     """
     variables = {"ICM_ENVIRONMENT": environment, "ICM_SYSTEM": system, "ICM_ROLE": role}
+    mounts: list[list[str]] = []
+    document: dict = {}
     if share_source:
         variables["IS_SHARE"] = share_path
-    document: dict = {
-        "package_update": True,
-        "package_upgrade": False,  # patches come from AutomaticByPlatform, not from first boot
-        "packages": ["nfs-common"] if share_source else [],
-        "write_files": [
-            {
-                "path": ENVIRONMENT_FILE,
-                "permissions": "0644",
-                "content": "".join(f"{k}={v}\n" for k, v in variables.items()),
-            },
-            {
-                "path": "/etc/profile.d/intershop.sh",
-                "permissions": "0644",
-                "content": f"set -a\n. {ENVIRONMENT_FILE}\nset +a\n",
-            },
-        ],
-        "mounts": [],
-        "runcmd": [],
-    }
-    if share_source:
-        document["mounts"].append([share_source, share_path, "nfs", NFS_OPTIONS, "0", "0"])
+        document["package_update"] = True
+        document["packages"] = ["nfs-common"]
+        mounts.append([share_source, share_path, "nfs", NFS_OPTIONS, "0", "0"])
     if solr_disk:
         document["disk_setup"] = {SOLR_DISK: {"table_type": "gpt", "layout": True, "overwrite": False}}
         document["fs_setup"] = [{"label": "solr", "filesystem": "ext4", "device": SOLR_DISK, "partition": "auto"}]
-        document["mounts"].append(["LABEL=solr", SOLR_HOME, "ext4", "defaults,nofail", "0", "2"])
-    # cloud-init writes fstab before the packages stage installs nfs-common: mount once more afterwards.
-    for mount in document["mounts"]:
-        document["runcmd"].append(["mkdir", "-p", mount[1]])
-    if document["mounts"]:
-        document["runcmd"].append(["mount", "-a"])
-    return "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+        mounts.append(["LABEL=solr", SOLR_HOME, "ext4", "defaults,nofail", "0", "2"])
+    document["write_files"] = [
+        {
+            "path": ENVIRONMENT_FILE,
+            "permissions": "0644",
+            "content": "".join(f"{k}={v}\n" for k, v in variables.items()),
+        },
+        {
+            "path": "/etc/profile.d/intershop.sh",
+            "permissions": "0644",
+            "content": f"set -a\n. {ENVIRONMENT_FILE}\nset +a\n",
+        },
+    ]
+    if mounts:
+        document["mounts"] = mounts
+        # cloud-init writes fstab before the packages stage installs nfs-common: mount once more afterwards.
+        document["runcmd"] = [*(["mkdir", "-p", m[1]] for m in mounts), ["mount", "-a"]]
+    return "#cloud-config\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (file contents) as literal blocks, so the document reads like the files it writes."""
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
+_Dumper.add_representer(str, _Dumper.represent_str)

@@ -63,7 +63,8 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
     )
     # Each area wires its components below its marker and adds its outputs to `outputs`.
     # -- compute --
-    outputs.update(estate_compute.build(cfg, rg, observability.workspace_id, net, vault, refs))
+    compute = estate_compute.build(cfg, rg, observability.workspace_id, net, vault, refs)
+    outputs.update(compute.outputs)
 
     # -- data --
 

@@ -62,8 +62,8 @@ VM_SIZES: dict[str, VmSize] = {
 # ICM 7.10 host roles (config key -> short name in resource names) and the memory each needs at least.
 HOST_ROLES = {"webAdapter": "wa", "appServer": "as", "solr": "solr"}
 MIN_MEMORY_GIB = {"webAdapter": 4, "appServer": 8, "solr": 8}
-# AKS refuses system pools below 2 vCPUs / 4 GiB.
-AKS_MIN_VCPUS = 2
+# AKS refuses nodes below 4 GiB (and 2 vCPUs, which every allowed size has).
+AKS_MIN_MEMORY_GIB = 4
 
 # Linux user names Azure refuses for the VM administrator.
 RESERVED_USERNAMES = frozenset(
@@ -385,10 +385,10 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
     return p
 
 
-def _check_vm_size(key: str, size: str, min_memory_gib: int, what: str, p: list[tuple[str, str]]) -> bool:
+def _check_vm_size(key: str, size: str, min_memory_gib: int, what: str, p: list[tuple[str, str]]) -> None:
     if size not in VM_SIZES:
         p.append((key, f"unknown VM size '{size}'; allowed: {', '.join(VM_SIZES)}"))
-        return False
+        return
     memory = VM_SIZES[size].memory_gib
     if memory < min_memory_gib:
         bigger = [name for name, s in VM_SIZES.items() if s.memory_gib >= min_memory_gib][:3]
@@ -399,8 +399,6 @@ def _check_vm_size(key: str, size: str, min_memory_gib: int, what: str, p: list[
                 f"(e.g. {', '.join(bigger)})",
             )
         )
-        return False
-    return True
 
 
 def _check_icm710(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
@@ -424,9 +422,7 @@ def _check_aks(cfg: EstateConfig, subnets: dict[str, IPv4Network] | None, p: lis
     pools = aks_pools(cfg)
     for pool, spec in pools.items():
         key = f"caas:aks.{pool}Pool"
-        fits = _check_vm_size(f"{key}.vmSize", spec.vm_size, 4, "an AKS node", p)
-        if fits and VM_SIZES[spec.vm_size].vcpus < AKS_MIN_VCPUS:
-            p.append((f"{key}.vmSize", f"AKS nodes need at least {AKS_MIN_VCPUS} vCPUs"))
+        _check_vm_size(f"{key}.vmSize", spec.vm_size, AKS_MIN_MEMORY_GIB, "an AKS node", p)
         if spec.min_count > spec.max_count:
             p.append((f"{key}.maxCount", f"{spec.max_count} is below minCount {spec.min_count}"))
     for a in aks.admin_group_object_ids:
