@@ -78,95 +78,6 @@ WEEKDAYS = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satu
 
 
 # --------------------------------------------------------------------------------------------------------
-# Sections as the stack file spells them; None means "the scale's default" (tables further down).
-
-
-class NodePool(Section):
-    vm_size: str | None = Field(default=None, description="one of the allowed VM sizes")
-    min_count: int | None = Field(default=None, ge=1, le=100, description="autoscaler lower bound")
-    max_count: int | None = Field(default=None, ge=1, le=100, description="autoscaler upper bound")
-
-
-class MaintenanceWindow(Section):
-    day_of_week: WEEKDAYS = "Sunday"
-    start_time: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
-    duration_hours: int = Field(default=4, ge=4, le=24)
-    utc_offset: str = Field(default="+00:00", pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$", description="+HH:MM")
-
-
-class Aks(Section):
-    """``caas:aks``: the environment's cluster (built when ICM 11, IOM, PWA or microservices are on)."""
-
-    kubernetes_version: str = Field(default="1.33", pattern=r"^1\.\d{2}(\.\d{1,2})?$", description="e.g. 1.33")
-    upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = "patch"
-    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"] = "NodeImage"
-    maintenance_window: MaintenanceWindow = MaintenanceWindow()
-    system_pool: NodePool = NodePool()
-    user_pool: NodePool = NodePool()
-    # Overlay: pods and services get addresses outside every VNet; they must not collide with any routed range.
-    pod_cidr: IPv4Network = IPv4Network("10.244.0.0/16")
-    service_cidr: IPv4Network = IPv4Network("10.245.0.0/16")
-    ingress_ip: IPv4Address | None = Field(
-        default=None, description="private IP of the ingress controller's internal load balancer in the AKS subnet"
-    )
-    admin_group_object_ids: tuple[str, ...] = Field(
-        default=(),
-        description="Entra ID groups with cluster-admin through Azure RBAC",
-    )
-
-
-class HostGroup(Section):
-    count: int | None = Field(default=None, ge=1, le=20)
-    vm_size: str | None = Field(default=None, description="one of the allowed VM sizes")
-
-
-class SearchHostGroup(HostGroup):
-    data_disk_gb: int | None = Field(default=None, ge=32, le=4095, description="Premium SSD for the Solr index")
-
-
-class Icm710System(Section):
-    web_adapter: HostGroup = HostGroup()
-    app_server: HostGroup = HostGroup()
-    solr: SearchHostGroup = SearchHostGroup()
-
-
-class Icm710(Section):
-    """``caas:icm710``: the VM hosts of ICM 7.10, per system (live, edit)."""
-
-    admin_username: str = Field(default="icmadmin", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
-    ssh_public_keys: tuple[str, ...] = Field(min_length=1, description="operators' SSH public keys (no passwords)")
-    share_path: str = Field(
-        default="/var/intershop/share", pattern=r"^(/[A-Za-z0-9._-]+)+$", description="an absolute path"
-    )
-    live: Icm710System = Icm710System()
-    edit: Icm710System = Icm710System()
-
-
-class FileShares(Section):
-    """``caas:fileShares``: provisioned size (GiB) of each NFS share; Premium shares start at 100 GiB."""
-
-    icm710_quota_gib: int | None = Field(default=None, ge=100, le=102400, description="per ICM 7.10 system")
-    icm11_quota_gib: int | None = Field(default=None, ge=100, le=102400, description="per ICM 11 system (sites)")
-    iom_quota_gib: int | None = Field(default=None, ge=100, le=102400)
-    soft_delete_days: int = Field(default=14, ge=1, le=365)
-    root_squash: Literal["RootSquash", "NoRootSquash", "AllSquash"] = "RootSquash"
-
-
-class PublicEntry(Section):
-    """``caas:publicEntry``: the Application Gateway; off until the certificates are in the Key Vault."""
-
-    enabled: bool = False
-    certificates: dict[str, str] = Field(
-        default_factory=dict, description="hostname role (live.shop ...) -> Key Vault certificate name"
-    )
-    restricted_sources: tuple[IPv4Network, ...] = Field(
-        default=(), description="public ranges that may reach edit and back-office hostnames"
-    )
-    min_capacity: int | None = Field(default=None, ge=0, le=125)
-    max_capacity: int | None = Field(default=None, ge=1, le=125)
-
-
-# --------------------------------------------------------------------------------------------------------
 # Per-scale defaults: the one place environment sizes come from.
 
 
@@ -215,6 +126,153 @@ SHARE_QUOTA_DEFAULTS: dict[str, dict[str, int]] = {
     "small": {"icm710": 256, "icm11": 128, "iom": 100},
 }
 GATEWAY_CAPACITY_DEFAULTS: dict[str, tuple[int, int]] = {"production": (2, 10), "small": (1, 3)}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Sections as the stack file spells them; None means "the scale's default" (tables above).
+
+
+def _scale_default(describe) -> str:
+    """'default: production …, small …' for a field's description, from the tables above."""
+    return "default: " + "; ".join(f"{scale} {describe(scale)}" for scale in ("production", "small"))
+
+
+def _hosts_default(role: str) -> str:
+    return _scale_default(lambda scale: _host_text(ICM710_DEFAULTS[scale][role]))
+
+
+def _host_text(spec: HostSpec) -> str:
+    disk = f", {spec.data_disk_gb} GB index disk" if spec.data_disk_gb else ""
+    return f"{spec.count} x {spec.vm_size}{disk}"
+
+
+def _pool_default(pool: str) -> str:
+    return _scale_default(
+        lambda scale: "{0.vm_size} x {0.min_count}-{0.max_count}".format(AKS_POOL_DEFAULTS[scale][pool])
+    )
+
+
+def _quota_default(app: str) -> str:
+    return _scale_default(lambda scale: f"{SHARE_QUOTA_DEFAULTS[scale][app]} GiB")
+
+
+class NodePool(Section):
+    vm_size: str | None = Field(default=None, description="one of the allowed VM sizes (docs/compute.md)")
+    min_count: int | None = Field(default=None, ge=1, le=100, description="autoscaler lower bound")
+    max_count: int | None = Field(default=None, ge=1, le=100, description="autoscaler upper bound")
+
+
+class MaintenanceWindow(Section):
+    day_of_week: WEEKDAYS = "Sunday"
+    start_time: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    duration_hours: int = Field(default=4, ge=4, le=24)
+    utc_offset: str = Field(default="+00:00", pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$", description="+HH:MM")
+
+
+class Aks(Section):
+    """``caas:aks``: the environment's cluster (built when ICM 11, IOM, PWA or microservices are on)."""
+
+    kubernetes_version: str = Field(default="1.33", pattern=r"^1\.\d{2}(\.\d{1,2})?$", description="e.g. 1.33")
+    upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = Field(
+        default="patch", description="automatic Kubernetes upgrades, inside the maintenance window"
+    )
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"] = Field(
+        default="NodeImage", description="automatic node OS updates, inside the maintenance window"
+    )
+    maintenance_window: MaintenanceWindow = Field(
+        default=MaintenanceWindow(), description="weekly window for both AKS-managed upgrade schedules"
+    )
+    system_pool: NodePool = Field(default=NodePool(), description=f"critical add-ons only; {_pool_default('system')}")
+    user_pool: NodePool = Field(default=NodePool(), description=f"workloads; {_pool_default('user')}")
+    # Overlay: pods and services get addresses outside every VNet; they must not collide with any routed range.
+    pod_cidr: IPv4Network = Field(
+        default=IPv4Network("10.244.0.0/16"), description="overlay pod range; no overlap with any VNet or VPN site"
+    )
+    service_cidr: IPv4Network = Field(
+        default=IPv4Network("10.245.0.0/16"), description="/12-/24; no overlap with pods, VNets or VPN sites"
+    )
+    ingress_ip: IPv4Address | None = Field(
+        default=None,
+        description="private IP of the ingress controller's internal load balancer; default: the AKS subnet's "
+        "last usable address",
+    )
+    admin_group_object_ids: tuple[str, ...] = Field(
+        default=(), description="Entra ID groups with cluster-admin through Azure RBAC"
+    )
+
+
+class HostGroup(Section):
+    count: int | None = Field(default=None, ge=1, le=20, description="hosts of this role in the system")
+    vm_size: str | None = Field(default=None, description="one of the allowed VM sizes (docs/compute.md)")
+
+
+class SearchHostGroup(HostGroup):
+    data_disk_gb: int | None = Field(default=None, ge=32, le=4095, description="Premium SSD for the Solr index")
+
+
+class Icm710System(Section):
+    web_adapter: HostGroup = Field(
+        default=HostGroup(), description=f"Apache + web adapter behind the internal LB; {_hosts_default('webAdapter')}"
+    )
+    app_server: HostGroup = Field(
+        default=HostGroup(), description=f"Tomcat, >= 8 GiB memory; {_hosts_default('appServer')}"
+    )
+    solr: SearchHostGroup = Field(default=SearchHostGroup(), description=f"search hosts; {_hosts_default('solr')}")
+
+
+class Icm710(Section):
+    """``caas:icm710``: the VM hosts of ICM 7.10, per system (live, edit)."""
+
+    admin_username: str = Field(
+        default="icmadmin",
+        pattern=r"^[a-z_][a-z0-9_-]{0,31}$",
+        description="a Linux user name (lower case, <= 32 characters) for the SSH-only administrator",
+    )
+    ssh_public_keys: tuple[str, ...] = Field(
+        min_length=1, description="operators' SSH public keys, Ed25519 or RSA >= 2048 bits (no passwords)"
+    )
+    share_path: str = Field(
+        default="/var/intershop/share",
+        pattern=r"^(/[A-Za-z0-9._-]+)+$",
+        description="an absolute path: where hosts mount their system's NFS share (IS_SHARE)",
+    )
+    live: Icm710System = Field(default=Icm710System(), description="the live system's hosts")
+    edit: Icm710System = Field(default=Icm710System(), description="the edit system's hosts")
+
+
+class FileShares(Section):
+    """``caas:fileShares``: provisioned size (GiB) of each NFS share; Premium shares start at 100 GiB."""
+
+    icm710_quota_gib: int | None = Field(
+        default=None, ge=100, le=102400, description=f"per ICM 7.10 system; {_quota_default('icm710')}"
+    )
+    icm11_quota_gib: int | None = Field(
+        default=None, ge=100, le=102400, description=f"per ICM 11 system (sites); {_quota_default('icm11')}"
+    )
+    iom_quota_gib: int | None = Field(default=None, ge=100, le=102400, description=_quota_default("iom"))
+    soft_delete_days: int = Field(default=14, ge=1, le=365, description="deleted shares are kept this long")
+    root_squash: Literal["RootSquash", "NoRootSquash", "AllSquash"] = Field(
+        default="RootSquash", description="NoRootSquash only briefly, to hand directories to ICM's user"
+    )
+
+
+class PublicEntry(Section):
+    """``caas:publicEntry``: the Application Gateway; off until the certificates are in the Key Vault."""
+
+    enabled: bool = Field(default=False, description="switch on once every certificate is imported")
+    certificates: dict[str, str] = Field(
+        default_factory=dict,
+        description="hostname role (live.shop ...) -> Key Vault certificate name; default: the hostname with - for .",
+    )
+    restricted_sources: tuple[IPv4Network, ...] = Field(
+        default=(), description="public ranges that may reach edit, back-office and IOM hostnames"
+    )
+    min_capacity: int | None = Field(
+        default=None, ge=0, le=125, description=_scale_default(lambda s: str(GATEWAY_CAPACITY_DEFAULTS[s][0]))
+    )
+    max_capacity: int | None = Field(
+        default=None, ge=1, le=125, description=_scale_default(lambda s: str(GATEWAY_CAPACITY_DEFAULTS[s][1]))
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
