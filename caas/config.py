@@ -21,11 +21,10 @@ from pydantic.alias_generators import to_camel
 from caas import addressing, naming
 from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
 from caas.sections import compute
-from caas.sections.base import Hostname, Label, Section
+from caas.sections.base import SYSTEMS, Hostname, Label, Section
 
 NAMESPACE = "caas"
 ENVIRONMENTS = ("int", "uat", "prd")
-SYSTEMS = ("live", "edit")
 
 # GDPR: customer data stays in EU regions unless the stack explicitly waives it (caas:location).
 EU_REGIONS = frozenset(

@@ -11,7 +11,7 @@ import pulumi_azure_native as azure_native
 
 from caas.cloud_init import cloud_init
 from caas.config import EstateConfig
-from caas.sections.compute import HOST_ROLES
+from caas.sections.compute import HOST_ROLES, HostSpec
 from components.diagnostics import send_to_log_analytics
 
 compute = azure_native.compute
@@ -108,7 +108,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                     # The pool id is built from names, so the load balancer must exist first.
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[lb] if role == "webAdapter" else None),
                 )
-                vm = self._vm(f"{name}-{short}{i + 1}", cfg, args, role, host, zone, spec.data_disk_gb, nic.id)
+                vm = self._vm(f"{name}-{short}{i + 1}", cfg, args, role, spec, host, zone, nic.id)
                 self.vm_ids[host] = vm.id
                 compute.VirtualMachineExtension(
                     f"{name}-{short}{i + 1}-monitor-agent",
@@ -257,16 +257,16 @@ class Icm710Hosts(pulumi.ComponentResource):
         cfg: EstateConfig,
         args: Icm710HostsArgs,
         role: str,
+        spec: HostSpec,
         host: str,
         zone: str | None,
-        data_disk_gb: int | None,
         nic_id: pulumi.Input[str],
     ) -> compute.VirtualMachine:
         icm = cfg.icm710
         assert icm is not None
         vm_name = cfg.names.resource("vm", host)
         disk_type = os_disk_type(zone, cfg.profile.storage_redundancy)
-        solr_disk = role == "solr" and data_disk_gb is not None
+        solr_disk = role == "solr" and spec.data_disk_gb is not None
 
         def user_data(share_source: str | None) -> str:
             document = cloud_init(
@@ -289,7 +289,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 location=cfg.location.primary,
                 zones=[zone] if zone else None,
-                hardware_profile=compute.HardwareProfileArgs(vm_size=cfg.icm710_hosts[args.system][role].vm_size),
+                hardware_profile=compute.HardwareProfileArgs(vm_size=spec.vm_size),
                 storage_profile=compute.StorageProfileArgs(
                     image_reference=UBUNTU_2204,
                     os_disk=compute.OSDiskArgs(
@@ -305,7 +305,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                             lun=0,
                             name=cfg.names.resource("disk", f"{host}-index"),
                             create_option=compute.DiskCreateOptionTypes.EMPTY,
-                            disk_size_gb=data_disk_gb,
+                            disk_size_gb=spec.data_disk_gb,
                             caching=compute.CachingTypes.READ_ONLY,
                             delete_option=compute.DiskDeleteOptionTypes.DELETE,  # the index can be rebuilt
                             managed_disk=compute.ManagedDiskParametersArgs(storage_account_type=disk_type),

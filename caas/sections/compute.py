@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from caas.sections.base import Section
+from caas.sections.base import SYSTEMS, Section
 
 if TYPE_CHECKING:
     from caas.config import EstateConfig
-
-SYSTEMS = ("live", "edit")
 
 
 @dataclass(frozen=True)
@@ -66,9 +64,11 @@ MIN_MEMORY_GIB = {"webAdapter": 4, "appServer": 8, "solr": 8}
 AKS_MIN_MEMORY_GIB = 4
 
 # Linux user names Azure refuses for the VM administrator.
-RESERVED_USERNAMES = frozenset(
-    {"admin", "administrator", "root", "user", "user1", "test", "guest", "sys", "support", "backup", "owner"}
+_RESERVED = (
+    "administrator admin user user1 test user2 test1 user3 admin1 1 123 a actuser adm admin2 aspnet backup "
+    "console david guest john owner root server sql support support_388945a0 sys test2 test3 user4 user5"
 )
+RESERVED_USERNAMES = frozenset(_RESERVED.split())
 # Sources the public gateway never sees: RFC 1918, shared (CGNAT), loopback, link-local.
 NOT_INTERNET = tuple(
     IPv4Network(n)
