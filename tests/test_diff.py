@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import cached_property
 from ipaddress import IPv4Address
+from types import SimpleNamespace
 
 import pulumi_azure_native as azure_native
 import pytest
 
 from caas import cli, estate
+from caas import config as model
 from caas import diff as stack_diff
 from caas.config import EstateConfig
-from caas.diff import Change, Normaliser, Report
+from caas.diff import Change, Declaration, Normaliser, Renderer, Report, Stack
 from caas.mocks import _extra_outputs
 from caas.plan import Plan, Project
 from tests.conftest import ROOT, parse, stack_data
@@ -24,9 +25,15 @@ VAULT = "azure-native:keyvault:Vault"
 
 
 @pytest.fixture(scope="session")
-def uat_prd(project: Project, plans: dict[str, Plan]) -> Report:
-    """uat against prd, naming the declaration behind protection (three renders beyond the shipped plans)."""
-    return stack_diff.diff(project, "uat", "prd", rendered=plans, explain=["profile.protect"])
+def renderer(project: Project, plans: dict[str, Plan]) -> Renderer:
+    """Shares the shipped plans and the counterfactual renders between the diffs of this module."""
+    return Renderer(project, plans)
+
+
+@pytest.fixture(scope="session")
+def uat_prd(project: Project, renderer: Renderer) -> Report:
+    """uat against prd (two counterfactual renders beyond the shipped plans)."""
+    return stack_diff.diff(project, "uat", "prd", renderer=renderer)
 
 
 def cfg(stack: str) -> EstateConfig:
@@ -42,75 +49,107 @@ def test_shipped_uat_has_no_undeclared_difference_from_prd(uat_prd: Report) -> N
 
 def test_declarations_are_the_profile_fields_and_config_keys_that_differ(uat_prd: Report) -> None:
     """Declarations are exactly the differing effective-profile fields and differing stack-file keys."""
-    keys = {d.key for d in uat_prd.declarations}
-    assert keys == {
-        "profile.protect",
-        "profile.disasterRecovery",
-        "profile.logRetentionDays",
-        "profile.backupRedundancy",
-        "profile.scale",
-        "caas:network",
+    uat, prd = cfg("uat"), cfg("prd")
+    profile = {
+        f"profile.{field.alias}"
+        for name, field in type(uat.profile).model_fields.items()
+        if getattr(uat.profile, name) != getattr(prd.profile, name)
     }
+    a, b = stack_data("uat"), stack_data("prd")
+    config = {k for k in set(a) | set(b) if a.get(k) != b.get(k)} - {"caas:environment", "caas:profile"}
+    assert {"profile.protect", "profile.scale", "caas:network"} <= profile | config
+    assert [d.key for d in uat_prd.declarations] == [*(k for k in uat_prd_order(profile)), *sorted(config)]
     protect = next(d for d in uat_prd.declarations if d.key == "profile.protect")
     assert (protect.a, protect.b) == (False, True)
 
 
-def test_explain_names_the_declaration_behind_each_difference(uat_prd: Report) -> None:
-    """Leaving a declaration out brings back exactly the differences it explains."""
-    by = {c.key: c.declared_by for c in uat_prd.changes}
-    assert by[LOCK] == ("profile.protect",)
-    assert by[(VAULT, "keyvault-vault", "opts.protect")] == ("profile.protect",)
-    retention = ("azure-native:operationalinsights:Workspace", "observability-workspace", "retentionInDays")
-    assert by[retention] == by[DR_GROUP] == ()  # not brought back without protect; others not isolated here
+def uat_prd_order(keys: set[str]) -> list[str]:
+    """Profile declarations come in the Profile's field order."""
+    order = [f"profile.{field.alias}" for field in type(cfg("uat").profile).model_fields.values()]
+    return [k for k in order if k in keys]
 
 
 def test_environment_specific_values_are_normalised(uat_prd: Report) -> None:
     """Names, address ranges, hostnames and generated ids never show up as differences."""
     text = json.dumps([[c.a, c.b] for c in uat_prd.changes])
-    for raw in ("-uat-", "-prd-", "10.42.", "10.43.", "uat-shop"):
+    for raw in ("-uat-", "-prd-", "acmeuat", "acmeprd", "10.42.", "10.43.", "uat-shop"):
         assert raw not in text
     settings = {c.setting for c in uat_prd.changes}
-    assert not any(s.startswith(("tags", "resourceGroupName", "addressPrefix")) for s in settings)
-    assert settings <= {"", "opts.protect", "retentionInDays"}
+    assert not any(s.startswith(("tags", "resourceGroupName", "location")) for s in settings)
+    assert {c.setting for c in uat_prd.changes if c.type == "azure-native:network:Subnet"} == set()
 
 
-def test_reverse_direction_uses_the_valid_counterfactual(project: Project, plans: dict[str, Plan]) -> None:
+def test_reverse_direction_uses_the_valid_counterfactual(project: Project, renderer: Renderer, uat_prd: Report) -> None:
     """prd refuses uat's weaker profile, so prd-vs-uat renders uat with prd's declarations; same verdict."""
-    report = stack_diff.diff(project, "prd", "uat", rendered=plans)
+    report = stack_diff.diff(project, "prd", "uat", renderer=renderer)
     assert report.exit_code == 0 and report.unseparated == []
-    assert {c.source for c in report.changes} == {"profile/config"}
-    kinds = {c.key: c.kind for c in report.changes}
-    assert kinds[DR_GROUP] == "missing" and kinds[LOCK] == "missing"
+    flipped = {"added": "missing", "missing": "added", "changed": "changed"}
+    assert {(c.key, flipped[c.kind], c.source) for c in report.changes} == {
+        (c.key, c.kind, c.source) for c in uat_prd.changes
+    }
+
+
+def test_explain_attributes_what_leaving_a_declaration_out_brings_back() -> None:
+    """A difference is explained by each declaration whose absence makes it reappear; a declaration the
+    model cannot do without is listed as not separable."""
+    decls = (Declaration("profile.protect", False, True), Declaration("caas:network", {}, {}))
+    change = Change("added", VAULT, "v", "", None, "present", "profile/config")
+    remaining: dict = {}
+
+    def residue(skip: frozenset[str]) -> dict:
+        if "caas:network" in skip:
+            raise model.ConfigError(["rejected"])
+        return {change.key: change} if "profile.protect" in skip else {}
+
+    way = SimpleNamespace(decls=decls, residue=residue)
+    report = Report("uat", "prd", list(decls), [change])
+    stack_diff._explain(report, way, remaining, None)  # type: ignore[arg-type]
+    assert report.changes[0].declared_by == ("profile.protect",)
+    assert report.unexplained == ["caas:network"]
+    assert "declared (profile.protect)" in stack_diff.as_table(report)
+
+
+def test_morph_applies_the_other_stacks_declarations(project: Project) -> None:
+    """The counterfactual config is A's, with B's effective profile and B's differing keys, except skipped ones."""
+    a, b = Stack.load(project, "uat"), Stack.load(project, "prd")
+    decls = stack_diff.declarations(a, b)
+    morphed = stack_diff.morph(a, b, decls, skip=frozenset({"profile.protect"}))
+    profile = json.loads(morphed.raw["caas:profile"])
+    assert profile["protect"] is False and profile["disasterRecovery"] is True and profile["scale"] == "production"
+    assert morphed.raw["caas:network"] == b.raw["caas:network"]
+    assert morphed.raw["caas:environment"] == "uat" and morphed.name == "uat"
 
 
 def test_code_branching_on_the_environment_is_undeclared(
     project: Project, plans: dict[str, Plan], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A prd-only resource created by code that reads the environment itself makes the diff fail (exit 1),
-    while a prd-only default the model derives (a tag in cfg.tag_set) counts as declared by the model."""
-    original_tags, original_build = EstateConfig.tag_set, estate.build
-
-    def tags(self: EstateConfig) -> dict[str, str]:
-        return {**original_tags.func(self), **({"tier": "gold"} if self.environment == "prd" else {})}
+    """A prd-only resource created by code that reads the environment itself makes the diff fail (exit 1)."""
+    original = estate.build
 
     def build(cfg: EstateConfig) -> dict:
-        outputs = original_build(cfg)
+        outputs = original(cfg)
         if cfg.environment == "prd":
             azure_native.resources.ResourceGroup("sandbox-rg", resource_group_name="rg-sandbox", location="westeurope")
         return outputs
 
-    derived = cached_property(tags)
-    derived.__set_name__(EstateConfig, "tag_set")
-    monkeypatch.setattr(EstateConfig, "tag_set", derived)
     monkeypatch.setattr(estate, "build", build)
-    # uat and shared render as before; prd and the counterfactuals are rendered under the change.
-    rendered = {k: v for k, v in plans.items() if k in ("shared", "uat")}
-    report = stack_diff.diff(project, "uat", "prd", rendered=rendered)
+    # uat and shared render as before; prd and the counterfactual are rendered under the change.
+    renderer = Renderer(project, {k: v for k, v in plans.items() if k in ("shared", "uat")})
+    report = stack_diff.diff(project, "uat", "prd", renderer=renderer, separate=False)
     assert report.exit_code == 1
     assert [c.key for c in report.undeclared] == [("azure-native:resources:ResourceGroup", "sandbox-rg", "")]
-    sources = {c.source for c in report.changes if c.setting == "tags.tier"}
-    assert sources == {"model default"}
-    assert next(c for c in report.changes if c.key == LOCK).source == "profile/config"
+    assert {c.source for c in report.changes if c.declared} == {"declared"}
+
+
+def test_model_defaults_are_fixed_before_the_environment_is_swapped() -> None:
+    """The undeclared-check render sees B's derived facts (a default keyed by environment included) while
+    code outside the model reads A's environment; fields other than the environment are B's."""
+    prd = cfg("prd")
+    disguised = stack_diff._disguised(prd, "uat")
+    assert disguised.environment == "uat"
+    assert disguised.tag_set["environment"] == "prd" and disguised.names.env == "prd"
+    assert disguised.hostnames == prd.hostnames and disguised.profile == prd.profile
+    assert disguised.network == prd.network and isinstance(disguised, EstateConfig)
 
 
 def test_normaliser_tokens_come_from_the_model() -> None:
