@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from caas import cli
 from caas.plan import Plan, Project
@@ -54,6 +56,17 @@ def partner_facts(stack: str) -> list[str]:
     facts += [shared.names.resource("devops_pool"), f"{shared.names.compact('registry')}.azurecr.io"]
     if cfg.profile.disaster_recovery:
         facts.append(cfg.location.dr)
+    if cfg.aks_pools:
+        facts += [cfg.names.resource("aks"), cfg.aks.kubernetes_version, cfg.aks.maintenance_window.start_time]
+        facts += [pool.vm_size for pool in cfg.aks_pools.values()]
+    for route in cfg.public_routes:
+        facts += [route.hostname, route.certificate, *map(str, cfg.public_entry.restricted_sources)]
+    for system, roles in cfg.icm710_hosts.items():
+        for role, spec in roles.items():
+            short = {"webAdapter": "wa", "appServer": "as", "solr": "solr"}[role]
+            facts += [cfg.names.resource("vm", f"icm710-{system}-{short}{i}") for i in range(1, spec.count + 1)]
+    if cfg.icm710 is not None:
+        facts += [cfg.icm710.admin_username, cfg.icm710.share_path]
     return facts
 
 
@@ -128,6 +141,25 @@ def test_checklist_links_resolve(runbooks: dict[str, dict[str, str]], stack: str
         (name, anchor(h)) for name, text in files.items() for h in re.findall(r"^### (.+)$", text, flags=re.MULTILINE)
     ]
     assert links and sorted(links) == sorted(steps)
+
+
+@pytest.mark.parametrize("stack", ENVIRONMENTS)
+def test_icm710_host_check_matches_what_cloud_init_writes(
+    runbooks: dict[str, dict[str, str]], plans: dict[str, Plan], stack: str
+) -> None:
+    """The expected output of `cat /etc/intershop/environment` is what the host's cloud-init writes there."""
+    expected = re.search(
+        r"cat /etc/intershop/environment\n```\n\nExpected output:\n\n```text\n(.*?)```",
+        runbooks[stack]["build-and-release.md"],
+        re.S,
+    )
+    assert expected is not None
+    host = re.search(r"--name (vm-\S+) --query id", runbooks[stack]["build-and-release.md"])
+    assert host is not None
+    vm = next(r for r in plans[stack].find("azure-native:compute:VirtualMachine") if r.inputs["vmName"] == host[1])
+    document = yaml.safe_load(base64.b64decode(vm.inputs["osProfile"]["customData"]))
+    files = {f["path"]: f["content"] for f in document["write_files"]}
+    assert files["/etc/intershop/environment"] == expected[1]
 
 
 def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from caas.cloud_init import ENVIRONMENT_FILE
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
+from caas.sections.compute import HOST_ROLES
 from components.shared_services import FEDERATION_AUDIENCE
 
 
@@ -116,4 +118,65 @@ def build_and_release(ctx: Context) -> Section | None:
                 "in a pipeline on the same pool.",
             )
         )
+    if ctx.cfg.aks_pools:
+        facts += (
+            f"\nThe cluster {code(ctx.cfg.names.resource('aks'))} pulls from {code(login_server)} with its kubelet "
+            "identity, which holds AcrPull on the registry and nothing else; image pull secrets are not needed.\n"
+        )
+    if ctx.cfg.icm710_hosts:
+        more_facts, more_steps = _icm710(ctx)
+        facts += more_facts
+        steps += more_steps
     return Section("build-and-release", "Build and release", facts, tuple(steps))
+
+
+def _icm710(ctx: Context) -> tuple[str, list[Step]]:
+    """ICM 7.10 runs on VMs: a release reaches them over SSH through the shared Bastion and the NFS share."""
+    cfg, shared = ctx.cfg, ctx.registry_model
+    icm = cfg.icm710
+    assert icm is not None  # the model requires it whenever ICM 7.10 hosts exist
+    rows = []
+    for system, roles in cfg.icm710_hosts.items():
+        for role, spec in roles.items():
+            hosts = [
+                cfg.names.resource("vm", f"icm710-{system}-{HOST_ROLES[role]}{i}") for i in range(1, spec.count + 1)
+            ]
+            rows.append((system, role, ", ".join(code(h) for h in hosts), code(spec.vm_size)))
+    holders = ", ".join(code(key.split(maxsplit=2)[2]) for key in icm.ssh_public_keys if len(key.split()) > 2)
+    facts = (
+        "\n## ICM 7.10 hosts\n\n"
+        f"ICM 7.10 runs on virtual machines, not from images. A release reaches them over SSH through the shared "
+        f"Bastion, as {code(icm.admin_username)} with a key listed in {code('caas:icm710.sshPublicKeys')}"
+        + (f" (held by {holders})" if holders else "")
+        + f". The hosts of a system share one NFS share, mounted at {code(icm.share_path)} ({code('IS_SHARE')}); "
+        f"the exports are printed by {code(ctx.output('nfsMountSources', as_json=True))}. No host has a public "
+        "address or a password.\n\n" + table(("System", "Role", "Hosts", "Size"), rows)
+    )
+    if shared is None:
+        return facts, []
+    system = next(iter(cfg.icm710_hosts))
+    role = "appServer" if "appServer" in cfg.icm710_hosts[system] else next(iter(cfg.icm710_hosts[system]))
+    host = cfg.names.resource("vm", f"icm710-{system}-{HOST_ROLES[role]}1")
+    rg = cfg.names.resource("resource_group")
+    environment_file = "\n".join(
+        [
+            f"ICM_ENVIRONMENT={cfg.environment}",
+            f"ICM_SYSTEM={system}",
+            f"ICM_ROLE={role}",
+            f"IS_SHARE={icm.share_path}",
+        ]
+    )
+    step = Step(
+        title="Open a shell on an ICM 7.10 host",
+        owner="platform team",
+        why="Where a release is copied to and started. Any host works the same way; this is the first "
+        f"{role} of the {system} system. In the session, check which host you are on:",
+        command=f"az network bastion ssh --name {shared.names.resource('bastion')} "
+        f"--resource-group {shared.names.resource('resource_group')} \\\n"
+        f'  --target-resource-id "$(az vm show --resource-group {rg} --name {host} --query id -o tsv)" \\\n'
+        f"  --auth-type ssh-key --username {icm.admin_username} --ssh-key ~/.ssh/id_ed25519\n"
+        f"cat {ENVIRONMENT_FILE}",
+        expected=environment_file,
+        rollback="`exit` ends the session; nothing changes on the host.",
+    )
+    return facts, [step]

@@ -10,11 +10,13 @@ import re
 from collections.abc import Callable
 
 from caas.runbooks import Context
+from caas.runbooks.access import access
 from caas.runbooks.build_release import build_and_release
+from caas.runbooks.dns import dns_and_certificates
 from caas.runbooks.markdown import Section, code, render_section
 from caas.runbooks.overview import overview
 
-SECTIONS: tuple[Callable[[Context], Section | None], ...] = (build_and_release,)
+SECTIONS: tuple[Callable[[Context], Section | None], ...] = (access, build_and_release, dns_and_certificates)
 
 
 def anchor(title: str) -> str:
