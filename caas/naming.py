@@ -19,6 +19,7 @@ ABBREVIATIONS: dict[str, str] = {
     "budget": "budget",
     "connection": "con",
     "dev_center": "dc",
+    "failover_group": "fog",
     "dev_center_project": "dcp",
     "devops_pool": "mdp",
     "identity": "id",
@@ -26,6 +27,7 @@ ABBREVIATIONS: dict[str, str] = {
     "load_balancer": "lbi",
     "local_gateway": "lgw",
     "log_analytics": "log",
+    "metric_alert": "alert",
     "nat_gateway": "ng",
     "nic": "nic",
     "nsg": "nsg",
@@ -87,6 +89,7 @@ RULES: dict[str, Rule] = {
     "vm": Rule(64, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"),
     "log_analytics": Rule(63, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$", 4),
     "recovery_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
+    "failover_group": Rule(63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
     "resource_group": Rule(90, r"^[-\w.()]*[-\w()]$"),
 }
 DEFAULT_RULE = Rule(80, r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9_]$")
