@@ -388,9 +388,14 @@ def _sql_mi(cfg: EstateConfig, db: Databases, sizes: Sizes, retention: Retention
     )
 
 
+def _postgres_ha(cfg: EstateConfig) -> bool:
+    """prd runs PostgreSQL with a standby in a second zone."""
+    return cfg.environment == "prd" and len(cfg.profile.zones) >= 2
+
+
 def _postgres(cfg: EstateConfig, db: Databases, sizes: Sizes, retention: Retention) -> Postgres:
     iom = db.iom
-    ha = cfg.environment == "prd" and len(cfg.profile.zones) >= 2
+    ha = _postgres_ha(cfg)
     zones = cfg.profile.zones
     return Postgres(
         name=cfg.names.resource("postgres"),
@@ -620,10 +625,8 @@ def problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[str, str]]:
                     f"PostgreSQL {iom.version} is not supported by IOM; allowed: {', '.join(IOM_POSTGRES_VERSIONS)}",
                 )
             )
-        retention, sizes = RETENTION[env], SIZES[cfg.profile.scale]
         iom_on = cfg.apps is not None and cfg.apps.iom
-        ha = iom_on and _postgres(cfg, db, sizes, retention).high_availability != "Disabled"
-        if ha and (iom.tier or sizes.iom_tier) == "Burstable":
+        if iom_on and _postgres_ha(cfg) and (iom.tier or SIZES[cfg.profile.scale].iom_tier) == "Burstable":
             p.append(("caas:databases.iom.tier", "zone-redundant HA (prd) needs GeneralPurpose or MemoryOptimized"))
         if env == "prd":
             for key, days in (("icm", icm.retention_days), ("iom", iom.retention_days)):
