@@ -55,43 +55,67 @@ PAIRED_REGIONS: dict[str, str | None] = {
 
 
 class EntraAdmin(Section):
+    """The Entra ID group that administers SQL MI and PostgreSQL."""
+
     object_id: str = Field(pattern=UUID, description="object id of the Entra ID group that administers the databases")
     name: str = Field(min_length=1, max_length=128, description="display name of that group")
 
 
 class LongTermRetention(Section):
-    """SQL MI long-term retention of full backups, ISO 8601 periods (weekly P1W-P520W, monthly, yearly)."""
+    """Long-term retention of weekly full backups; default in prd weekly P4W and monthly P12M, none elsewhere."""
 
-    weekly: str | None = Field(default=None, pattern=r"^P([1-9]\d{0,2})W$")
-    monthly: str | None = Field(default=None, pattern=r"^P([1-9]\d{0,2})M$")
-    yearly: str | None = Field(default=None, pattern=r"^P([1-9]|10)Y$")
+    weekly: str | None = Field(default=None, pattern=r"^P([1-9]\d{0,2})W$", description="keep weeklies, e.g. P4W")
+    monthly: str | None = Field(default=None, pattern=r"^P([1-9]\d{0,2})M$", description="keep monthlies, e.g. P12M")
+    yearly: str | None = Field(default=None, pattern=r"^P([1-9]|10)Y$", description="keep yearlies, e.g. P5Y")
     week_of_year: int = Field(default=1, ge=1, le=52, description="which week's backup the yearly one keeps")
 
 
 class IcmDatabaseConfig(Section):
+    """ICM's SQL Managed Instance (live and edit databases on one instance)."""
+
     tier: Literal["GeneralPurpose", "BusinessCritical"] | None = Field(default=None, description="default by scale")
-    v_cores: int | None = Field(default=None, description=f"one of {SQL_MI_VCORES}; default by scale")
-    storage_size_gb: int | None = Field(default=None, ge=32, le=16384, multiple_of=32)
+    v_cores: int | None = Field(
+        default=None, description=f"one of {', '.join(map(str, SQL_MI_VCORES))}; default by scale"
+    )
+    storage_size_gb: int | None = Field(
+        default=None, ge=32, le=16384, multiple_of=32, description="multiple of 32; default by scale"
+    )
     entra_only_authentication: bool = Field(
         default=False,
         description="ICM connects with SQL logins; turn on only when every client authenticates with Entra ID",
     )
-    database_prefix: str = Field(default="icm", pattern=r"^[a-z][a-z0-9]{0,15}$")
-    retention_days: int | None = Field(default=None, ge=1, le=35, description="point-in-time restore window")
+    database_prefix: str = Field(
+        default="icm", pattern=r"^[a-z][a-z0-9]{0,15}$", description="databases are <prefix>-live, <prefix>-edit"
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, le=35, description="point-in-time restore window; default 35 in prd, 7 elsewhere"
+    )
     long_term_retention: LongTermRetention | None = None
 
 
 class IomDatabaseConfig(Section):
-    version: str = Field(default="15", description=f"PostgreSQL major version; IOM supports {IOM_POSTGRES_VERSIONS}")
-    sku_name: str | None = Field(default=None, pattern=r"^Standard_[A-Za-z0-9_]+$")
-    tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] | None = None
-    storage_size_gb: Literal[32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768] | None = None
-    retention_days: int | None = Field(default=None, ge=7, le=35)
-    max_connections: int = Field(default=200, ge=25, le=5000)
+    """IOM's PostgreSQL flexible server (when caas:apps.iom is on)."""
+
+    version: str = Field(
+        default="15", description=f"PostgreSQL major version; IOM supports {', '.join(IOM_POSTGRES_VERSIONS)}"
+    )
+    sku_name: str | None = Field(default=None, pattern=r"^Standard_[A-Za-z0-9_]+$", description="default by scale")
+    tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] | None = Field(
+        default=None, description="default by scale; prd's zone-redundant HA needs GeneralPurpose or above"
+    )
+    storage_size_gb: Literal[32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768] | None = Field(
+        default=None, description="default by scale; grows automatically"
+    )
+    retention_days: int | None = Field(
+        default=None, ge=7, le=35, description="point-in-time restore window; default 35 in prd, 7 elsewhere"
+    )
+    max_connections: int = Field(
+        default=200, ge=25, le=5000, description="max_prepared_transactions is set to 150% of it (IOM)"
+    )
 
 
 class Databases(Section):
-    """``caas:databases``: ICM's SQL Managed Instance and IOM's PostgreSQL flexible server."""
+    """ICM's SQL Managed Instance and IOM's PostgreSQL flexible server (environment stacks)."""
 
     entra_admin: EntraAdmin
     icm: IcmDatabaseConfig = IcmDatabaseConfig()
@@ -99,48 +123,64 @@ class Databases(Section):
 
 
 class VmBackupConfig(Section):
-    frequency_hours: Literal[4, 6, 8, 12, 24] | None = None
-    daily_retention_days: int | None = Field(default=None, ge=7, le=9999)
-    weekly_retention_weeks: int | None = Field(default=None, ge=0, le=5163)
-    monthly_retention_months: int | None = Field(default=None, ge=0, le=1188)
+    """Enhanced backup of the ICM 7.10 hosts; defaults per environment (prd: every 4 h, 30 days, 12 w, 12 m)."""
+
+    frequency_hours: Literal[4, 6, 8, 12, 24] | None = Field(default=None, description="default 4 in prd, 24 elsewhere")
+    daily_retention_days: int | None = Field(default=None, ge=7, le=9999, description="default 30 in prd, 7 elsewhere")
+    weekly_retention_weeks: int | None = Field(
+        default=None, ge=0, le=5163, description="default 12 in prd, 0 elsewhere"
+    )
+    monthly_retention_months: int | None = Field(
+        default=None, ge=0, le=1188, description="default 12 in prd, 0 elsewhere"
+    )
 
 
 class Backup(Section):
-    """``caas:backup``: the Recovery Services vault and what it keeps."""
+    """The Recovery Services vault and what it keeps."""
 
-    soft_delete_days: int = Field(default=14, ge=14, le=180)
+    soft_delete_days: int = Field(default=14, ge=14, le=180, description="deleted backups are kept this long")
     immutability: Literal["Disabled", "Unlocked", "Locked"] | None = Field(
         default=None, description="default Unlocked in prd, Disabled elsewhere; Locked is irreversible"
     )
-    share_soft_delete_days: int | None = Field(default=None, ge=1, le=365)
+    share_soft_delete_days: int | None = Field(
+        default=None, ge=1, le=365, description="NFS share soft delete; default 30 in prd, 14 uat, 7 int"
+    )
     vm: VmBackupConfig = VmBackupConfig()
 
 
 class Webhook(Section):
+    """An alert webhook (e.g. an incident tool); its URI carries a token, so it is a secret."""
+
     name: Label
     service_uri: SecretStr = Field(description="set with `pulumi config set --secret --path`")
 
 
 class BudgetConfig(Section):
+    """Monthly cost budget over the environment's resource groups."""
+
     amount: float = Field(gt=0, description="monthly amount in the billing currency")
     start_date: str = Field(pattern=r"^20\d{2}-(0[1-9]|1[0-2])-01$", description="first day of a month, YYYY-MM-01")
-    thresholds: tuple[Annotated[int, Field(ge=1, le=1000)], ...] = (80, 100)
-    forecast_thresholds: tuple[Annotated[int, Field(ge=1, le=1000)], ...] = (100,)
+    thresholds: tuple[Annotated[int, Field(ge=1, le=1000)], ...] = Field(
+        default=(80, 100), description="alert at these percentages of actual cost"
+    )
+    forecast_thresholds: tuple[Annotated[int, Field(ge=1, le=1000)], ...] = Field(
+        default=(100,), description="alert when the forecast reaches these percentages"
+    )
 
 
 class Monitoring(Section):
-    """``caas:monitoring``: who is alerted, at which thresholds, and the cost budget."""
+    """Who is alerted, at which thresholds, and the cost budget (environment stacks)."""
 
-    emails: tuple[Email, ...] = Field(min_length=1)
+    emails: tuple[Email, ...] = Field(min_length=1, description="alert and budget recipients")
     webhooks: tuple[Webhook, ...] = ()
-    cpu_threshold_percent: int = Field(default=85, ge=50, le=100)
-    memory_threshold_percent: int = Field(default=85, ge=50, le=100)
-    storage_threshold_percent: int = Field(default=85, ge=50, le=100)
+    cpu_threshold_percent: int = Field(default=85, ge=50, le=100, description="CPU alert (databases, AKS nodes)")
+    memory_threshold_percent: int = Field(default=85, ge=50, le=100, description="AKS node memory alert")
+    storage_threshold_percent: int = Field(default=85, ge=50, le=100, description="database storage alert")
     budget: BudgetConfig
 
 
 class DataProtection(Section):
-    """``caas:dataProtection``: GDPR bounds."""
+    """GDPR bounds the model enforces."""
 
     max_log_retention_days: int = Field(default=365, ge=30, le=730, description="logs are kept no longer than this")
 
