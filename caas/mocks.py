@@ -140,11 +140,6 @@ ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "protectedItemName",
         ("vaultName", "fabricName", "containerName"),
     ),
-    "azure-native:storage:FileServiceProperties": (
-        "Microsoft.Storage/storageAccounts/{}/fileServices",
-        "fileServicesName",
-        ("accountName",),
-    ),
     "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
     "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName", ()),
     "azure-native:consumption:Budget": ("Microsoft.Consumption/budgets", "budgetName", ()),

@@ -1,8 +1,8 @@
 """Backup of the environment's VMs: a Recovery Services vault with an enhanced (V2) VM policy.
 
 Databases back themselves up (SQL MI and PostgreSQL retention is set on the databases). Azure Backup does
-not support NFS Azure file shares (support matrix, 2026): the shared file system is protected by share soft
-delete on its storage account, nothing more; docs/data.md states the resulting recovery objectives.
+not support NFS Azure file shares (support matrix, 2026): the shared file system is protected by the share
+soft delete its own component sets, nothing more; docs/data.md states the resulting recovery objectives.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from caas.config import EstateConfig
-from caas.sections.data import Vault, share_soft_delete_days
+from caas.sections.data import Vault
 from components.diagnostics import send_to_log_analytics
 
 rs = azure_native.recoveryservices
-storage = azure_native.storage
 
 # The time backups start and the recovery points they keep are stamped with (UTC; the date part is ignored).
 BACKUP_TIME = "2024-01-07T01:00:00Z"
@@ -95,13 +94,11 @@ class BackupArgs:
     workspace_id: pulumi.Input[str]
     # The ICM 7.10 hosts to protect: a stable label per VM (the logical name part) -> VM id.
     vm_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    # The storage account holding the NFS shares: its share soft delete is set here.
-    nfs_storage_account_name: pulumi.Input[str] | None = None
 
 
 class Backup(pulumi.ComponentResource):
     """``intershop:caas:Backup``: vault (redundancy, cross-region restore, soft delete, immutability from the
-    model), the enhanced VM policy, one protected item per VM, and soft delete for the NFS shares."""
+    model), the enhanced VM policy and one protected item per VM."""
 
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Backup", name, None, opts)
@@ -177,17 +174,4 @@ class Backup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
             )
 
-        if args.nfs_storage_account_name is not None:
-            storage.FileServiceProperties(
-                f"{name}-share-soft-delete",
-                storage.FileServicePropertiesArgs(
-                    account_name=args.nfs_storage_account_name,
-                    resource_group_name=rg,
-                    file_services_name="default",
-                    share_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                        enabled=True, days=share_soft_delete_days(cfg)
-                    ),
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
         self.register_outputs({"vaultId": self.vault.id, "vmPolicyId": self.vm_policy.id})

@@ -509,9 +509,7 @@ def wired() -> Plan:
     vms = {f"icm-{i}": f"{base}/Microsoft.Compute/virtualMachines/vm-acme-prd-weu-icm-{i}" for i in (1, 2)}
 
     def program(cfg: model.EstateConfig) -> None:
-        backup = Backup(
-            "backup", BackupArgs(cfg, rg, "workspace-id", vm_ids=vms, nfs_storage_account_name="stacmeprdweunfs")
-        )
+        backup = Backup("backup", BackupArgs(cfg, rg, "workspace-id", vm_ids=vms))
         Monitoring(
             "monitoring",
             MonitoringArgs(
@@ -548,8 +546,6 @@ def test_vms_are_protected_by_the_enhanced_policy(wired: Plan) -> None:
     assert item["protectedItemName"] == "VM;iaasvmcontainerv2;rg-acme-prd-weu;vm-acme-prd-weu-icm-1"
     assert item["properties"]["policyId"].endswith("/backupPolicies/vm-enhanced")
     assert all(r.protect for r in wired.find("azure-native:recoveryservices:ProtectedItem"))
-    share = wired.one("azure-native:storage:FileServiceProperties", "backup-share-soft-delete").inputs
-    assert share["shareDeleteRetentionPolicy"] == {"days": 30, "enabled": True}
 
 
 def test_compute_targets_get_their_alerts(wired: Plan) -> None:

@@ -142,9 +142,6 @@ class Backup(Section):
     immutability: Literal["Disabled", "Unlocked", "Locked"] | None = Field(
         default=None, description="default Unlocked in prd, Disabled elsewhere; Locked is irreversible"
     )
-    share_soft_delete_days: int | None = Field(
-        default=None, ge=1, le=365, description="NFS share soft delete; default 30 in prd, 14 uat, 7 int"
-    )
     vm: VmBackupConfig = VmBackupConfig()
 
 
@@ -212,15 +209,14 @@ class Retention:
     vm_daily_days: int
     vm_weekly_weeks: int
     vm_monthly_months: int
-    share_soft_delete_days: int
     long_term: LongTermRetention | None
     immutability: str
 
 
 RETENTION = {
-    "prd": Retention(35, 4, 30, 12, 12, 30, LongTermRetention(weekly="P4W", monthly="P12M"), "Unlocked"),
-    "uat": Retention(7, 24, 7, 0, 0, 14, None, "Disabled"),
-    "int": Retention(7, 24, 7, 0, 0, 7, None, "Disabled"),
+    "prd": Retention(35, 4, 30, 12, 12, LongTermRetention(weekly="P4W", monthly="P12M"), "Unlocked"),
+    "uat": Retention(7, 24, 7, 0, 0, None, "Disabled"),
+    "int": Retention(7, 24, 7, 0, 0, None, "Disabled"),
 }
 # prd never keeps less than this (caas:databases.*.retentionDays, caas:backup.vm.dailyRetentionDays).
 PRD_MIN_DATABASE_RETENTION_DAYS = 14
@@ -555,7 +551,7 @@ def alert_rules(cfg: EstateConfig, mon: Monitoring, sql_mi: SqlMi) -> tuple[Aler
     )
 
 
-def _objectives(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None, vault: Vault | None, shares: int):
+def _objectives(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None, vault: Vault | None):
     """RPO/RTO per workload and scenario, from what this environment actually deploys.
 
     Figures are Microsoft's documented service characteristics: SQL MI log backups every 5-10 minutes,
@@ -606,8 +602,8 @@ def _objectives(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None, vau
             "pointInTime": Objective(
                 None,
                 None,
-                "Azure Backup does not support NFS shares; share soft delete restores a deleted share within "
-                f"{shares} days, not earlier file versions",
+                "Azure Backup does not support NFS shares; share soft delete restores a deleted share within its "
+                "retention, not earlier file versions",
             ),
         }
     return objectives
@@ -623,7 +619,6 @@ def derive(cfg: EstateConfig) -> DataModel | None:
     sql_mi = _sql_mi(cfg, db, sizes, retention)
     postgres = _postgres(cfg, db, sizes, retention) if cfg.apps is not None and cfg.apps.iom else None
     vault = _vault(cfg, cfg.backup, retention) if cfg.profile.backup else None
-    shares = cfg.backup.share_soft_delete_days or retention.share_soft_delete_days
     return DataModel(
         sql_mi=sql_mi,
         postgres=postgres,
@@ -634,12 +629,8 @@ def derive(cfg: EstateConfig) -> DataModel | None:
         action_group_name=cfg.names.resource("action_group"),
         action_group_short_name=f"{cfg.customer.code}-{cfg.environment}"[:12],
         budget_name=cfg.names.resource("budget"),
-        objectives=_objectives(cfg, sql_mi, postgres, vault, shares),
+        objectives=_objectives(cfg, sql_mi, postgres, vault),
     )
-
-
-def share_soft_delete_days(cfg: EstateConfig) -> int:
-    return cfg.backup.share_soft_delete_days or RETENTION[cfg.environment].share_soft_delete_days
 
 
 # --------------------------------------------------------------------------------------------------------
