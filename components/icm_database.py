@@ -31,6 +31,18 @@ class DrSite:
 
 
 @dataclass
+class _Placement:
+    """Where one instance of the pair runs."""
+
+    name: str
+    resource_group_name: pulumi.Input[str]
+    location: str
+    subnet_id: pulumi.Input[str]
+    zone_redundant: bool
+    dns_zone_partner: pulumi.Input[str] | None = None  # the secondary joins the primary's DNS zone
+
+
+@dataclass
 class IcmDatabaseArgs:
     config: EstateConfig
     resource_group_name: pulumi.Input[str]
@@ -53,9 +65,8 @@ class IcmDatabase(pulumi.ComponentResource):
         tenant_id = azure_native.authorization.get_client_config_output().tenant_id
         rg = args.resource_group_name
 
-        self.instance = self._instance(
-            f"{name}-instance", cfg, spec, rg, cfg.location.primary, args, tenant_id, args.subnet_id, None
-        )
+        primary = _Placement(spec.name, rg, cfg.location.primary, args.subnet_id, spec.zone_redundant)
+        self.instance = self._instance(f"{name}-instance", cfg, spec, primary, args.admin_password, tenant_id)
         send_to_log_analytics(
             f"{name}-instance", resource_id=self.instance.id, workspace_id=args.workspace_id, parent=self
         )
@@ -89,17 +100,15 @@ class IcmDatabase(pulumi.ComponentResource):
             assert args.dr is not None, "prd's failover group needs the DR network"
             fo = spec.failover
             # Same tier and storage as the primary (failover-group requirement), in the primary's DNS zone.
-            self.secondary = self._instance(
-                f"{name}-secondary",
-                cfg,
-                spec,
+            placement = _Placement(
+                fo.secondary_name,
                 args.dr.resource_group_name,
                 fo.region,
-                args,
-                tenant_id,
                 args.dr.sql_mi_subnet_id,
-                self.instance.id,
+                fo.zone_redundant,
+                dns_zone_partner=self.instance.id,
             )
+            self.secondary = self._instance(f"{name}-secondary", cfg, spec, placement, args.admin_password, tenant_id)
             send_to_log_analytics(
                 f"{name}-secondary", resource_id=self.secondary.id, workspace_id=args.workspace_id, parent=self
             )
@@ -142,26 +151,22 @@ class IcmDatabase(pulumi.ComponentResource):
         logical: str,
         cfg: EstateConfig,
         spec: SqlMi,
-        rg: pulumi.Input[str],
-        location: str,
-        args: IcmDatabaseArgs,
+        at: _Placement,
+        admin_password: pulumi.Input[str] | None,
         tenant_id: pulumi.Input[str],
-        subnet_id: pulumi.Input[str],
-        dns_zone_partner: pulumi.Input[str] | None,
     ) -> sql.ManagedInstance:
         assert cfg.databases is not None
         admin = cfg.databases.entra_admin
-        secondary = dns_zone_partner is not None
         return sql.ManagedInstance(
             logical,
             sql.ManagedInstanceArgs(
-                managed_instance_name=spec.failover.secondary_name if secondary and spec.failover else spec.name,
-                resource_group_name=rg,
-                location=location,
+                managed_instance_name=at.name,
+                resource_group_name=at.resource_group_name,
+                location=at.location,
                 sku=sql.SkuArgs(name=spec.sku_name, tier=spec.tier, family="Gen5"),
                 v_cores=spec.v_cores,
                 storage_size_in_gb=spec.storage_gb,
-                subnet_id=subnet_id,
+                subnet_id=at.subnet_id,
                 license_type="LicenseIncluded",
                 administrators=sql.ManagedInstanceExternalAdministratorArgs(
                     administrator_type="ActiveDirectory",
@@ -172,14 +177,14 @@ class IcmDatabase(pulumi.ComponentResource):
                     azure_ad_only_authentication=spec.entra_only,
                 ),
                 administrator_login=None if spec.entra_only else spec.admin_login,
-                administrator_login_password=None if spec.entra_only else args.admin_password,
+                administrator_login_password=None if spec.entra_only else admin_password,
                 # Entra ID logins are resolved with the instance's own identity.
                 identity=sql.ResourceIdentityArgs(type="SystemAssigned"),
                 minimal_tls_version="1.2",
                 public_data_endpoint_enabled=False,
-                zone_redundant=spec.failover.zone_redundant if secondary and spec.failover else spec.zone_redundant,
+                zone_redundant=at.zone_redundant,
                 requested_backup_storage_redundancy=spec.backup_redundancy,
-                dns_zone_partner=dns_zone_partner,
+                dns_zone_partner=at.dns_zone_partner,
                 tags=cfg.tag_set,
             ),
             opts=pulumi.ResourceOptions(

@@ -140,6 +140,7 @@ BAD_INPUT = [
         "caas:monitoring.webhooks",
         "plain-text",
     ),
+    ("shared", _set("backup", {"softDeleteDays": 30}), "caas:backup", "not allowed here"),
     ("int", lambda d: d.pop("caas:databases"), "caas:databases", "required in the int stack"),
     ("int", lambda d: d.pop("caas:monitoring"), "caas:monitoring", "required in the int stack"),
     (

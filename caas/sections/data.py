@@ -701,8 +701,8 @@ def problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[str, str]]:
 
 def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     if cfg.is_shared:
-        for key, value in (("databases", cfg.databases), ("monitoring", cfg.monitoring)):
-            if value is not None:
+        for field_name, key in (("databases", "databases"), ("monitoring", "monitoring"), ("backup", "backup")):
+            if field_name in cfg.model_fields_set:
                 p.append((f"caas:{key}", "not allowed here; it belongs to environment stacks (int, uat, prd)"))
         return
     if cfg.databases is None:
