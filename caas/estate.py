@@ -106,7 +106,7 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
                 net.subnet_ids["postgres"],
                 net.dns_zone_ids["postgres"],
                 workspace,
-                secrets.values["psql-admin-password"],
+                secrets.values["postgres-admin-password"],
             ),
         )
     backup = Backup("backup", BackupArgs(cfg, rg, workspace)) if data.vault is not None else None

@@ -68,28 +68,19 @@ class PlatformSecrets(pulumi.ComponentResource):
         self.register_outputs({"secretIds": self.secret_ids})
 
     def _value(self, name: str, secret_name: str, cfg: EstateConfig) -> pulumi.Output[str]:
-        configured = {
-            "vpn-shared-key": cfg.secrets.vpn_shared_key,
-            "iom-smtp-password": cfg.secrets.smtp_password,
-        }.get(secret_name)
+        configured = {"iom-smtp-password": cfg.secrets.smtp_password}.get(secret_name)
         if configured is not None:
             return pulumi.Output.secret(configured.get_secret_value())
-        if secret_name == "vpn-shared-key":
-            # IPsec pre-shared keys: letters and digits only, as every VPN device accepts them.
-            generated = random.RandomPassword(
-                f"{name}-{secret_name}-random", length=64, special=False, opts=pulumi.ResourceOptions(parent=self)
-            )
-        else:
-            # SQL Server and PostgreSQL complexity rules: three of four character classes; 32 characters.
-            generated = random.RandomPassword(
-                f"{name}-{secret_name}-random",
-                length=32,
-                special=True,
-                override_special=SPECIAL_CHARACTERS,
-                min_lower=2,
-                min_upper=2,
-                min_numeric=2,
-                min_special=2,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        # SQL Server and PostgreSQL complexity rules: three of four character classes; 32 characters.
+        generated = random.RandomPassword(
+            f"{name}-{secret_name}-random",
+            length=32,
+            special=True,
+            override_special=SPECIAL_CHARACTERS,
+            min_lower=2,
+            min_upper=2,
+            min_numeric=2,
+            min_special=2,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         return pulumi.Output.secret(generated.result)

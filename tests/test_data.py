@@ -97,17 +97,22 @@ def test_data_regions_and_rule() -> None:
 
 
 def test_secrets_are_named_in_the_model() -> None:
-    """The model lists every secret the platform keeps; a VPN adds its key, Entra-only SQL drops a password."""
+    """The model lists every secret the data area keeps; Entra-only SQL drops the MI password, SMTP adds one."""
     data = cfg_of("prd").data
     assert data is not None
-    assert set(data.secrets) == {"sql-mi-admin-password", "psql-admin-password", "iom-db-password"}
-    entra_only = stack_data("int")
-    entra_only["caas:databases"]["icm"] = {"entraOnlyAuthentication": True}
-    entra_only["caas:vpn"] = {
-        "sites": [{"name": "office", "gatewayIp": "52.178.1.7", "addressPrefixes": ["192.168.0.0/24"]}]
+    assert set(data.secrets) == {
+        "sql-mi-admin-password",
+        "icm-live-db-password",
+        "icm-edit-db-password",
+        "postgres-admin-password",
+        "iom-db-password",
     }
-    secrets = parse(entra_only, "int").data.secrets  # type: ignore[union-attr]
-    assert "sql-mi-admin-password" not in secrets and secrets["vpn-shared-key"].startswith("generated")
+    changed = stack_data("int")
+    changed["caas:databases"]["icm"] = {"entraOnlyAuthentication": True}
+    changed["caas:secrets"] = {"smtpPassword": "s3cret"}
+    secrets = parse(changed, "int", secret_keys={"caas:secrets"}).data.secrets  # type: ignore[union-attr]
+    assert not {"sql-mi-admin-password", "icm-live-db-password", "icm-edit-db-password"} & set(secrets)
+    assert secrets["iom-smtp-password"] == "from caas:secrets.smtpPassword"
 
 
 BAD_INPUT = [

@@ -483,15 +483,16 @@ def _secrets(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None) -> dic
     secrets: dict[str, str] = {}
     if not sql_mi.entra_only:
         secrets["sql-mi-admin-password"] = f"generated: password of the SQL login {sql_mi.admin_login}"
+        for system, database in sql_mi.databases.items():
+            # ICM's own SQL login per system; a DBA runbook creates it with this password (icm-as
+            # database.jdbcPasswordSecretKeyRef reads it through the workload's Kubernetes Secret).
+            secrets[f"icm-{system}-db-password"] = f"generated: password of ICM's SQL login for {database}"
     if postgres is not None:
-        secrets["psql-admin-password"] = f"generated: password of the PostgreSQL login {postgres.admin_login}"
+        secrets["postgres-admin-password"] = f"generated: password of the PostgreSQL login {postgres.admin_login}"
         secrets["iom-db-password"] = "generated: password of IOM's database user (chart oms.db.passwdSecretKeyRef)"
         if cfg.secrets.smtp_password is not None:
             secrets["iom-smtp-password"] = "from caas:secrets.smtpPassword"
-    if cfg.vpn is not None:
-        secrets["vpn-shared-key"] = (
-            "from caas:secrets.vpnSharedKey" if cfg.secrets.vpn_shared_key is not None else "generated: IPsec key"
-        )
+    # VPN pre-shared keys are the VPN component's: one per site, stored by it (connectivity area).
     return secrets
 
 
