@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from ipaddress import IPv4Address
 from types import SimpleNamespace
 
-import pulumi_azure_native as azure_native
 import pytest
 
-from caas import cli, estate
+from caas import cli
 from caas import config as model
 from caas import diff as stack_diff
 from caas.config import EstateConfig
@@ -47,6 +47,15 @@ def test_shipped_uat_has_no_undeclared_difference_from_prd(uat_prd: Report) -> N
     assert uat_prd.unseparated == []
 
 
+def test_declared_differences_name_their_source(uat_prd: Report) -> None:
+    """Protection comes from the profile; a retention the data model keys by environment is a model default."""
+    source = {c.key: c.source for c in uat_prd.changes}
+    assert source[LOCK] == source[(VAULT, "keyvault-vault", "opts.protect")] == "profile/config"
+    pitr = ("azure-native:resources:Resource", "icm-database-db-live-pitr", "properties.retentionDays")
+    assert source[pitr] == "model default"
+    assert {c.source for c in uat_prd.changes} == {"profile/config", "model default"}
+
+
 def test_declarations_are_the_profile_fields_and_config_keys_that_differ(uat_prd: Report) -> None:
     """Declarations are exactly the differing effective-profile fields and differing stack-file keys."""
     uat, prd = cfg("uat"), cfg("prd")
@@ -76,12 +85,28 @@ def test_environment_specific_values_are_normalised(uat_prd: Report) -> None:
         assert raw not in text
     settings = {c.setting for c in uat_prd.changes}
     assert not any(s.startswith(("tags", "resourceGroupName", "location")) for s in settings)
-    assert {c.setting for c in uat_prd.changes if c.type == "azure-native:network:Subnet"} == set()
+    # Subnets in both stacks differ only in their ranges, which are the same tokens on both sides.
+    assert [c for c in uat_prd.changes if c.type == "azure-native:network:Subnet" and c.kind == "changed"] == []
 
 
-def test_reverse_direction_uses_the_valid_counterfactual(project: Project, renderer: Renderer, uat_prd: Report) -> None:
-    """prd refuses uat's weaker profile, so prd-vs-uat renders uat with prd's declarations; same verdict."""
-    report = stack_diff.diff(project, "prd", "uat", renderer=renderer)
+def test_reverse_direction_falls_back_to_the_valid_counterfactual(
+    project: Project, renderer: Renderer, uat_prd: Report, plans: dict[str, Plan]
+) -> None:
+    """prd refuses uat's weaker profile, so prd-vs-uat labels with uat rendered with prd's declarations (the
+    render uat-vs-prd made already); the verdict and labels mirror uat-vs-prd."""
+
+    class NoBranching(Renderer):
+        """uat's model deployed as prd renders like uat itself when no code branches on the environment (the
+        shipped verdict above shows none); standing in for that render keeps this test render-free."""
+
+        def counterfactual(self, stack: Stack, disguise: str | None = None) -> tuple[Plan, EstateConfig]:
+            if disguise is not None:
+                return plans["uat"], stack.cfg
+            return super().counterfactual(stack, disguise)
+
+    reverse = NoBranching(project, plans)
+    reverse._counterfactuals = renderer._counterfactuals
+    report = stack_diff.diff(project, "prd", "uat", renderer=reverse)
     assert report.exit_code == 0 and report.unseparated == []
     flipped = {"added": "missing", "missing": "added", "changed": "changed"}
     assert {(c.key, flipped[c.kind], c.source) for c in report.changes} == {
@@ -120,25 +145,30 @@ def test_morph_applies_the_other_stacks_declarations(project: Project) -> None:
     assert morphed.raw["caas:environment"] == "uat" and morphed.name == "uat"
 
 
-def test_code_branching_on_the_environment_is_undeclared(
-    project: Project, plans: dict[str, Plan], monkeypatch: pytest.MonkeyPatch
+def test_a_changed_prd_setting_without_declaration_fails(
+    project: Project, renderer: Renderer, plans: dict[str, Plan], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A prd-only resource created by code that reads the environment itself makes the diff fail (exit 1)."""
-    original = estate.build
-
-    def build(cfg: EstateConfig) -> dict:
-        outputs = original(cfg)
-        if cfg.environment == "prd":
-            azure_native.resources.ResourceGroup("sandbox-rg", resource_group_name="rg-sandbox", location="westeurope")
-        return outputs
-
-    monkeypatch.setattr(estate, "build", build)
-    # uat and shared render as before; prd and the counterfactual are rendered under the change.
-    renderer = Renderer(project, {k: v for k, v in plans.items() if k in ("shared", "uat")})
-    report = stack_diff.diff(project, "uat", "prd", renderer=renderer, separate=False)
+    """prd's plan with one input changed that nothing declares: exactly that setting is undeclared."""
+    patched = copy.deepcopy(plans["prd"])
+    vault = patched.one(VAULT, "keyvault-vault")
+    vault.inputs["properties"]["enableRbacAuthorization"] = False
+    monkeypatch.setitem(renderer.rendered, "prd", patched)
+    report = stack_diff.diff(project, "uat", "prd", renderer=renderer)
     assert report.exit_code == 1
-    assert [c.key for c in report.undeclared] == [("azure-native:resources:ResourceGroup", "sandbox-rg", "")]
-    assert {c.source for c in report.changes if c.declared} == {"declared"}
+    assert [(c.key, c.a, c.b) for c in report.undeclared] == [
+        ((VAULT, "keyvault-vault", "properties.enableRbacAuthorization"), True, False)
+    ]
+
+
+def test_the_undeclared_check_render_shows_code_the_other_environment(renderer: Renderer, uat_prd: Report) -> None:
+    """In the render that finds undeclared differences, component code sees uat while every name, size and
+    protection the model derives is prd's (here: the foundation's lock note against the resource group name).
+    So a component branching on the environment renders differently there than in prd: undeclared."""
+    disguised = [plan for (name, _, _, disguise), (plan, _) in renderer._counterfactuals.items() if disguise]
+    assert len(disguised) == 1 and uat_prd.changes
+    lock = disguised[0].one("azure-native:authorization:ManagementLockAtResourceGroupLevel", "foundation-rg-lock")
+    assert lock.inputs["notes"].startswith("uat estate of acme")
+    assert lock.inputs["resourceGroupName"] == "rg-acme-prd-weu"
 
 
 def test_model_defaults_are_fixed_before_the_environment_is_swapped() -> None:
