@@ -67,6 +67,16 @@ def partner_facts(stack: str) -> list[str]:
             facts += [cfg.names.resource("vm", f"icm710-{system}-{short}{i}") for i in range(1, spec.count + 1)]
     if cfg.icm710 is not None:
         facts += [cfg.icm710.admin_username, cfg.icm710.share_path]
+    if cfg.data is not None and cfg.monitoring is not None:
+        mi = cfg.data.sql_mi
+        facts += [mi.name, *mi.databases.values(), f"{mi.retention_days} days", *cfg.monitoring.emails]
+        facts += [cfg.data.action_group_name, *cfg.data.secrets, *cfg.data_regions.values()]
+        facts += [o.rpo for scenarios in cfg.data.objectives.values() for o in scenarios.values() if o.rpo]
+        facts += [str(cfg.data_rule["holds"]), str(cfg.data_rule["copyCondition"])]
+        if cfg.data.postgres is not None:
+            facts.append(cfg.data.postgres.name)
+        if mi.failover is not None:
+            facts += [mi.failover.group_name, mi.failover.region]
     return facts
 
 
@@ -125,11 +135,13 @@ NAME = re.compile(r"`([a-z]+-acme-(?:shared|int|uat|prd)-[a-z]{3}[\w-]*|[a-z]+ac
 def test_physical_names_exist_in_the_plan(
     runbooks: dict[str, dict[str, str]], plans: dict[str, Plan], stack: str
 ) -> None:
-    """Every Azure resource name a runbook states is registered by the stack or by the shared stack."""
+    """Every Azure resource name a runbook states is registered by one of the stacks (the uat refresh names
+    prd's), or is a copy a step makes of one (``-refresh``, ``-restored``)."""
     names = set(NAME.findall(text_of(runbooks[stack])))
     assert names
-    registered = plans[stack].to_json() + plans["shared"].to_json()
-    assert not [n for n in names if f'"{n}"' not in registered]
+    registered = "".join(plan.to_json() for plan in plans.values())
+    originals = {re.sub(r"-(refresh|restored)$", "", n) for n in names}
+    assert not [n for n in originals if f'"{n}"' not in registered]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -160,6 +172,19 @@ def test_icm710_host_check_matches_what_cloud_init_writes(
     document = yaml.safe_load(base64.b64decode(vm.inputs["osProfile"]["customData"]))
     files = {f["path"]: f["content"] for f in document["write_files"]}
     assert files["/etc/intershop/environment"] == expected[1]
+
+
+def test_refresh_lifts_the_lock_the_foundation_sets(
+    runbooks: dict[str, dict[str, str]], plans: dict[str, Plan]
+) -> None:
+    """The uat refresh deletes its copies in prd under the lock prd really carries, and only uat has it."""
+    lock = plans["prd"].one("azure-native:authorization:ManagementLockAtResourceGroupLevel", "foundation-rg-lock")
+    assert (
+        f"az lock delete --name {lock.inputs['lockName']} --resource-group rg-acme-prd-weu"
+        in (runbooks["uat"]["data-and-recovery.md"])
+    )
+    assert "az lock delete" not in runbooks["prd"]["data-and-recovery.md"]
+    assert "az lock delete" not in runbooks["int"]["data-and-recovery.md"]
 
 
 def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:

@@ -9,7 +9,8 @@ Output is deterministic: regenerating gives byte-identical files, and a test kee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from caas.config import ConfigError, EstateConfig
@@ -25,6 +26,7 @@ class Context:
     project: str  # the Pulumi project name (Pulumi.yaml)
     org: str | None  # the Pulumi organisation, when the stack files name it (caas:sharedStack)
     shared: EstateConfig | None  # environment stacks: the model of the shared stack they reference
+    peers: Mapping[str, EstateConfig] = field(default_factory=dict)  # the project's other environments, by stack
 
     @property
     def source(self) -> str:
@@ -33,7 +35,7 @@ class Context:
     @property
     def qualified(self) -> str:
         """The stack as ``--stack`` takes it: ``<org>/<project>/<stack>``."""
-        return f"{self.org}/{self.project}/{self.stack}" if self.org else self.stack
+        return self.qualify(self.stack)
 
     @property
     def shared_qualified(self) -> str:
@@ -43,6 +45,10 @@ class Context:
     def registry_model(self) -> EstateConfig | None:
         """The model holding the registry and Azure DevOps settings: the shared stack's."""
         return self.cfg if self.cfg.is_shared else self.shared
+
+    def qualify(self, stack: str) -> str:
+        """Another stack of the same project as ``--stack`` takes it."""
+        return f"{self.org}/{self.project}/{stack}" if self.org else stack
 
     def output(self, name: str, *, shared: bool = False, as_json: bool = False) -> str:
         """The exact command that prints a stack output after deployment."""
@@ -60,7 +66,8 @@ def context(project: Project, stack: str) -> Context:
         same_project = len(parts) < 2 or parts[-2] == project.name
         if same_project and project.stack_file(parts[-1]).exists():
             shared, _, _ = project.load(parts[-1])
-    return Context(cfg, stack, project.name, org, shared)
+    peers = {name: m for name, m in _models(project).items() if not m.is_shared and name != stack}
+    return Context(cfg, stack, project.name, org, shared, peers)
 
 
 def _org(project: Project, cfg: EstateConfig) -> str | None:
@@ -75,15 +82,18 @@ def _org(project: Project, cfg: EstateConfig) -> str | None:
 
 
 def _sibling_refs(project: Project) -> set[str]:
-    refs = set()
+    return {m.shared_stack for m in _models(project).values() if m.shared_stack}
+
+
+def _models(project: Project) -> dict[str, EstateConfig]:
+    """The project's stacks that load, by name; a broken sibling stack file must not stop this one's runbook."""
+    models = {}
     for stack in project.stacks():
         try:
-            ref = project.load(stack)[0].shared_stack
-        except ConfigError:  # a broken sibling stack file must not stop this stack's runbook
+            models[stack] = project.load(stack)[0]
+        except ConfigError:
             continue
-        if ref:
-            refs.add(ref)
-    return refs
+    return models
 
 
 def generate(ctx: Context) -> dict[str, str]:

@@ -15,8 +15,14 @@ from caas.runbooks.build_release import build_and_release
 from caas.runbooks.dns import dns_and_certificates
 from caas.runbooks.markdown import Section, code, render_section
 from caas.runbooks.overview import overview
+from caas.runbooks.recovery import data_and_recovery
 
-SECTIONS: tuple[Callable[[Context], Section | None], ...] = (access, build_and_release, dns_and_certificates)
+SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
+    access,
+    build_and_release,
+    dns_and_certificates,
+    data_and_recovery,
+)
 
 
 def anchor(title: str) -> str:
