@@ -19,6 +19,7 @@ from pulumi.runtime.rpc import UNKNOWN, _special_resource_sig, _special_secret_s
 SUBSCRIPTION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:subscription"))
 TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:tenant"))
 SECRET = "[secret]"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 UNKNOWN_TEXT = "[unknown]"
 
 
@@ -87,6 +88,42 @@ ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # -- compute --
     # -- data --
     # -- connectivity --
+    "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName", ()),
+    "azure-native:storage:BlobServiceProperties": (
+        "Microsoft.Storage/storageAccounts/{}/blobServices",
+        "blobServicesName",
+        ("accountName",),
+    ),
+    "azure-native:storage:BlobContainer": (
+        "Microsoft.Storage/storageAccounts/{}/blobServices/default/containers",
+        "containerName",
+        ("accountName",),
+    ),
+    "azure-native:storage:LocalUser": (
+        "Microsoft.Storage/storageAccounts/{}/localUsers",
+        "username",
+        ("accountName",),
+    ),
+    "azure-native:storage:ManagementPolicy": (
+        "Microsoft.Storage/storageAccounts/{}/managementPolicies",
+        "managementPolicyName",
+        ("accountName",),
+    ),
+    "azure-native:network:VirtualNetworkGateway": (
+        "Microsoft.Network/virtualNetworkGateways",
+        "virtualNetworkGatewayName",
+        (),
+    ),
+    "azure-native:network:LocalNetworkGateway": (
+        "Microsoft.Network/localNetworkGateways",
+        "localNetworkGatewayName",
+        (),
+    ),
+    "azure-native:network:VirtualNetworkGatewayConnection": (
+        "Microsoft.Network/connections",
+        "virtualNetworkGatewayConnectionName",
+        (),
+    ),
     # -- kubernetes --
     "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName", ()),
     "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName", ()),
@@ -190,6 +227,9 @@ class RecordingMocks(Mocks):
         if args.typ == "pulumi:pulumi:StackReference":
             ref = args.inputs.get("name", args.name)
             return ref, {"name": ref, "outputs": self.stack_outputs.get(ref, {}), "secretOutputNames": []}
+        if args.typ == RANDOM_PASSWORD:
+            # Deterministic and obviously fake; the program must mark it secret itself (mocks do not).
+            return f"{args.name}-id", {**args.inputs, "result": f"mock-{fake_uuid('password', args.name)}"}
         if not args.typ.startswith("azure-native:"):
             return f"{args.name}-id", dict(args.inputs)
         rid = arm_id(args.typ, args.name, args.inputs)

@@ -88,6 +88,7 @@ RULES: dict[str, Rule] = {
     "log_analytics": Rule(63, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$", 4),
     "recovery_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
     "resource_group": Rule(90, r"^[-\w.()]*[-\w()]$"),
+    "sftp_user": Rule(64, r"^[a-z0-9]+$", 3),  # storage account local users
 }
 DEFAULT_RULE = Rule(80, r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9_]$")
 
