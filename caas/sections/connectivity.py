@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from caas.config import EstateConfig
 
 ENVIRONMENTS = ("int", "uat", "prd")
-Environment = Literal["int", "uat", "prd"]
 
 # --------------------------------------------------------------------------------------------------------
 # SFTP
@@ -67,7 +66,7 @@ class Sftp(Section):
         description="partner IPv4 ranges allowed to reach the public SFTP endpoint; none: private endpoints only",
     )
     housekeeping: Housekeeping = Housekeeping()
-    users: dict[Environment, SftpUser] = Field(default_factory=dict, description="one local user per environment")
+    users: dict[str, SftpUser] = Field(default_factory=dict, description="int, uat, prd: one local user each")
 
 
 @dataclass(frozen=True)
@@ -91,6 +90,8 @@ def parse_ssh_public_key(text: str) -> SshPublicKey:
         raise ValueError("not an OpenSSH public key; expected '<type> <base64> [comment]'")
     algorithm, data = parts[0], parts[1]
     comment = parts[2].strip() if len(parts) == 3 else ""
+    if not algorithm.startswith(("ssh-", "ecdsa-", "sk-")):
+        raise ValueError("not an OpenSSH public key; expected '<type> <base64> [comment]'")
     if algorithm not in SSH_KEY_TYPES:
         raise ValueError(f"key type '{algorithm}' is not accepted by Azure SFTP; use one of {', '.join(SSH_KEY_TYPES)}")
     try:
@@ -393,6 +394,9 @@ def _check_sftp_account(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
             )
         elif network.prefixlen == 31:
             p.append((key, f"Azure Storage refuses /31 ranges; list {network[0]}/32 and {network[1]}/32 instead"))
+    for env in sftp.users:
+        if env not in ENVIRONMENTS:
+            p.append((f"caas:sftp.users.{env}", f"unknown environment; allowed: {', '.join(ENVIRONMENTS)}"))
     owners: dict[str, str] = {}
     for env, user in sftp.users.items():
         for i, text in enumerate(user.ssh_public_keys):
@@ -407,7 +411,7 @@ def _check_sftp_account(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
                 p.append((key, f"also a key of {other}; production keys must not open another environment"))
     try:
         cfg.names.compact("storage", "sftp")
-        for env in sftp.users:
+        for env in ENVIRONMENTS:
             sftp_user_name(cfg.customer.code, env)
     except ValueError as exc:
         p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
