@@ -24,6 +24,18 @@ def _bench(args: argparse.Namespace) -> int:
     return run(fleet=args.fleet, stacks=args.stacks)
 
 
+def _reference(args: argparse.Namespace) -> int:
+    from caas import reference
+
+    if not args.update:
+        sys.stdout.write(reference.markdown())
+        return 0
+    text = args.update.read_text(encoding="utf-8")
+    start, end = text.index(reference.BEGIN), text.index(reference.END) + len(reference.END)
+    args.update.write_text(text[:start] + reference.readme_section() + text[end:], encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
     bench.add_argument("--stacks", nargs="*", default=["shared", "int", "uat", "prd"])
     bench.set_defaults(func=_bench)
+
+    ref = commands.add_parser("reference", help="the config reference (Markdown), generated from the model")
+    ref.add_argument("--update", type=Path, metavar="README", help="rewrite the reference section of this file")
+    ref.set_defaults(func=_reference)
 
     args = parser.parse_args(argv)
     try:

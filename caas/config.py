@@ -75,11 +75,15 @@ PRIVATELINK_ZONES = {
 
 
 class Customer(Section):
+    """The customer whose estate this is."""
+
     code: str = Field(pattern=r"^[a-z0-9]{2,8}$", description="2-8 lowercase letters/digits, part of every name")
     name: str = Field(min_length=1, max_length=80, description="display name in runbooks")
 
 
 class Location(Section):
+    """Where the stack runs; EU regions only unless waived (GDPR)."""
+
     primary: str = Field(description="Azure region of the stack, e.g. westeurope")
     dr: str = Field(description="disaster-recovery region, e.g. northeurope")
     allow_outside_eu: bool = Field(default=False, description="waive the EU-only rule (GDPR); needs waiverReason")
@@ -87,6 +91,8 @@ class Location(Section):
 
 
 class Network(Section):
+    """The stack's VNet range; subnets are carved from it deterministically."""
+
     address_space: IPv4Network
     hub_address_space: IPv4Network | None = Field(default=None, description="env stacks: the shared hub's range")
     dr_address_space: IPv4Network | None = Field(default=None, description="prd: the DR region's VNet range")
@@ -94,6 +100,8 @@ class Network(Section):
 
 
 class Apps(Section):
+    """Which parts of the Intershop platform run in this environment."""
+
     icm710: bool = Field(default=False, description="ICM 7.10 on VMs with a shared file system")
     icm11: bool = Field(default=False, description="ICM 11 on AKS")
     iom: bool = False
@@ -106,28 +114,38 @@ class Apps(Section):
 
 
 class SystemHostnames(Section):
+    """Public hostnames of one system; defaults derive from caas:dns.domain."""
+
     shop: Hostname | None = None
     backoffice: Hostname | None = None
     pwa: Hostname | None = None
 
 
 class HostnameOverrides(Section):
+    """Per-system hostname overrides."""
+
     live: SystemHostnames = SystemHostnames()
     edit: SystemHostnames = SystemHostnames()
     iom: Hostname | None = None
 
 
 class Dns(Section):
+    """The customer's domain and public hostnames."""
+
     domain: Hostname = Field(description="the customer's base domain, a lower-case DNS name such as acme.com")
     hostnames: HostnameOverrides = HostnameOverrides()
 
 
 class Registry(Section):
+    """The shared container registry (shared stack only)."""
+
     retention_days: int = Field(default=30, ge=0, le=365, description="untagged manifests kept for")
     geo_replication: bool = Field(default=True, description="replicate to the DR region")
 
 
 class DevOps(Section):
+    """Azure DevOps organisation and its service connection (shared stack only)."""
+
     organization_url: str = Field(pattern=r"^https://dev\.azure\.com/[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
     projects: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = Field(min_length=1)
     service_connection_issuer: str = Field(
@@ -140,6 +158,8 @@ class DevOps(Section):
 
 
 class BuildAgents(Section):
+    """Self-hosted build agents in the hub (Managed DevOps Pool; shared stack only)."""
+
     vm_size: str = Field(default="Standard_D2ads_v5", pattern=r"^Standard_[A-Za-z0-9_]+$")
     max_concurrency: int = Field(default=2, ge=1, le=50)
     image: str = Field(default="ubuntu-22.04/latest", description="well-known Managed DevOps Pools image")
@@ -150,6 +170,8 @@ class BuildAgents(Section):
 
 
 class KeyVault(Section):
+    """The environment's Key Vault."""
+
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
 
 
@@ -164,7 +186,9 @@ class EstateConfig(Section):
     """Everything under ``caas:`` for one stack."""
 
     customer: Customer
-    environment: Literal["shared", "int", "uat", "prd"]
+    environment: Literal["shared", "int", "uat", "prd"] = Field(
+        description="which stack this is: the shared PA/AR layer or one environment"
+    )
     location: Location
     shared_stack: str | None = Field(
         default=None,
@@ -573,6 +597,40 @@ def _check_names(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
             cfg.names.compact("storage", "nfs")
     except (ValueError, KeyError) as exc:
         p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
+
+
+def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) -> list[tuple[str, str]]:
+    """Rules between an environment stack and the shared stack of the same customer folder.
+
+    Only checkable where both stack files are at hand (the offline plan, tests, CI); under `pulumi up` the
+    StackReference's outputs are the truth.
+    """
+    p: list[tuple[str, str]] = []
+    if env.network.hub_address_space != shared.network.address_space:
+        p.append(
+            (
+                "caas:network.hubAddressSpace",
+                f"{env.network.hub_address_space} differs from the shared stack's caas:network.addressSpace "
+                f"{shared.network.address_space}",
+            )
+        )
+    if env.customer.code != shared.customer.code:
+        p.append(
+            ("caas:customer.code", f"'{env.customer.code}' differs from the shared stack's '{shared.customer.code}'")
+        )
+    if env.location.primary != shared.location.primary:
+        p.append(
+            (
+                "caas:location.primary",
+                f"the shared stack runs in '{shared.location.primary}'; environments use the same region",
+            )
+        )
+    parts = (env.shared_stack or "").split("/")
+    if len(parts) == 3 and parts[1] != project:
+        p.append(("caas:sharedStack", f"project '{parts[1]}' is not this project '{project}'"))
+    if parts[-1:] != ["shared"]:
+        p.append(("caas:sharedStack", "must name the stack 'shared': <org>/<project>/shared"))
+    return p
 
 
 # --------------------------------------------------------------------------------------------------------

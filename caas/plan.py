@@ -123,6 +123,10 @@ def render(project: Project, stack: str, _shared_cache: dict[Path, Plan] | None 
     cfg, raw, secret_keys = project.load(stack)
     stack_outputs: dict[str, dict[str, Any]] = {}
     if cfg.shared_stack is not None:
+        shared_cfg = project.load("shared")[0]
+        problems = model.cross_stack_problems(cfg, shared_cfg, project.name)
+        if problems:
+            raise model.ConfigError([f"{project.label(stack)}: {key}: {msg}" for key, msg in problems])
         cache = _shared_cache if _shared_cache is not None else {}
         if project.directory not in cache:
             cache[project.directory] = render(project, "shared", cache)

@@ -223,3 +223,14 @@ def test_stack_file_secure_values_become_marked_placeholders(tmp_path) -> None:
     raw, secret_keys = model.stack_file_config(str(path))
     assert secret_keys == {"caas:secrets"}
     assert model.SECRET_PLACEHOLDER in raw["caas:secrets"] and "v1:abc" not in raw["caas:secrets"]
+
+
+def test_environment_must_match_its_shared_stack() -> None:
+    """hubAddressSpace, customer, region and the referenced stack agree with the shared stack file."""
+    shared = parse(stack_data("shared"), "shared")
+    data = stack_data("prd")
+    data["caas:network"]["hubAddressSpace"] = "10.50.0.0/20"
+    data["caas:sharedStack"] = "acme/caas-other/shared"
+    keys = [key for key, _ in model.cross_stack_problems(parse(data, "prd"), shared, "caas-acme")]
+    assert keys == ["caas:network.hubAddressSpace", "caas:sharedStack"]
+    assert model.cross_stack_problems(parse(stack_data("prd"), "prd"), shared, "caas-acme") == []

@@ -1,0 +1,92 @@
+"""The command line and the program entry point: exit codes, messages, README kept true."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+import subprocess
+import sys
+
+import pulumi
+import pytest
+from pulumi.runtime import settings
+
+from caas import reference
+from caas.cli import main
+from caas.mocks import RecordingMocks
+from tests.conftest import ROOT
+
+
+def test_plan_json_cli(capsys) -> None:
+    """`plan --format json` prints the documented contract for the requested stack."""
+    assert main(["plan", "--stack", "shared", "--format", "json", "--dir", str(ROOT)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["stack"] == "shared" and document["resources"]
+
+
+def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, capsys) -> None:
+    """A broken stack file: exit 2, each line `<file>: caas:<key>: ...`, no traceback."""
+    (tmp_path / "Pulumi.yaml").write_text(f"name: caas-bad\nruntime: python\nmain: {ROOT}\n")
+    text = (
+        (ROOT / "Pulumi.prd.yaml")
+        .read_text()
+        .replace("code: acme", "code: ACME!")
+        .replace("addressSpace: 10.43.0.0/20", "addressSpace: 10.43.0.0/33")
+    )
+    (tmp_path / "Pulumi.prd.yaml").write_text(text)
+    assert main(["plan", "--stack", "prd", "--dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(re.match(r"^\S*Pulumi\.prd\.yaml: caas:[\w.\[\]]+: ", line) for line in err)
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_missing_stack_file_exits_2(capsys) -> None:
+    """An unknown stack names the stacks that exist."""
+    assert main(["plan", "--stack", "dev", "--dir", str(ROOT)]) == 2
+    assert "stacks here: int, prd, shared, uat" in capsys.readouterr().err
+
+
+def test_program_reports_bad_config_as_run_error() -> None:
+    """Under `pulumi preview` the program raises RunError (printed without traceback) with the same lines."""
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(RecordingMocks(), project="caas-acme", stack="prd", preview=True)
+    pulumi.runtime.set_all_config({"caas:environment": "prd", "caas:customer": '{"code": "x"}'}, [])
+    with pytest.raises(pulumi.RunError) as raised:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+    lines = str(raised.value).splitlines()
+    assert (
+        "Pulumi.prd.yaml: caas:customer.code: invalid value; must be 2-8 lowercase letters/digits, part of every name"
+        in lines
+    )
+    assert (
+        "Pulumi.prd.yaml: caas:location: required (Where the stack runs; EU regions only unless waived (GDPR).)"
+        in lines
+        or any(line.startswith("Pulumi.prd.yaml: caas:location: required") for line in lines)
+    )
+
+
+def test_readme_config_reference_is_current() -> None:
+    """The README's config reference equals the one generated from the model."""
+    assert reference.readme_section() in (ROOT / "README.md").read_text()
+
+
+def test_readme_quickstart_commands_are_the_ones_ci_runs() -> None:
+    """The two quickstart commands in the README are exactly what .ci/run executes."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    for command in ("python3 -m caas plan --stack prd", ".venv/bin/python -m pytest"):
+        assert command in readme and command in ci
+
+
+def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
+    """`python -m caas plan` works as a process (the bootstrap finds the installed requirements)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "caas", "plan", "--stack", "shared", "--format", "mermaid"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("flowchart LR")
