@@ -630,6 +630,7 @@ def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) 
         p.append(("caas:sharedStack", f"project '{parts[1]}' is not this project '{project}'"))
     if parts[-1:] != ["shared"]:
         p.append(("caas:sharedStack", "must name the stack 'shared': <org>/<project>/shared"))
+    p += connectivity.cross_stack_problems(env, shared)
     return p
 
 

@@ -15,6 +15,7 @@ from pulumi.runtime import settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from caas.config import cross_stack_problems
 from caas.mocks import RANDOM_PASSWORD, SECRET, RecordingMocks, RecordingMonitor, Registration, fake_uuid
 from caas.plan import Plan, Project, render
 from caas.sections.connectivity import parse_ssh_public_key
@@ -530,3 +531,16 @@ def test_non_production_users_may_share_a_key() -> None:
         users["uat"]["sshPublicKeys"] = copy.deepcopy(users["int"]["sshPublicKeys"])
 
     assert problems("shared", same_key_for_int_and_uat) == []
+
+
+def test_an_environment_with_sftp_needs_its_user_in_the_shared_stack() -> None:
+    """Checked across stack files: SFTP on in prd, but the shared stack has no prd user (or no host at all)."""
+    prd = parse(stack_data("prd"), "prd")
+    shared = stack_data("shared")
+    del shared["caas:sftp"]["users"]["prd"]
+    assert cross_stack_problems(prd, parse(shared, "shared"), "caas-acme") == [
+        ("caas:sftp.enabled", "Pulumi.shared.yaml has no caas:sftp.users.prd; add it there")
+    ]
+    del shared["caas:sftp"]
+    assert [k for k, _ in cross_stack_problems(prd, parse(shared, "shared"), "caas-acme")] == ["caas:sftp.enabled"]
+    assert cross_stack_problems(prd, parse(stack_data("shared"), "shared"), "caas-acme") == []

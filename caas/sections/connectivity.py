@@ -42,13 +42,15 @@ SOFT_DELETE_DAYS = 7
 
 
 class Housekeeping(Section):
-    """Days after their last modification that files are deleted, per folder of an environment's container."""
+    """Days after their last change that files are deleted, per folder of each environment's container."""
 
     import_days: int = Field(default=30, ge=1, le=3650, description="files in <container>/import/")
     export_days: int = Field(default=90, ge=1, le=3650, description="files in <container>/export/")
 
 
 class SftpUser(Section):
+    """An environment's local user: logs in with these keys only, to its own container only."""
+
     ssh_public_keys: tuple[str, ...] = Field(
         min_length=1,
         max_length=MAX_KEYS_PER_USER,
@@ -57,7 +59,7 @@ class SftpUser(Section):
 
 
 class Sftp(Section):
-    """``caas:sftp``. Shared stack: the account, its users and who may reach it. Environment stacks: ``enabled``."""
+    """SFTP exchange: in the shared stack the host, its users and who may reach it; in environments only enabled."""
 
     enabled: bool = Field(default=True, description="environment stacks: create the private endpoint to the host")
     allowed_source_ranges: tuple[IPv4Network, ...] = Field(
@@ -262,24 +264,26 @@ NON_PUBLIC = tuple(
 
 
 class VpnSite(Section):
-    name: Label
+    """One partner or on-premises site: its VPN device and the ranges behind it."""
+
+    name: Label = Field(description="names its local gateway, connection and generated key")
     gateway_ip: IPv4Address | None = Field(default=None, description="the partner device's public IPv4 address")
     gateway_fqdn: Hostname | None = Field(default=None, description="or its DNS name")
     address_prefixes: tuple[IPv4Network, ...] = Field(min_length=1, description="partner ranges routed to it")
-    bgp_asn: int | None = Field(default=None, ge=1, le=4294967295)
-    bgp_peering_address: IPv4Address | None = None
+    bgp_asn: int | None = Field(default=None, ge=1, le=4294967295, description="with enableBgp: the device's ASN")
+    bgp_peering_address: IPv4Address | None = Field(default=None, description="with enableBgp: its BGP address")
 
 
 class Vpn(Section):
-    """``caas:vpn``: a route-based VPN gateway in the environment's GatewaySubnet and one tunnel per site."""
+    """Site-to-site VPN of the environment (off when absent): a gateway in its GatewaySubnet, a tunnel per site."""
 
     sku: GatewaySku = Field(default="VpnGw2AZ", description="zone-redundant Generation2 SKU")
     active_active: bool | None = Field(default=None, description="two instances and public IPs; default: on in prd")
-    enable_bgp: bool = False
+    enable_bgp: bool = Field(default=False, description="dynamic routing; off: static routes from addressPrefixes")
     bgp_asn: int = Field(default=DEFAULT_GATEWAY_ASN, ge=1, le=4294967295, description="the Azure gateway's ASN")
     sa_lifetime_seconds: int = Field(default=27000, ge=300, le=172799, description="IPsec (quick mode) SA lifetime")
-    sa_data_size_kilobytes: int = Field(default=102400000, ge=1024, le=2147483647)
-    sites: tuple[VpnSite, ...] = Field(min_length=1)
+    sa_data_size_kilobytes: int = Field(default=102400000, ge=1024, le=2147483647, description="IPsec SA data limit")
+    sites: tuple[VpnSite, ...] = Field(min_length=1, description="one tunnel (two when active-active) per site")
 
 
 @dataclass(frozen=True)
@@ -360,6 +364,18 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
     if cfg.vpn is not None and not cfg.is_shared:  # the layout check refuses it in the shared stack
         _check_vpn(cfg, p)
     return p
+
+
+def cross_stack_problems(env: EstateConfig, shared: EstateConfig) -> list[tuple[str, str]]:
+    """An environment that switches SFTP on needs the host and its user in the shared stack."""
+    if env.sftp_endpoint is None:
+        return []
+    service = shared.sftp_service
+    if service is None:
+        return [("caas:sftp.enabled", "the shared stack has no SFTP host; configure caas:sftp in Pulumi.shared.yaml")]
+    if env.environment not in service.endpoints:
+        return [("caas:sftp.enabled", f"Pulumi.shared.yaml has no caas:sftp.users.{env.environment}; add it there")]
+    return []
 
 
 def _non_public(network: IPv4Network) -> IPv4Network | None:
