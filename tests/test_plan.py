@@ -28,7 +28,7 @@ ENV_TYPES = {
     "azure-native:network:VirtualNetworkPeering": 2,
     "azure-native:keyvault:Vault": 1,
     "azure-native:privatedns:PrivateZone": 6,  # with blob, for the shared SFTP host
-    "azure-native:network:PrivateEndpoint": 3,
+    "azure-native:network:PrivateEndpoint": 4,  # registry, key vault, NFS file shares, SFTP host
     "azure-native:operationalinsights:Workspace": 1,
 }
 
@@ -142,11 +142,12 @@ def test_nat_gateway_serves_aks_and_vm_subnets_only(plans: dict[str, Plan]) -> N
     assert with_nat == {"network-snet-aks", "network-snet-vms"}
 
 
-def test_no_public_ip_except_nat_bastion_and_vpn(plans: dict[str, Plan]) -> None:
-    """Public IPs exist only for egress (NAT), the operators' Bastion and VPN gateways; no host has one."""
+def test_no_public_ip_except_nat_bastion_gateway_and_vpn(plans: dict[str, Plan]) -> None:
+    """Public IPs exist only for egress (NAT), the operators' Bastion, the gateway and VPN; no host has one."""
     for stack in STACKS:
         names = {r.name for r in plans[stack].find("azure-native:network:PublicIPAddress")}
-        allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip", "vpn-ip-1", "vpn-ip-2"}
+        allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip", "public-entry-ip"}
+        allowed |= {"vpn-ip-1", "vpn-ip-2"}
         assert names <= allowed, (stack, names)
 
 
