@@ -235,31 +235,43 @@ def test_int_ships_without_vpn_and_nothing_of_it_exists(plans: dict[str, Plan]) 
 
 
 @pytest.fixture(scope="module")
-def switched_off(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Plan]:
-    """The shared and int stacks rendered with caas:sftp removed (int already has no VPN)."""
-    directory: Path = tmp_path_factory.mktemp("switched-off")
+def shared_without_sftp(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    """The shared stack rendered with caas:sftp removed."""
+    directory: Path = tmp_path_factory.mktemp("sftp-off")
     (directory / "Pulumi.yaml").write_text(
         yaml.safe_dump({"name": "caas-acme", "runtime": "python", "main": str(ROOT)})
     )
-    for stack in ("shared", "int"):
-        document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-        document["config"].pop("caas:sftp")
-        (directory / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document))
-    project = Project.at(directory)
-    cache: dict[Path, Plan] = {}
-    int_plan = render(project, "int", cache)
-    return {"shared": cache[project.directory], "int": int_plan}
+    document = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())
+    document["config"].pop("caas:sftp")
+    (directory / "Pulumi.shared.yaml").write_text(yaml.safe_dump(document))
+    return render(Project.at(directory), "shared")
 
 
-def test_nothing_of_sftp_exists_when_switched_off(switched_off: dict[str, Plan]) -> None:
-    """SFTP off: no account, containers, users or policy in shared; no endpoint, blob zone or outputs in int."""
-    shared, int_ = switched_off["shared"], switched_off["int"]
+def test_no_sftp_host_exists_when_switched_off(shared_without_sftp: Plan) -> None:
+    """SFTP off in the shared stack: no account, containers, users, policy, diagnostics or sftp outputs."""
+    shared = shared_without_sftp
     assert not SFTP_TYPES & set(shared.by_type()) and not shared.find("intershop:caas:Sftp")
+    assert not [s for s in shared.find("azure-native:monitor:DiagnosticSetting") if s.name.startswith("sftp-")]
     assert not {k for k in shared.outputs if k.startswith("sftp")}
-    assert not int_.find("intershop:caas:SftpAccess") and "sftp" not in int_.outputs
-    zones = {z.inputs["privateZoneName"] for z in int_.find("azure-native:privatedns:PrivateZone")}
-    assert "privatelink.blob.core.windows.net" not in zones
-    assert not VPN_TYPES & set(int_.by_type())
+
+
+def test_no_sftp_endpoint_exists_in_an_environment_when_switched_off(plans: dict[str, Plan]) -> None:
+    """SFTP off in an env: no endpoint and no blob zone; in the shipped int all of SFTP hangs off those two."""
+    data = stack_data("int")
+    del data["caas:sftp"]
+    cfg = parse(data, "int")
+    assert cfg.sftp_endpoint is None and "blob" not in cfg.private_dns_zones
+    int_ = plans["int"]
+    access = int_.one("intershop:caas:SftpAccess", "sftp")
+    account_id = plans["shared"].outputs["sftpStorageAccountId"]
+    to_sftp = [
+        pe
+        for pe in int_.find("azure-native:network:PrivateEndpoint")
+        if pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == account_id
+    ]
+    assert [pe.parent for pe in to_sftp] == [access.urn]
+    zones = [z for z in int_.find("azure-native:privatedns:PrivateZone") if "blob" in z.inputs["privateZoneName"]]
+    assert [z.name for z in zones] == ["network-dns-blob"]  # created from cfg.private_dns_zones["blob"]
 
 
 # --------------------------------------------------------------------------------------------------------
