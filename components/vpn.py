@@ -200,7 +200,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             "gatewayFqdn": site.gateway_fqdn,
             "addressPrefixes": [str(p) for p in site.address_prefixes],
             "bgp": {"asn": site.bgp_asn, "peeringAddress": str(site.bgp_peering_address)} if bgp else None,
-            "sharedKey": key_source,  # where the key is kept, never the key
+            "sharedKeySource": key_source,  # where the key is kept, never the key
         }
 
 

@@ -16,13 +16,14 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from caas.config import cross_stack_problems
-from caas.mocks import RANDOM_PASSWORD, SECRET, RecordingMocks, RecordingMonitor, Registration, fake_uuid
+from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration, fake_password
 from caas.plan import Plan, Project, render
 from caas.sections.connectivity import parse_ssh_public_key
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from tests.conftest import ROOT, parse, problems, stack_data
 
 ENVS = ("int", "uat", "prd")
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 SFTP_TYPES = {
     "azure-native:storage:StorageAccount",
     "azure-native:storage:BlobServiceProperties",
@@ -34,8 +35,6 @@ VPN_TYPES = {
     "azure-native:network:VirtualNetworkGateway",
     "azure-native:network:LocalNetworkGateway",
     "azure-native:network:VirtualNetworkGatewayConnection",
-    "azure-native:keyvault:Secret",
-    RANDOM_PASSWORD,
 }
 
 
@@ -187,7 +186,7 @@ def test_vpn_connection_carries_the_ipsec_policy_and_a_secret_key(plans: dict[st
     # No key in config: one is generated and kept in the environment's Key Vault, never in the plan.
     secret = plan.one("azure-native:keyvault:Secret", "vpn-erp-psk").inputs
     assert secret["vaultName"] == f"kv-acme-{stack}-weu" and secret["properties"]["value"] == SECRET
-    generated = f"mock-{fake_uuid('password', 'vpn-erp-psk')}"
+    generated = fake_password("vpn-erp-psk")
     assert generated not in plan.to_json() and generated not in json.dumps(plan.outputs)
 
 
@@ -219,7 +218,7 @@ def test_vpn_facts_for_runbooks_never_hold_the_key(plans: dict[str, Plan]) -> No
     assert set(ips) >= {"vpn-ip-1", "vpn-ip-2"}
     assert out["azureAddressRanges"] == ["10.43.0.0/20"]
     assert out["ipsec"]["pfsGroup"] == "PFS2048" and out["ipsec"]["saLifetimeSeconds"] == 27000
-    assert out["sites"]["erp"]["sharedKey"] == "keyvault:kv-acme-prd-weu/vpn-erp-shared-key"
+    assert out["sites"]["erp"]["sharedKeySource"] == "keyvault:kv-acme-prd-weu/vpn-erp-shared-key"
     assert SECRET not in json.dumps(out)
     plan = parse(stack_data("prd"), "prd").vpn_plan
     assert plan.ipsec.describe() == out["ipsec"] and plan.active_active
@@ -230,7 +229,9 @@ def test_int_ships_without_vpn_and_nothing_of_it_exists(plans: dict[str, Plan]) 
     int_ = plans["int"]
     assert not VPN_TYPES & set(int_.by_type()) and not int_.find("intershop:caas:SiteToSiteVpn")
     assert "GatewaySubnet" not in {s.inputs["subnetName"] for s in int_.find("azure-native:network:Subnet")}
-    assert not [ip for ip in int_.find("azure-native:network:PublicIPAddress") if ip.name.startswith("vpn-")]
+    # Public IPs, generated keys and their vault secrets are all named vpn-*.
+    assert not [r.name for r in int_.resources if r.name.startswith("vpn-")]
+    assert "vpn-erp-shared-key" not in {s.inputs["secretName"] for s in int_.find("azure-native:keyvault:Secret")}
     assert "vpn" not in int_.outputs
 
 
