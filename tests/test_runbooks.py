@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from caas import cli
+from caas.config import EstateConfig
 from caas.plan import Plan, Project
 from caas.runbooks import Context, context, generate
+from caas.runbooks.exchange import fingerprint
 from caas.runbooks.sections import anchor
 from tests.conftest import ROOT, STACKS, parse, stack_data
 
@@ -77,7 +79,35 @@ def partner_facts(stack: str) -> list[str]:
             facts.append(cfg.data.postgres.name)
         if mi.failover is not None:
             facts += [mi.failover.group_name, mi.failover.region]
+    facts += connectivity_facts(cfg, shared)
     return facts
+
+
+def connectivity_facts(cfg: EstateConfig, shared: EstateConfig) -> list[str]:
+    facts: list[str] = []
+    service = shared.sftp_service
+    assert service is not None
+    envs = list(service.endpoints) if cfg.is_shared else [cfg.environment] if cfg.sftp_endpoint else []
+    for env in envs:
+        endpoint = service.endpoints[env]
+        facts += [service.host, endpoint.user, endpoint.login(service.account), endpoint.container]
+        facts += [str(service.housekeeping.import_days), str(service.housekeeping.export_days)]
+        facts += [*map(str, service.allowed_source_ranges), *(k.comment for k in service.keys[env])]
+    plan = cfg.vpn_plan
+    if plan is not None:
+        facts += [plan.sku, *map(str, plan.azure_address_ranges), *map(str, plan.ipsec.describe().values())]
+        for site in plan.sites:
+            facts += [site.name, str(site.gateway_ip or site.gateway_fqdn), *map(str, site.address_prefixes)]
+            facts.append(plan.key_secret_name(site.name))
+    return facts
+
+
+def test_sftp_key_fingerprints_are_what_ssh_keygen_prints() -> None:
+    """The fingerprint a runbook lists for a key equals `ssh-keygen -lf` on it (value taken from ssh-keygen)."""
+    service = parse(stack_data("shared"), "shared").sftp_service
+    assert service is not None
+    (key,) = service.keys["uat"]
+    assert fingerprint(key) == "SHA256:8++xuXExK3M/eYix5oiicNLO/1sICOfAcgvE/zfyDQI"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -188,11 +218,16 @@ def test_refresh_lifts_the_lock_the_foundation_sets(
 
 
 def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:
-    """Hostnames appear only where the model has them; the shared stack has no systems table."""
-    assert "## Systems and hostnames" not in runbooks["shared"]["README.md"]
-    for env in ENVIRONMENTS:
-        assert "## Systems and hostnames" in runbooks[env]["README.md"]
-    assert all("build-and-release.md" in files for files in runbooks.values())
+    """A section is written exactly when the model holds its area: no VPN in int, no cluster in shared."""
+    for stack, files in runbooks.items():
+        cfg = parse(stack_data(stack), stack)
+        assert ("## Systems and hostnames" in files["README.md"]) == bool(cfg.hostnames)
+        assert ("network.md" in files) == (cfg.vpn_plan is not None)
+        assert ("access.md" in files) == bool(cfg.aks_pools)
+        assert ("data-and-recovery.md" in files) == (cfg.data is not None)
+        assert ("dns-and-certificates.md" in files) == bool(cfg.public_routes)
+        assert "build-and-release.md" in files and "data-exchange.md" in files
+    assert "network.md" not in runbooks["int"] and "network.md" in runbooks["prd"]
 
 
 def test_cli_writes_the_runbooks_and_removes_stale_files(

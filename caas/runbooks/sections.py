@@ -13,13 +13,17 @@ from caas.runbooks import Context
 from caas.runbooks.access import access
 from caas.runbooks.build_release import build_and_release
 from caas.runbooks.dns import dns_and_certificates
+from caas.runbooks.exchange import data_exchange
 from caas.runbooks.markdown import Section, code, render_section
+from caas.runbooks.network import network
 from caas.runbooks.overview import overview
 from caas.runbooks.recovery import data_and_recovery
 
 SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
     access,
     build_and_release,
+    data_exchange,
+    network,
     dns_and_certificates,
     data_and_recovery,
 )
