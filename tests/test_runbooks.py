@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from caas import cli
+from caas import config as model
 from caas.config import EstateConfig
 from caas.plan import Plan, Project
 from caas.runbooks import Context, context, generate
 from caas.runbooks.exchange import fingerprint
 from caas.runbooks.sections import anchor
-from tests.conftest import ROOT, STACKS, parse, stack_data
+from tests.conftest import EXAMPLE, ROOT, STACKS, parse, stack_data
 
 ENVIRONMENTS = ("int", "uat", "prd")
 
@@ -130,6 +132,31 @@ def test_no_unfilled_placeholder(runbooks: dict[str, dict[str, str]], stack: str
     """No template field, Python None, TODO or ellipsis is left for the reader to fill in."""
     for name, text in runbooks[stack].items():
         assert not PLACEHOLDERS.findall(text), (name, PLACEHOLDERS.findall(text))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_commands_are_valid_shell(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """Every bash block of a stack's runbooks parses (`bash -n`): quoting and line continuations are right."""
+    blocks = re.findall(r"```bash\n(.*?)```", text_of(runbooks[stack]), flags=re.S)
+    assert blocks
+    script = "\n".join(f"{{\n{block}}}" for block in blocks)
+    checked = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_example_customer_runbooks_are_complete(stack: str) -> None:
+    """The ICM 11 customer (AKS only, no ICM 7.10 hosts, no SFTP or VPN) gets runbooks without placeholders."""
+    files = generate(context(Project.at(EXAMPLE), stack))
+    cfg = parse_example(stack)
+    assert not PLACEHOLDERS.findall(text_of(files))
+    assert all(host in text_of(files) for host in cfg.hostnames.values())
+    assert "ICM 7.10 hosts" not in text_of(files) and "data-exchange.md" not in files
+
+
+def parse_example(stack: str) -> EstateConfig:
+    raw, secret_keys = model.stack_file_config(str(EXAMPLE / f"Pulumi.{stack}.yaml"))
+    return model.parse(raw, secret_keys, f"Pulumi.{stack}.yaml")
 
 
 def test_runbooks_never_print_a_secret(project: Project) -> None:

@@ -99,7 +99,7 @@ def _retention(cfg: EstateConfig) -> str:
     if data.postgres is not None:
         geo = "geo-redundant" if data.postgres.geo_backup else "in the region only"
         rows.append(("IOM database point-in-time restore", f"{data.postgres.retention_days} days", geo))
-    if data.vault is not None:
+    if data.vault is not None and cfg.icm710_hosts:  # the vault backs up the ICM 7.10 hosts, nothing else
         vault, vm = data.vault, data.vault.vm
         rows.append(
             (
