@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
@@ -183,8 +183,9 @@ def _opaque_ids(
 ) -> None:
     """Generated values (GUIDs, public addresses) differ per stack by construction.
 
-    One found in only one of the plans, and in neither stack file, becomes a token naming the first place
-    it occurs, so the same generated value used in the same places compares equal.
+    One found in only one of the plans, in neither stack file and not in the program's code (``keep``),
+    becomes a token naming the first place it occurs, so the same generated value used in the same places
+    compares equal; a built-in role id chosen differently stays a difference.
     """
 
     def occurrences(plan: dict[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
@@ -202,6 +203,18 @@ def _opaque_ids(
             for flat in plan.values():
                 for path in flat:
                     flat[path] = _swap_ids(flat[path], tokens)
+
+
+@cache
+def _constants() -> frozenset[str]:
+    """GUIDs and addresses written in the program's code (built-in role ids...): constants, never generated."""
+    import components
+
+    found: set[str] = set()
+    for package in (Path(model.__file__).parent, Path(components.__file__).parent):
+        for source in sorted(package.rglob("*.py")):
+            found.update(m.lower() for m in _GENERATED.findall(source.read_text(encoding="utf-8")))
+    return frozenset(found)
 
 
 def _swap_ids(value: Any, tokens: Mapping[str, str]) -> Any:
@@ -494,7 +507,7 @@ def diff(
     renderer = renderer or Renderer(project)
     plan_a, plan_b = renderer.plan(stack_a), renderer.plan(stack_b)
     norm_a, norm_b = Normaliser.of(a.cfg, a.name), Normaliser.of(b.cfg, b.name)
-    keep = frozenset(_GENERATED.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower()))
+    keep = frozenset(_GENERATED.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower())) | _constants()
     actual = compare(plan_a, norm_a, plan_b, norm_b, keep)
     decls = tuple(declarations(a, b))
 

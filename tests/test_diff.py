@@ -17,6 +17,7 @@ from caas.config import EstateConfig
 from caas.diff import Change, Declaration, Normaliser, Renderer, Report, Stack
 from caas.mocks import _extra_outputs
 from caas.plan import Plan, Project
+from components.roles import ROLES
 from tests.conftest import ROOT, parse, stack_data
 
 DR_GROUP = ("azure-native:resources:ResourceGroup", "foundation-dr-rg", "")
@@ -219,6 +220,16 @@ def test_generated_ids_compare_by_where_they_are_used() -> None:
     assert a[("t", "x")]["ips"] == b[("t", "x")]["ips"] == ["<id@t::x:ips>"]
     assert a[("t", "x")]["tenant"] != b[("t", "x")]["tenant"]  # a configured id that differs is a difference
     assert a[("t", "x")]["peer"] != b[("t", "x")]["peer"]  # an address outside the generated range as well
+
+
+def test_ids_written_in_the_code_stay_verbatim() -> None:
+    """A built-in role id is a constant, not a generated id: choosing another role stays a difference."""
+    writer, reader = ROLES["Azure Kubernetes Service RBAC Writer"], ROLES["Azure Kubernetes Service RBAC Reader"]
+    assert {writer, reader} <= stack_diff._constants()
+    a: dict = {("t", "x"): {"roleDefinitionId": f"/roleDefinitions/{writer}"}}
+    b: dict = {("t", "x"): {"roleDefinitionId": f"/roleDefinitions/{reader}"}}
+    stack_diff._opaque_ids(a, b, keep=stack_diff._constants())
+    assert a[("t", "x")]["roleDefinitionId"].endswith(writer) and b[("t", "x")]["roleDefinitionId"].endswith(reader)
 
 
 def test_mocked_public_addresses_are_in_the_generated_range() -> None:
