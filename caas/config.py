@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
 from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
+from caas.sections import kubernetes as kubernetes_layer
 from caas.sections.base import Hostname, Label, Section
 
 NAMESPACE = "caas"
@@ -238,6 +239,12 @@ class EstateConfig(Section):
     # -- connectivity: SFTP, VPN --
 
     # -- kubernetes layer and apps --
+    kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
+
+    @cached_property
+    def workloads(self) -> list[kubernetes_layer.Workload]:
+        """The namespaces of the Kubernetes layer and what runs in each; [] without containerised apps."""
+        return kubernetes_layer.workloads(self)
 
     # -- derived facts: computed once, read everywhere ------------------------------------------------
 
@@ -444,6 +451,7 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     # -- connectivity --
 
     # -- kubernetes --
+    p += kubernetes_layer.problems(cfg)
 
     if cfg.hostnames:
         seen: dict[str, str] = {}
