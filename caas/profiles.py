@@ -7,9 +7,9 @@ retention); uat keeps prd's topology at smaller scale; int may relax, and ``Pulu
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
 
 ZONES = ("1", "2", "3")
@@ -36,58 +36,35 @@ class Profile(BaseModel):
     scale: Literal["small", "production"] = Field(description="Default sizing of compute and databases.")
 
 
+# Production guarantees: prd, and the shared PA/AR layer that serves every environment, prd included.
+PRODUCTION = Profile(
+    zones=ZONES,
+    protect=True,
+    backup=True,
+    purge_protection=True,
+    disaster_recovery=True,
+    log_retention_days=90,
+    storage_redundancy="ZRS",
+    backup_redundancy="GeoRedundant",
+    aks_tier="Standard",
+    scale="production",
+)
+# prd's topology (zones, tiers, backup) at smaller scale; it holds pseudonymised prd data only.
+PRE_PRODUCTION = PRODUCTION.model_copy(
+    update={
+        "protect": False,
+        "disaster_recovery": False,
+        "log_retention_days": 30,
+        "backup_redundancy": "ZoneRedundant",
+        "scale": "small",
+    }
+)
 PROFILES: dict[str, Profile] = {
-    # The shared PA/AR layer serves every environment, prd included: it gets prd's guarantees.
-    "shared": Profile(
-        zones=ZONES,
-        protect=True,
-        backup=True,
-        purge_protection=True,
-        disaster_recovery=True,
-        log_retention_days=90,
-        storage_redundancy="ZRS",
-        backup_redundancy="GeoRedundant",
-        aks_tier="Standard",
-        scale="production",
-    ),
-    "prd": Profile(
-        zones=ZONES,
-        protect=True,
-        backup=True,
-        purge_protection=True,
-        disaster_recovery=True,
-        log_retention_days=90,
-        storage_redundancy="ZRS",
-        backup_redundancy="GeoRedundant",
-        aks_tier="Standard",
-        scale="production",
-    ),
-    # prd's topology (zones, tiers, backup) at smaller scale; it holds pseudonymised prd data only.
-    "uat": Profile(
-        zones=ZONES,
-        protect=False,
-        backup=True,
-        purge_protection=True,
-        disaster_recovery=False,
-        log_retention_days=30,
-        storage_redundancy="ZRS",
-        backup_redundancy="ZoneRedundant",
-        aks_tier="Standard",
-        scale="small",
-    ),
+    "shared": PRODUCTION,
+    "prd": PRODUCTION,
+    "uat": PRE_PRODUCTION,
     # Starts like uat; Pulumi.int.yaml lists what INT relaxes.
-    "int": Profile(
-        zones=ZONES,
-        protect=False,
-        backup=True,
-        purge_protection=True,
-        disaster_recovery=False,
-        log_retention_days=30,
-        storage_redundancy="ZRS",
-        backup_redundancy="ZoneRedundant",
-        aks_tier="Standard",
-        scale="small",
-    ),
+    "int": PRE_PRODUCTION,
 }
 
 # Settings prd (and shared) may never weaken, with the value that counts as weakening.
@@ -95,25 +72,27 @@ NON_NEGOTIABLE = ("zones", "protect", "backup", "purge_protection", "disaster_re
 PRD_MIN_LOG_RETENTION_DAYS = 90
 
 
-class ProfileOverrides(BaseModel):
-    """Declared deviations from the environment's profile (prd and shared may not weaken)."""
-
+class _Overrides(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
-    zones: tuple[Literal["1", "2", "3"], ...] | None = None
-    protect: bool | None = None
-    backup: bool | None = None
-    purge_protection: bool | None = None
-    disaster_recovery: bool | None = None
-    log_retention_days: int | None = Field(default=None, ge=30, le=730)
-    storage_redundancy: Literal["LRS", "ZRS"] | None = None
-    backup_redundancy: Literal["LocallyRedundant", "ZoneRedundant", "GeoRedundant"] | None = None
-    aks_tier: Literal["Free", "Standard"] | None = None
-    scale: Literal["small", "production"] | None = None
 
     def declared(self) -> dict[str, object]:
         """Only the settings the stack file actually sets."""
         return self.model_dump(exclude_none=True)
+
+
+# Every Profile setting, optional and with the same constraints: one definition, no drift.
+ProfileOverrides = create_model(
+    "ProfileOverrides",
+    __base__=_Overrides,
+    __doc__="Declared deviations from the environment's profile (prd and shared may not weaken).",
+    **{
+        name: (
+            Annotated[field.annotation | None, *field.metadata] if field.metadata else field.annotation | None,
+            Field(default=None, description=field.description),
+        )
+        for name, field in Profile.model_fields.items()
+    },
+)
 
 
 def effective(env: str, overrides: ProfileOverrides) -> Profile:

@@ -9,11 +9,10 @@ import pulumi_azure_native as azure_native
 
 from caas import addressing
 from caas.config import EstateConfig
-from components.private_link import private_endpoint
+from components.private_link import private_endpoint, private_zone
 from components.vnet import VNetArgs, build_vnet
 
 network = azure_native.network
-privatedns = azure_native.privatedns
 
 
 @dataclass
@@ -97,31 +96,13 @@ class Network(pulumi.ComponentResource):
 
         self.dns_zone_ids: dict[str, pulumi.Output[str]] = {}
         for key, zone_name in cfg.private_dns_zones.items():
-            zone = privatedns.PrivateZone(
-                f"{name}-dns-{key}",
-                privatedns.PrivateZoneArgs(
-                    private_zone_name=zone_name, resource_group_name=rg, location="global", tags=tags
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.dns_zone_ids[key] = zone.id
             links = {"link": (self.vnet.id, names.resource("vnet"))}
             if key not in cfg.privatelink_zone_keys:
                 links["hub-link"] = (args.shared.hub_vnet_id, "hub")
-            for suffix, (vnet_id, link_name) in links.items():
-                privatedns.VirtualNetworkLink(
-                    f"{name}-dns-{key}-{suffix}",
-                    privatedns.VirtualNetworkLinkArgs(
-                        virtual_network_link_name=link_name,
-                        private_zone_name=zone.name,
-                        resource_group_name=rg,
-                        location="global",
-                        virtual_network=privatedns.SubResourceArgs(id=vnet_id),
-                        registration_enabled=False,
-                        tags=tags,
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
+            zone = private_zone(
+                f"{name}-dns-{key}", zone_name=zone_name, resource_group_name=rg, links=links, tags=tags, parent=self
+            )
+            self.dns_zone_ids[key] = zone.id
 
         # AKS nodes and build steps pull from the shared registry over this endpoint, never the internet.
         private_endpoint(

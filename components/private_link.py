@@ -50,3 +50,37 @@ def private_endpoint(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return endpoint
+
+
+def private_zone(
+    name: str,
+    *,
+    zone_name: str,
+    resource_group_name: pulumi.Input[str],
+    links: dict[str, tuple[pulumi.Input[str], str]],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> azure_native.privatedns.PrivateZone:
+    """A private DNS zone linked (without auto-registration) to VNets: ``{suffix: (vnet_id, link_name)}``."""
+    zone = azure_native.privatedns.PrivateZone(
+        name,
+        azure_native.privatedns.PrivateZoneArgs(
+            private_zone_name=zone_name, resource_group_name=resource_group_name, location="global", tags=tags
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    for suffix, (vnet_id, link_name) in links.items():
+        azure_native.privatedns.VirtualNetworkLink(
+            f"{name}-{suffix}",
+            azure_native.privatedns.VirtualNetworkLinkArgs(
+                virtual_network_link_name=link_name,
+                private_zone_name=zone.name,
+                resource_group_name=resource_group_name,
+                location="global",
+                virtual_network=azure_native.privatedns.SubResourceArgs(id=vnet_id),
+                registration_enabled=False,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    return zone

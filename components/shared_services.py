@@ -11,7 +11,7 @@ from caas import addressing
 from caas.config import PRIVATELINK_ZONES, EstateConfig
 from components import roles
 from components.diagnostics import send_to_log_analytics
-from components.private_link import private_endpoint
+from components.private_link import private_endpoint, private_zone
 from components.vnet import VNetArgs, build_vnet
 
 acr = azure_native.containerregistry
@@ -99,25 +99,13 @@ class SharedServices(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
             )
 
-        zone = azure_native.privatedns.PrivateZone(
+        zone = private_zone(
             f"{name}-dns-registry",
-            azure_native.privatedns.PrivateZoneArgs(
-                private_zone_name=PRIVATELINK_ZONES["registry"], resource_group_name=rg, location="global", tags=tags
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        azure_native.privatedns.VirtualNetworkLink(
-            f"{name}-dns-registry-link",
-            azure_native.privatedns.VirtualNetworkLinkArgs(
-                virtual_network_link_name=names.resource("vnet"),
-                private_zone_name=zone.name,
-                resource_group_name=rg,
-                location="global",
-                virtual_network=azure_native.privatedns.SubResourceArgs(id=hub.vnet.id),
-                registration_enabled=False,
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            zone_name=PRIVATELINK_ZONES["registry"],
+            resource_group_name=rg,
+            links={"link": (hub.vnet.id, names.resource("vnet"))},
+            tags=tags,
+            parent=self,
         )
         private_endpoint(
             f"{name}-pe-registry",
