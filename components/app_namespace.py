@@ -248,7 +248,7 @@ class AppNamespace(pulumi.ComponentResource):
             spec=spec,
             opts=self._opts(),
         )
-        pause = cfg.kubernetes.images.pause
+        pause = layer.image(cfg, "pause")
         labels = {"app.kubernetes.io/name": "secrets-sync", "app.kubernetes.io/part-of": "intershop-caas"}
         return k8s.apps.v1.Deployment(
             f"{name}-secrets-sync",
@@ -346,7 +346,7 @@ class AppNamespace(pulumi.ComponentResource):
             self.share_volume = self._volume(name, share, None, capacity)
             return [self.share_volume]
         root = self._claim(name, "icm-share", self._volume(name, share, None, capacity), capacity)
-        busybox = args.config.kubernetes.images.busybox
+        busybox = layer.image(args.config, "busybox")
         layout = k8s.batch.v1.Job(
             f"{name}-share-layout",
             metadata=self._meta("share-layout"),

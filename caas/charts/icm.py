@@ -183,8 +183,6 @@ def zookeeper_hosts(cfg: EstateConfig) -> str:
 
 def icm_values(cfg: EstateConfig, system: str, facts: IcmFacts) -> IcmValues:
     workload = next(w for w in cfg.workloads if w.key == f"icm-{system}")
-    images = cfg.kubernetes.images
-    assert images.icm_as is not None  # the model requires it with icm11
     env = cfg.environment
     assert env in ("int", "uat", "prd")
     res = layer.resources(cfg, "icmAs")
@@ -201,15 +199,18 @@ def icm_values(cfg: EstateConfig, system: str, facts: IcmFacts) -> IcmValues:
     jdbc = f"jdbc:sqlserver://{facts.sql_host}:1433;databaseName={facts.database};encrypt=true;trustServerCertificate=false"
     secret = workload.secrets[0]
 
-    def ref(image: layer.Image) -> str:
-        return image_ref(facts.registry, image.repository, image.tag)
+    def ref(role: str) -> str:
+        i = layer.image(cfg, role)
+        return image_ref(facts.registry, i.repository, i.tag)
+
+    project = layer.image(cfg, "icmAs")
 
     return IcmValues(
         icm_as=IcmAs(
             replica_count=layer.replicas(cfg, "icmAs"),
-            image=AsImage(repository=f"{facts.registry}/{images.icm_as.repository}", tag=images.icm_as.tag),
+            image=AsImage(repository=f"{facts.registry}/{project.repository}", tag=project.tag),
             infrastructure_monitoring=InfrastructureMonitoring(
-                image=RepositoryOnly(repository=ref(images.icm_infrastructure_probing))
+                image=RepositoryOnly(repository=ref("icmInfrastructureProbing"))
             ),
             operational_context=OperationalContext(**context),
             workload_identity=WorkloadIdentity(client_id=facts.client_id, tenant_id=facts.tenant_id),
@@ -233,11 +234,11 @@ def icm_values(cfg: EstateConfig, system: str, facts: IcmFacts) -> IcmValues:
         icm_web=IcmWeb(
             operational_context=OperationalContext(**context, staging_type=system),
             webadapter=Webadapter(
-                image=RepositoryOnly(repository=ref(images.icm_webadapter)),
+                image=RepositoryOnly(repository=ref("icmWebadapter")),
                 replica_count=layer.replicas(cfg, "icmWebadapter"),
             ),
-            agent=Agent(image=RepositoryOnly(repository=ref(images.icm_webadapter_agent))),
-            wa_monitoring=WaMonitoring(image=RepositoryOnly(repository=ref(images.icm_wa_monitoring))),
+            agent=Agent(image=RepositoryOnly(repository=ref("icmWebadapterAgent"))),
+            wa_monitoring=WaMonitoring(image=RepositoryOnly(repository=ref("icmWaMonitoring"))),
             ingress=Ingress(
                 class_name=layer.INGRESS_CLASS, hosts=tuple(IngressHost(host=h) for h in workload.hostnames)
             ),

@@ -78,7 +78,7 @@ class IngressFacts:
 
 
 def ingress_values(cfg: EstateConfig, facts: IngressFacts) -> IngressValues:
-    image = cfg.kubernetes.images.ingress_controller
+    image = layer.image(cfg, "ingressController")
     spread = {
         "maxSkew": 1,
         "topologyKey": "topology.kubernetes.io/zone",

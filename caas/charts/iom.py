@@ -111,18 +111,21 @@ class IomFacts:
 
 def iom_values(cfg: EstateConfig, facts: IomFacts) -> IomValues:
     workload = next(w for w in cfg.workloads if w.key == "iom")
-    images = cfg.kubernetes.images
     smtp = cfg.kubernetes.iom.smtp
-    assert images.iom is not None and smtp is not None  # the model requires both with iom
+    assert smtp is not None  # the model requires it with iom
+
+    def image(role: str) -> Image:
+        i = layer.image(cfg, role)
+        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
+
+    kubectl = layer.image(cfg, "kubectl")
     refs = {(s.vault_secret): SecretKeyRef(name=s.secret, key=s.key) for s in workload.secrets}
     res = layer.resources(cfg, "iom")
     return IomValues(
         replica_count=layer.replicas(cfg, "iom"),
-        kubectl_image_repository=f"{facts.registry}/{images.kubectl.repository}:{images.kubectl.tag}",
-        image=Image(repository=f"{facts.registry}/{images.iom.repository}", tag=images.iom.tag),
-        dbaccount=DbAccount(
-            image=Image(repository=f"{facts.registry}/{images.iom_dbaccount.repository}", tag=images.iom_dbaccount.tag)
-        ),
+        kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.tag}",
+        image=image("iom"),
+        dbaccount=DbAccount(image=image("iomDbaccount")),
         pg=Pg(host=facts.postgres_host, user=facts.admin_login, passwd_secret_key_ref=refs[layer.IOM_ADMIN_SECRET]),
         oms=Oms(
             public_url=f"https://{workload.hostnames[0]}",

@@ -77,10 +77,9 @@ def icm_base_url(cfg: EstateConfig, system: str) -> str:
 
 def pwa_values(cfg: EstateConfig, system: str, facts: PwaFacts) -> PwaValues:
     workload = next(w for w in cfg.workloads if w.key == f"pwa-{system}")
-    images = cfg.kubernetes.images
-    assert images.pwa_ssr is not None and images.pwa_nginx is not None  # the model requires both with pwa
 
-    def image(i: layer.Image) -> Image:
+    def image(role: str) -> Image:
+        i = layer.image(cfg, role)
         return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
 
     def resources(component: str) -> ResourceRequirements:
@@ -92,14 +91,14 @@ def pwa_values(cfg: EstateConfig, system: str, facts: PwaFacts) -> PwaValues:
 
     return PwaValues(
         replica_count=layer.replicas(cfg, "pwa"),
-        image=image(images.pwa_ssr),
+        image=image("pwaSsr"),
         upstream=Upstream(icm_base_url=icm_base_url(cfg, system)),
         resources=resources("pwa"),
         cache=Cache(
             replica_count=layer.replicas(cfg, "pwaCache"),
-            image=image(images.pwa_nginx),
+            image=image("pwaNginx"),
             resources=resources("pwaCache"),
-            reset=CacheReset(image=image(images.kubectl)),
+            reset=CacheReset(image=image("kubectl")),
         ),
         ingress=Ingress(
             class_name=layer.INGRESS_CLASS,

@@ -116,7 +116,8 @@ class SolrFacts:
     registry: str
 
 
-def _image(registry: str, image: layer.Image) -> Image:
+def _image(cfg: EstateConfig, registry: str, role: str) -> Image:
+    image = layer.image(cfg, role)
     return Image(repository=f"{registry}/{image.repository}", tag=image.tag)
 
 
@@ -133,14 +134,13 @@ def search_namespace(cfg: EstateConfig) -> str:
 
 
 def solr_operator_values(cfg: EstateConfig, facts: SolrFacts) -> SolrOperatorValues:
-    images = cfg.kubernetes.images
     namespace = search_namespace(cfg)
     return SolrOperatorValues(
-        image=_image(facts.registry, images.solr_operator),
+        image=_image(cfg, facts.registry, "solrOperator"),
         watch_namespaces=namespace,
         zookeeper_operator=ZookeeperOperator(
-            image=_image(facts.registry, images.zookeeper_operator),
-            hooks=ZookeeperOperatorHooks(image=_image(facts.registry, images.kubectl)),
+            image=_image(cfg, facts.registry, "zookeeperOperator"),
+            hooks=ZookeeperOperatorHooks(image=_image(cfg, facts.registry, "kubectl")),
             watch_namespace=namespace,
         ),
     )
@@ -154,19 +154,17 @@ def heap(memory: str) -> str:
 
 
 def solr_values(cfg: EstateConfig, facts: SolrFacts) -> SolrValues:
-    images = cfg.kubernetes.images
-    assert images.solr is not None  # the model requires it with icm11
     scale = cfg.profile.scale
     return SolrValues(
         replicas=layer.replicas(cfg, "solr"),
-        image=_image(facts.registry, images.solr),
-        busy_box_image=_image(facts.registry, images.busybox),
+        image=_image(cfg, facts.registry, "solr"),
+        busy_box_image=_image(cfg, facts.registry, "busybox"),
         solr_options=SolrOptions(java_memory=heap(layer.resources(cfg, "solr").memory)),
         data_storage=DataStorage(capacity=f"{layer.SEARCH_STORAGE_GIB[scale]}Gi"),
         zk=Zk(
             provided=ProvidedZookeeper(
                 replicas=layer.replicas(cfg, "zookeeper"),
-                image=_image(facts.registry, images.zookeeper),
+                image=_image(cfg, facts.registry, "zookeeper"),
                 persistence=ZookeeperPersistence(spec=ClaimSpec(resources=ClaimResources(requests={"storage": "5Gi"}))),
                 zookeeper_pod_policy=ZookeeperPodPolicy(resources=_resources(cfg, "zookeeper")),
             )

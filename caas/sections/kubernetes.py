@@ -8,7 +8,6 @@ Everything the components and the Helm values need is derived here once (``workl
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -55,15 +54,19 @@ ChartVersion = Annotated[
 ]
 
 
+def _pinned(chart: str) -> str:
+    return f"an exact version of {chart}, e.g. 1.2.3 (no ranges, no wildcards)"
+
+
 class ChartVersions(Section):
     """Pinned chart versions; upgrade one by changing it here after reading the chart's changelog."""
 
-    icm: ChartVersion = Field(default="2.21.1", description="intershop/icm (icm-as 2.14.0, icm-web 0.19.0)")
-    iom: ChartVersion = Field(default="3.1.1", description="intershop/iom")
-    pwa_main: ChartVersion = Field(default="0.13.0", description="intershop/pwa-main")
-    solr_operator: ChartVersion = Field(default="0.9.1", description="apache-solr/solr-operator")
-    solr: ChartVersion = Field(default="0.9.1", description="apache-solr/solr (the SolrCloud)")
-    ingress: ChartVersion = Field(default="1.52.1", description="haproxytech/kubernetes-ingress")
+    icm: ChartVersion = Field(default="2.21.1", description=_pinned("intershop/icm"))
+    iom: ChartVersion = Field(default="3.1.1", description=_pinned("intershop/iom"))
+    pwa_main: ChartVersion = Field(default="0.13.0", description=_pinned("intershop/pwa-main"))
+    solr_operator: ChartVersion = Field(default="0.9.1", description=_pinned("apache-solr/solr-operator"))
+    solr: ChartVersion = Field(default="0.9.1", description=_pinned("apache-solr/solr"))
+    ingress: ChartVersion = Field(default="1.52.1", description=_pinned("haproxytech/kubernetes-ingress"))
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -78,31 +81,53 @@ class Image(Section):
     tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="an image tag, never latest")
 
 
-def _image(repository: str, tag: str) -> Image:
-    return Image(repository=repository, tag=tag)
+ImageRole = Literal[
+    "icmAs",
+    "iom",
+    "pwaSsr",
+    "pwaNginx",
+    "solr",
+    "icmWebadapter",
+    "icmWebadapterAgent",
+    "icmWaMonitoring",
+    "icmInfrastructureProbing",
+    "iomDbaccount",
+    "kubectl",
+    "zookeeper",
+    "zookeeperOperator",
+    "solrOperator",
+    "ingressController",
+    "busybox",
+    "pause",
+]
+# Project images (built by the customer's pipeline) and Solr (its version follows Intershop's release notes for
+# the ICM release) have no default. The others default to what the pinned charts were released with.
+PROJECT_IMAGES = {"icm11": ("icmAs", "solr"), "iom": ("iom",), "pwa": ("pwaSsr", "pwaNginx")}
+IMAGE_DEFAULTS: dict[str, Image] = {
+    role: Image(repository=repository, tag=tag)
+    for role, (repository, tag) in {
+        "icmWebadapter": ("intershophub/icm-webadapter", "2.7.0"),
+        "icmWebadapterAgent": ("intershophub/icm-webadapteragent", "6.0.1"),
+        "icmWaMonitoring": ("intershophub/icm-wa-monitoring-exporter", "1.1.0"),
+        "icmInfrastructureProbing": ("intershophub/infrastructure-probing", "3.0.0"),
+        "iomDbaccount": ("intershophub/iom-dbaccount", "2.0.0"),
+        "kubectl": ("bitnami/kubectl", "1.32.1"),  # IOM's and the PWA's upgrade hooks, ZooKeeper operator hooks
+        "zookeeper": ("pravega/zookeeper", "0.2.15"),
+        "zookeeperOperator": ("pravega/zookeeper-operator", "0.2.15"),
+        "solrOperator": ("apache/solr-operator", "v0.9.1"),
+        "ingressController": ("haproxytech/kubernetes-ingress", "3.2.12"),
+        "busybox": ("library/busybox", "1.37.0"),  # prepares the ICM share's folders
+        "pause": ("k8s/pause", "3.10"),  # keeps the Key Vault secrets synced
+    }.items()
+}
 
 
-class Images(Section):
-    """Project images (built by the customer's pipeline) have no default; third-party ones default to the
-    versions the pinned charts were released with."""
-
-    icm_as: Image | None = Field(default=None, description="the ICM 11 project image (required with icm11)")
-    iom: Image | None = Field(default=None, description="the IOM project image (required with iom)")
-    pwa_ssr: Image | None = Field(default=None, description="the PWA SSR image (required with pwa)")
-    pwa_nginx: Image | None = Field(default=None, description="the PWA nginx cache image (required with pwa)")
-    solr: Image | None = Field(default=None, description="Solr for ICM 11 (required with icm11; see release notes)")
-    icm_webadapter: Image = _image("intershophub/icm-webadapter", "2.7.0")
-    icm_webadapter_agent: Image = _image("intershophub/icm-webadapteragent", "6.0.1")
-    icm_wa_monitoring: Image = _image("intershophub/icm-wa-monitoring-exporter", "1.1.0")
-    icm_infrastructure_probing: Image = _image("intershophub/infrastructure-probing", "3.0.0")
-    iom_dbaccount: Image = _image("intershophub/iom-dbaccount", "2.0.0")
-    kubectl: Image = Field(default=_image("bitnami/kubectl", "1.32.1"), description="IOM's upgrade hook job")
-    zookeeper: Image = _image("pravega/zookeeper", "0.2.15")
-    zookeeper_operator: Image = _image("pravega/zookeeper-operator", "0.2.15")
-    solr_operator: Image = _image("apache/solr-operator", "v0.9.1")
-    ingress_controller: Image = _image("haproxytech/kubernetes-ingress", "3.2.12")
-    busybox: Image = Field(default=_image("library/busybox", "1.37.0"), description="prepares share folders")
-    pause: Image = Field(default=_image("k8s/pause", "3.10"), description="keeps Key Vault secrets synced")
+def image(cfg: EstateConfig, role: str) -> Image:
+    """The image of a role: the stack's, else the default. The model guarantees one for every enabled app."""
+    found = cfg.kubernetes.images.get(role) or IMAGE_DEFAULTS.get(role)  # type: ignore[call-overload]
+    if found is None:
+        raise KeyError(f"no image for {role}")
+    return found
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -260,7 +285,9 @@ class Kubernetes(Section):
         default="azurecli", description="how kubelogin gets the deployer's token (non-interactive)"
     )
     charts: ChartVersions = ChartVersions()
-    images: Images = Images()
+    images: dict[ImageRole, Image] = Field(
+        default_factory=dict, description="per-role images in the shared registry, over the defaults"
+    )
     namespaces: dict[WorkloadKey, NamespaceName] = Field(
         default_factory=dict, description="per-workload namespace name overrides"
     )
@@ -362,7 +389,7 @@ def icm_database_secret(system: str) -> str:
 
 
 IOM_DB_SECRET = "iom-db-password"
-IOM_ADMIN_SECRET = "postgres-admin-password"
+IOM_ADMIN_SECRET = "psql-admin-password"
 IOM_SMTP_SECRET = "iom-smtp-password"
 
 
@@ -494,6 +521,8 @@ DNS = PolicyRule(
 )
 SQL_PORTS: tuple[Port, ...] = (("TCP", 1433, None), ("TCP", 11000, 11999))  # SQL MI: proxy and redirect
 SOLR_PORTS: tuple[Port, ...] = (("TCP", 8983, None), ("TCP", 2181, None))
+# Apps whose charts run kubectl in upgrade hooks: IOM's downtime patch job, pwa-main's cache reset job.
+API_CLIENTS = frozenset({"iom", "pwa"})
 
 
 def network_rules(cfg: EstateConfig, workload: Workload) -> list[PolicyRule]:
@@ -534,6 +563,10 @@ def network_rules(cfg: EstateConfig, workload: Workload) -> list[PolicyRule]:
     elif workload.app == "pwa":
         # SSR calls ICM's REST API at the matching system's public hostname (through the application gateway).
         rules.append(PolicyRule("allow-to-icm", "Egress", (Peer(cidr="0.0.0.0/0"),), (("TCP", 443, None),)))
+    if workload.app in API_CLIENTS:
+        # The private API server's endpoint sits in the node subnet.
+        aks = str(cfg.subnets["aks"])
+        rules.append(PolicyRule("allow-to-api-server", "Egress", (Peer(cidr=aks),), (("TCP", 443, None),)))
     for i, extra in enumerate(cfg.kubernetes.allow_egress.get(workload.app, ())):  # type: ignore[call-overload]
         ports = tuple(("TCP", p, None) for p in extra.ports)
         rules.append(PolicyRule(f"allow-egress-{i}", "Egress", (Peer(cidr=str(extra.cidr)),), ports))
@@ -543,11 +576,6 @@ def network_rules(cfg: EstateConfig, workload: Workload) -> list[PolicyRule]:
 # -------------------------------------------------------------------------------------------------------
 # Cross-field rules
 
-_REQUIRED_IMAGES = {
-    "icm11": (("icmAs", "icm_as"), ("solr", "solr")),
-    "iom": (("iom", "iom"),),
-    "pwa": (("pwaSsr", "pwa_ssr"), ("pwaNginx", "pwa_nginx")),
-}
 _APP_FLAG = {"icm": "icm11", "search": "icm11", "iom": "iom", "pwa": "pwa", "microservices": "microservices"}
 
 
@@ -565,16 +593,13 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
         p.append(("caas:kubernetes", "set, but no containerised app (icm11, iom, pwa, microservices) is on; remove it"))
         return p
 
-    images = k8s.images
-    for flag, required in _REQUIRED_IMAGES.items():
-        if getattr(apps, flag):
-            for key, attr in required:
-                if getattr(images, attr) is None:
-                    p.append((f"caas:kubernetes.images.{key}", f"required when caas:apps.{flag} is true"))
-    for attr, info in Images.model_fields.items():
-        image = getattr(images, attr)
-        if image is not None and image.tag.lower() == "latest":
-            p.append((f"caas:kubernetes.images.{info.alias}.tag", "'latest' is not a pinned version; name a release"))
+    for flag, roles in PROJECT_IMAGES.items():
+        for role in roles:
+            if getattr(apps, flag) and role not in k8s.images:
+                p.append((f"caas:kubernetes.images.{role}", f"required when caas:apps.{flag} is true"))
+    for role, declared in k8s.images.items():
+        if declared.tag.lower() == "latest":
+            p.append((f"caas:kubernetes.images.{role}.tag", "'latest' is not a pinned version; name a release"))
 
     keys = {w.key for w in workloads(cfg)}
     seen: dict[str, str] = {}
@@ -623,15 +648,3 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
             )
         )
     return p
-
-
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
-
-
-def version_tuple(version: str) -> tuple[int, int, int]:
-    """``2.21.1`` -> (2, 21, 1); for comparisons in docs and tests."""
-    match = _SEMVER.match(version)
-    if match is None:
-        raise ValueError(f"not a chart version: {version}")
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch)
