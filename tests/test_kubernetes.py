@@ -19,6 +19,7 @@ from caas.charts import icm, ingress, iom, pwa, solr
 from caas.config import EstateConfig
 from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration
 from caas.mocks import kubeconfig as aks_kubeconfig
+from caas.plan import Plan, as_mermaid, as_table
 from caas.sections import kubernetes as layer
 from components.kubernetes_layer import (
     ClusterFacts,
@@ -576,3 +577,17 @@ def _keys_named(value: Any, names: tuple[str, ...]) -> list[str]:
     if isinstance(value, list):
         return [k for v in value for k in _keys_named(v, names)]
     return []
+
+
+def test_plan_shows_the_layer_per_cluster(rendered: dict[str, Rendered]) -> None:
+    """The table lists each cluster's namespaces with their releases; Mermaid links the provider to them."""
+    plan = Plan("caas-acme", "prd", sorted(rendered["prd"].resources, key=lambda r: r.urn), {})
+    table = as_table(plan)
+    section = table[table.index("Kubernetes layer per cluster:") :]
+    assert f"k8s-provider -> {CLUSTER_ID}" in section
+    assert "acme-icm-prd-live" in section and "icm-live: icm 2.21.1" in section
+    assert "ingress: kubernetes-ingress 1.52.1" in section
+    graph = as_mermaid(plan)
+    assert graph.count("-. cluster .->") == len({r.parent for r in _k8s(rendered["prd"])})
+    off = as_table(Plan("caas-acme", "prd", rendered["off"].resources, {}))
+    assert "Kubernetes layer per cluster:" not in off
