@@ -144,7 +144,9 @@ class AppNamespace(pulumi.ComponentResource):
         self._ns = self.namespace_object = core.Namespace(
             f"{name}-namespace",
             metadata=meta.ObjectMetaArgs(name=w.namespace, labels=manifests.namespace_labels(cfg, w)),
-            opts=self._opts(),
+            # Deleting a namespace deletes everything in it (Solr's index claims included): switching the
+            # layer off in prd, or removing an app, stops at this protection instead.
+            opts=self._opts(protect=cfg.profile.protect),
         )
         q = layer.quota(cfg, w.app)
         core.ResourceQuota(

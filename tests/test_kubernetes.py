@@ -591,3 +591,12 @@ def test_plan_shows_the_layer_per_cluster(rendered: dict[str, Rendered]) -> None
     assert graph.count("-. cluster .->") == len({r.parent for r in _k8s(rendered["prd"])})
     off = as_table(Plan("caas-acme", "prd", rendered["off"].resources, {}))
     assert "Kubernetes layer per cluster:" not in off
+
+
+def test_prd_namespaces_are_protected(rendered: dict[str, Rendered]) -> None:
+    """Switching the layer off or dropping an app in prd cannot delete an app's namespace; int stays disposable."""
+    apps = [
+        x for x in rendered["prd"].find("kubernetes:core/v1:Namespace") if "$intershop:caas:AppNamespace::" in x.parent
+    ]
+    assert len(apps) == len(config("prd").workloads) and all(x.protect for x in apps)
+    assert not any(x.protect for x in rendered["int"].resources)
