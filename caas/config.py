@@ -20,12 +20,12 @@ from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
 from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
+from caas.sections import compute
 from caas.sections import kubernetes as kubernetes_layer
-from caas.sections.base import Hostname, Label, Section
+from caas.sections.base import SYSTEMS, Hostname, Label, Section
 
 NAMESPACE = "caas"
 ENVIRONMENTS = ("int", "uat", "prd")
-SYSTEMS = ("live", "edit")
 
 # GDPR: customer data stays in EU regions unless the stack explicitly waives it (caas:location).
 EU_REGIONS = frozenset(
@@ -233,6 +233,38 @@ class EstateConfig(Section):
 
     # Sections added per area of the estate; keep each area's fields under its own marker.
     # -- compute: AKS, ICM 7.10 hosts, shared file system, public entry --
+    aks: compute.Aks = compute.Aks()
+    icm710: compute.Icm710 | None = None
+    file_shares: compute.FileShares = compute.FileShares()
+    public_entry: compute.PublicEntry = compute.PublicEntry()
+
+    @cached_property
+    def icm710_hosts(self) -> dict[str, dict[str, compute.HostSpec]]:
+        return compute.icm710_hosts(self)
+
+    @cached_property
+    def icm710_frontend_ips(self) -> dict[str, IPv4Address]:
+        return compute.icm710_frontend_ips(self)
+
+    @cached_property
+    def aks_pools(self) -> dict[str, compute.PoolSpec]:
+        return compute.aks_pools(self)
+
+    @cached_property
+    def aks_ingress_ip(self) -> IPv4Address | None:
+        return compute.aks_ingress_ip(self)
+
+    @cached_property
+    def nfs_shares(self) -> dict[str, int]:
+        return compute.nfs_shares(self)
+
+    @cached_property
+    def public_routes(self) -> list[compute.Route]:
+        return compute.public_routes(self)
+
+    @cached_property
+    def gateway_capacity(self) -> tuple[int, int]:
+        return compute.gateway_capacity(self)
 
     # -- data: databases, secrets, backup, monitoring, GDPR --
 
@@ -445,7 +477,7 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     _check_names(cfg, p)
     # Area checks, each a function (cfg) -> list[(key, message)] in its section module.
     # -- compute --
-
+    p += compute.problems(cfg)
     # -- data --
 
     # -- connectivity --

@@ -6,6 +6,7 @@ from typing import Any
 
 import pulumi
 
+from caas import estate_compute
 from caas.config import EstateConfig
 from components.foundation import Foundation, FoundationArgs
 from components.key_vault import KeyVault, KeyVaultArgs
@@ -62,6 +63,8 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
     )
     # Each area wires its components below its marker and adds its outputs to `outputs`.
     # -- compute --
+    compute = estate_compute.build(cfg, rg, observability.workspace_id, net, vault, refs)
+    outputs.update(compute.outputs)
 
     # -- data --
 

@@ -85,6 +85,48 @@ ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "azure-native:authorization:RoleAssignment": ("Microsoft.Authorization/roleAssignments", "roleAssignmentName", ()),
     "azure-native:authorization:ManagementLockAtResourceGroupLevel": ("Microsoft.Authorization/locks", "lockName", ()),
     # -- compute --
+    "azure-native:containerservice:ManagedCluster": ("Microsoft.ContainerService/managedClusters", "resourceName", ()),
+    "azure-native:containerservice:AgentPool": (
+        "Microsoft.ContainerService/managedClusters/{}/agentPools",
+        "agentPoolName",
+        ("resourceName",),
+    ),
+    "azure-native:containerservice:MaintenanceConfiguration": (
+        "Microsoft.ContainerService/managedClusters/{}/maintenanceConfigurations",
+        "configName",
+        ("resourceName",),
+    ),
+    "azure-native:compute:VirtualMachine": ("Microsoft.Compute/virtualMachines", "vmName", ()),
+    "azure-native:compute:VirtualMachineExtension": (
+        "Microsoft.Compute/virtualMachines/{}/extensions",
+        "vmExtensionName",
+        ("vmName",),
+    ),
+    "azure-native:network:NetworkInterface": ("Microsoft.Network/networkInterfaces", "networkInterfaceName", ()),
+    "azure-native:network:LoadBalancer": ("Microsoft.Network/loadBalancers", "loadBalancerName", ()),
+    "azure-native:network:ApplicationGateway": ("Microsoft.Network/applicationGateways", "applicationGatewayName", ()),
+    "azure-native:network:WebApplicationFirewallPolicy": (
+        "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+        "policyName",
+        (),
+    ),
+    "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName", ()),
+    "azure-native:storage:FileServiceProperties": (
+        "Microsoft.Storage/storageAccounts/{}/fileServices",
+        "fileServicesName",
+        ("accountName",),
+    ),
+    "azure-native:storage:FileShare": (
+        "Microsoft.Storage/storageAccounts/{}/fileServices/default/shares",
+        "shareName",
+        ("accountName",),
+    ),
+    "azure-native:monitor:DataCollectionRule": ("Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName", ()),
+    "azure-native:monitor:DataCollectionRuleAssociation": (
+        "Microsoft.Insights/dataCollectionRuleAssociations",
+        "associationName",
+        (),
+    ),
     # -- data --
     # -- connectivity --
     # -- kubernetes --
@@ -138,6 +180,11 @@ def _extra_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) -> d
         out["primaryEndpoints"] = {
             kind: f"https://{leaf}.{kind}.core.windows.net/" for kind in ("blob", "file", "dfs", "queue", "table")
         }
+    elif token == "azure-native:containerservice:ManagedCluster":
+        region = inputs.get("location")
+        issuer = f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{fake_uuid('oidc', rid)}/"
+        out["oidcIssuerProfile"] = {**inputs.get("oidcIssuerProfile", {}), "issuerURL": issuer}
+        out["privateFQDN"] = f"{leaf}-{fake_uuid('fqdn', rid)[:8]}.privatelink.{region}.azmk8s.io"
     identity = inputs.get("identity")
     if isinstance(identity, dict):
         ids = identity.get("userAssignedIdentities") or []

@@ -188,10 +188,13 @@ def test_project_images_are_required_and_never_latest() -> None:
 
 
 def test_icm11_needs_its_image_and_solr() -> None:
-    """Switching ICM 11 on without its project image and a Solr version fails on both keys."""
+    """Switching ICM 11 on without its project image and a Solr version fails on both keys, once the layer is on."""
     messages = problems("uat", lambda d: d["caas:apps"].update(icm11=True))
     assert "Pulumi.uat.yaml: caas:kubernetes.images.icmAs: required when caas:apps.icm11 is true" in messages
     assert "Pulumi.uat.yaml: caas:kubernetes.images.solr: required when caas:apps.icm11 is true" in messages
+    # The first `up` (layer off, from outside the VNet) deploys no release, so it needs no image yet.
+    off = problems("uat", lambda d: (d["caas:apps"].update(icm11=True), d["caas:kubernetes"].update(enabled=False)))
+    assert off == []
 
 
 def test_iom_needs_smtp_and_a_secret_password() -> None:
@@ -226,7 +229,11 @@ def test_layer_section_belongs_to_environments_with_containers() -> None:
         d["caas:apps"].update(iom=False, pwa=False)
 
     messages = problems("uat", icm710_only)
-    assert messages[0].startswith("Pulumi.uat.yaml: caas:kubernetes: set, but no containerised app")
+    assert any(m.startswith("Pulumi.uat.yaml: caas:kubernetes: set, but no containerised app") for m in messages)
+    shared = problems("shared", lambda d: d.update({"caas:kubernetes": {"enabled": False}}))
+    assert shared == [
+        "Pulumi.shared.yaml: caas:kubernetes: not allowed here; it belongs to the environment stacks (int, uat, prd)"
+    ]
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -289,13 +296,13 @@ def test_secret_provider_class_names_secrets_never_values() -> None:
     w = next(w for w in config("prd").workloads if w.key == "iom")
     spec = manifests.secret_provider_spec(w, vault_name="kv", client_id="cid", tenant_id="tid")
     objects = [yaml.safe_load(doc) for doc in yaml.safe_load(spec["parameters"]["objects"])["array"]]
-    assert [o["objectName"] for o in objects] == ["iom-db-password", "psql-admin-password", "iom-smtp-password"]
+    assert [o["objectName"] for o in objects] == ["iom-db-password", "postgres-admin-password", "iom-smtp-password"]
     assert spec["secretObjects"][0] == {
         "secretName": "iom-database",
         "type": "Opaque",
         "data": [
             {"objectName": "iom-db-password", "key": "oms-password"},
-            {"objectName": "psql-admin-password", "key": "admin-password"},
+            {"objectName": "postgres-admin-password", "key": "admin-password"},
         ],
     }
     assert spec["parameters"]["usePodIdentity"] == "false" and spec["parameters"]["clientID"] == "cid"

@@ -28,7 +28,7 @@ ENV_TYPES = {
     "azure-native:network:VirtualNetworkPeering": 2,
     "azure-native:keyvault:Vault": 1,
     "azure-native:privatedns:PrivateZone": 5,
-    "azure-native:network:PrivateEndpoint": 2,
+    "azure-native:network:PrivateEndpoint": 3,  # registry, key vault, NFS file shares
     "azure-native:operationalinsights:Workspace": 1,
 }
 
@@ -140,10 +140,10 @@ def test_nat_gateway_serves_aks_and_vm_subnets_only(plans: dict[str, Plan]) -> N
 
 
 def test_no_public_ip_except_nat_and_bastion(plans: dict[str, Plan]) -> None:
-    """Public IPs exist only for egress (NAT) and the operators' Bastion; no host has one."""
+    """Public IPs exist only for egress (NAT), the operators' Bastion and the gateway; no host has one."""
     for stack in STACKS:
         names = {r.name for r in plans[stack].find("azure-native:network:PublicIPAddress")}
-        allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip"}
+        allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip", "public-entry-ip"}
         assert names <= allowed, (stack, names)
 
 

@@ -7,6 +7,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+# Every environment runs two ICM systems: live (customers) and edit (content editors).
+SYSTEMS = ("live", "edit")
+
 Hostname = Annotated[
     str,
     Field(

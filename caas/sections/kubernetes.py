@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from caas.sections.base import Hostname, Label, Section
+from caas.sections.base import SYSTEMS, Hostname, Label, Section
 
 if TYPE_CHECKING:
     from caas.config import EstateConfig
 
 App = Literal["icm", "iom", "pwa", "search", "microservices"]
-SYSTEMS = ("live", "edit")
+
 
 # -------------------------------------------------------------------------------------------------------
 # Charts: where each comes from. The versions are pinned in config (defaults below), never ranges.
@@ -389,7 +389,7 @@ def icm_database_secret(system: str) -> str:
 
 
 IOM_DB_SECRET = "iom-db-password"
-IOM_ADMIN_SECRET = "psql-admin-password"
+IOM_ADMIN_SECRET = "postgres-admin-password"
 IOM_SMTP_SECRET = "iom-smtp-password"
 
 
@@ -593,9 +593,10 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
         p.append(("caas:kubernetes", "set, but no containerised app (icm11, iom, pwa, microservices) is on; remove it"))
         return p
 
+    # What only the releases need is required once the in-cluster layer is on.
     for flag, roles in PROJECT_IMAGES.items():
         for role in roles:
-            if getattr(apps, flag) and role not in k8s.images:
+            if k8s.enabled and getattr(apps, flag) and role not in k8s.images:
                 p.append((f"caas:kubernetes.images.{role}", f"required when caas:apps.{flag} is true"))
     for role, declared in k8s.images.items():
         if declared.tag.lower() == "latest":
@@ -634,7 +635,7 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
             if not getattr(apps, _APP_FLAG[app]):
                 p.append((f"caas:kubernetes.partners[{i}].apps", f"'{app}' is not on in caas:apps"))
 
-    if apps.iom and k8s.iom.smtp is None:
+    if k8s.enabled and apps.iom and k8s.iom.smtp is None:
         p.append(("caas:kubernetes.iom.smtp", "required when caas:apps.iom is true: IOM's mail relay"))
     if not apps.iom and "iom" in k8s.model_fields_set:
         p.append(("caas:kubernetes.iom", "set, but caas:apps.iom is false"))

@@ -1,0 +1,97 @@
+"""Wires the compute estate of an environment stack; ``caas.estate.build`` calls it under its compute marker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from caas.config import EstateConfig
+from components.aks import AksCluster, AksClusterArgs
+from components.icm710_hosts import Icm710Hosts, Icm710HostsArgs
+from components.key_vault import KeyVault
+from components.network import Network, SharedRefs
+from components.public_entry import PublicEntry, PublicEntryArgs
+from components.shared_file_system import SharedFileSystem, SharedFileSystemArgs
+
+
+@dataclass
+class ComputeEstate:
+    """What the compute estate hands to the stack outputs and to the areas wired after it (backup, alerts,
+    the Kubernetes layer)."""
+
+    outputs: dict[str, Any] = field(default_factory=dict)
+    aks: AksCluster | None = None
+    vm_ids: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # icm710-live-as1 ... -> VM id
+    mount_sources: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # share -> NFS export
+    app_gateway_id: pulumi.Output[str] | None = None
+
+
+def build(
+    cfg: EstateConfig,
+    rg: pulumi.Input[str],
+    workspace_id: pulumi.Input[str],
+    net: Network,
+    vault: KeyVault,
+    refs: SharedRefs,
+) -> ComputeEstate:
+    """Hosts follow the model: ICM 7.10 gets VMs per system, containerised apps get the AKS cluster, whatever
+    needs RWX storage gets an NFS share, and the public entry exists once its switch is on."""
+    estate = ComputeEstate()
+    outputs = estate.outputs
+    if cfg.nfs_shares:
+        files = SharedFileSystem(
+            "files",
+            SharedFileSystemArgs(cfg, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["file"], workspace_id),
+        )
+        estate.mount_sources = files.mount_sources
+        outputs.update(nfsAccountName=files.account_name, nfsMountSources=files.mount_sources)
+
+    # Route backend (see caas.sections.compute.Route) -> private IP the gateway sends it to.
+    backends: dict[str, pulumi.Input[str]] = {}
+    for system in cfg.icm710_hosts:
+        hosts = Icm710Hosts(
+            f"icm710-{system}",
+            Icm710HostsArgs(
+                cfg, system, rg, workspace_id, net.subnet_ids["vms"], estate.mount_sources[f"icm710-{system}"]
+            ),
+        )
+        backends[f"icm710-{system}"] = hosts.frontend_ip
+        estate.vm_ids.update(hosts.vm_ids)
+    if backends:
+        outputs["icm710FrontendIps"] = dict(backends)
+
+    if cfg.aks_pools:
+        aks = estate.aks = AksCluster(
+            "aks", AksClusterArgs(cfg, rg, workspace_id, net.subnet_ids["aks"], refs.registry_id)
+        )
+        backends["aks"] = aks.ingress_ip
+        outputs.update(
+            aksClusterId=aks.cluster_id,
+            aksClusterName=aks.cluster_name,
+            aksOidcIssuerUrl=aks.oidc_issuer_url,
+            aksKubeletIdentityClientId=aks.kubelet_identity_client_id,
+            aksKubeletIdentityObjectId=aks.kubelet_identity_object_id,
+            aksIngressIp=aks.ingress_ip,
+            kubeconfig=aks.kubeconfig,
+        )
+
+    # What must be imported into the Key Vault before caas:publicEntry.enabled may be switched on.
+    outputs["publicCertificates"] = {r.hostname: r.certificate for r in cfg.public_routes}
+    if cfg.public_entry.enabled:
+        entry = PublicEntry(
+            "public-entry",
+            PublicEntryArgs(
+                cfg,
+                rg,
+                workspace_id,
+                net.subnet_ids["appGateway"],
+                vault.vault_id,
+                vault.vault_uri,
+                {r.backend: backends[r.backend] for r in cfg.public_routes},
+            ),
+        )
+        outputs["publicIpAddress"] = entry.public_ip_address
+        estate.app_gateway_id = entry.gateway_id
+    return estate

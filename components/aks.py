@@ -1,0 +1,315 @@
+"""The environment's AKS cluster: private, Entra ID only, overlay networking, egress through the NAT gateway."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from caas.config import EstateConfig
+from caas.sections.compute import PoolSpec
+from components import roles
+from components.diagnostics import send_to_log_analytics
+
+cs = azure_native.containerservice
+monitor = azure_native.monitor
+
+# Control-plane logs worth their cost; kube-audit-admin leaves out the read-only (get/list/watch) audit events.
+CONTROL_PLANE_LOGS = ("kube-apiserver", "kube-audit-admin", "kube-controller-manager", "cluster-autoscaler", "guard")
+# Container insights' stream and extension, as the Azure CLI creates them for managed-identity auth.
+INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
+SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
+
+
+@dataclass
+class AksClusterArgs:
+    config: EstateConfig
+    resource_group_name: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    registry_id: pulumi.Input[str]  # the shared registry, from the shared stack
+
+
+class AksCluster(pulumi.ComponentResource):
+    """``intershop:caas:AksCluster``: cluster, its two identities and their grants, pools, maintenance windows.
+
+    Exposes ``cluster_id``, ``cluster_name``, ``oidc_issuer_url``, the kubelet identity's ids, ``ingress_ip``
+    (the fixed private IP the Kubernetes layer gives its ingress controller) and ``kubeconfig``, a secret in
+    exec format (kubelogin), from which the Kubernetes layer builds its provider.
+    """
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("intershop:caas:AksCluster", name, None, opts)
+        cfg = args.config
+        aks = cfg.aks
+        names, rg, loc, tags = cfg.names, args.resource_group_name, cfg.location.primary, cfg.tag_set
+        child = pulumi.ResourceOptions(parent=self)
+
+        # Keyword form: these types have an input called resource_name, which the Args form cannot carry.
+        control_plane = azure_native.managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=names.resource("identity", "aks"),
+            resource_group_name=rg,
+            location=loc,
+            tags=tags,
+            opts=child,
+        )
+        kubelet = azure_native.managedidentity.UserAssignedIdentity(
+            f"{name}-kubelet-identity",
+            resource_name_=names.resource("identity", "aks-kubelet"),
+            resource_group_name=rg,
+            location=loc,
+            tags=tags,
+            opts=child,
+        )
+        # AKS refuses to create the cluster until its identity may assign the kubelet identity to nodes and
+        # join the subnet (also where the ingress's internal load balancer takes its IP).
+        grants = [
+            roles.assign(
+                f"{name}-kubelet-identity-operator",
+                role="Managed Identity Operator",
+                principal_id=control_plane.principal_id,
+                scope=kubelet.id,
+                parent=self,
+            ),
+            roles.assign(
+                f"{name}-subnet-network-contributor",
+                role="Network Contributor",
+                principal_id=control_plane.principal_id,
+                scope=args.subnet_id,
+                parent=self,
+            ),
+        ]
+        roles.assign(
+            f"{name}-acr-pull",
+            role="AcrPull",
+            principal_id=kubelet.principal_id,
+            scope=args.registry_id,
+            parent=self,
+        )
+
+        cluster_name = names.resource("aks")
+        pools = cfg.aks_pools
+        self.cluster = cs.ManagedCluster(
+            f"{name}-cluster",
+            resource_name_=cluster_name,
+            resource_group_name=rg,
+            location=loc,
+            dns_prefix=cluster_name,
+            kubernetes_version=aks.kubernetes_version,
+            sku=cs.ManagedClusterSKUArgs(name=cs.ManagedClusterSKUName.BASE, tier=cfg.profile.aks_tier),
+            support_plan=cs.KubernetesSupportPlan.KUBERNETES_OFFICIAL,
+            node_resource_group=names.resource("resource_group", "aks-nodes"),
+            # Nobody edits the node resource group by hand; AKS alone manages what is in it.
+            node_resource_group_profile=cs.ManagedClusterNodeResourceGroupProfileArgs(restriction_level="ReadOnly"),
+            identity=cs.ManagedClusterIdentityArgs(
+                type=cs.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[control_plane.id]
+            ),
+            identity_profile={
+                "kubeletidentity": cs.UserAssignedIdentityArgs(
+                    resource_id=kubelet.id, client_id=kubelet.client_id, object_id=kubelet.principal_id
+                )
+            },
+            # Entra ID sign-in and Azure RBAC only: no local admin account, no static credentials.
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile=cs.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                tenant_id=azure_native.authorization.get_client_config_output().tenant_id,
+                admin_group_object_ids=list(aks.admin_group_object_ids) or None,
+            ),
+            # The API server has a private IP only. Its public FQDN resolves to that private IP, so the hub's
+            # build agents (peered, but without the environment's private DNS zones) can reach it.
+            api_server_access_profile=cs.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=True,
+                private_dns_zone="system",
+                enable_private_cluster_public_fqdn=True,
+            ),
+            network_profile=cs.ContainerServiceNetworkProfileArgs(
+                network_plugin=cs.NetworkPlugin.AZURE,
+                network_plugin_mode=cs.NetworkPluginMode.OVERLAY,
+                network_dataplane=cs.NetworkDataplane.CILIUM,
+                network_policy=cs.NetworkPolicy.CILIUM,
+                # The AKS subnet already egresses through the environment's NAT gateway.
+                outbound_type=cs.OutboundType.USER_ASSIGNED_NAT_GATEWAY,
+                load_balancer_sku=cs.LoadBalancerSku.STANDARD,
+                pod_cidr=str(aks.pod_cidr),
+                service_cidr=str(aks.service_cidr),
+                dns_service_ip=str(aks.service_cidr.network_address + 10),
+            ),
+            oidc_issuer_profile=cs.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=cs.ManagedClusterSecurityProfileArgs(
+                workload_identity=cs.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                image_cleaner=cs.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=168),
+            ),
+            addon_profiles={
+                "azureKeyvaultSecretsProvider": cs.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"enableSecretRotation": "true", "rotationPollInterval": "2m"}
+                ),
+                "azurepolicy": cs.ManagedClusterAddonProfileArgs(enabled=True),
+                "omsagent": cs.ManagedClusterAddonProfileArgs(
+                    enabled=True,
+                    config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"},
+                ),
+            },
+            auto_upgrade_profile=cs.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=aks.upgrade_channel, node_os_upgrade_channel=aks.node_os_upgrade_channel
+            ),
+            # Only the system pool is inline (a cluster cannot exist without one); user pools are AgentPools,
+            # so they can be added, resized and replaced without touching the cluster.
+            agent_pool_profiles=[
+                cs.ManagedClusterAgentPoolProfileArgs(
+                    name="system",
+                    mode=cs.AgentPoolMode.SYSTEM,
+                    node_taints=[SYSTEM_POOL_TAINT],
+                    **_pool_settings(cfg, pools["system"], args.subnet_id),
+                )
+            ],
+            tags=tags,
+            # The autoscaler owns the node count; Pulumi sets only the starting point.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=cfg.profile.protect,
+                depends_on=grants,
+                ignore_changes=["agentPoolProfiles[0].count"],
+            ),
+        )
+        cs.AgentPool(
+            f"{name}-pool-user",
+            agent_pool_name="user",
+            resource_name_=self.cluster.name,
+            resource_group_name=rg,
+            mode=cs.AgentPoolMode.USER,
+            **_pool_settings(cfg, pools["user"], args.subnet_id),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+        )
+
+        window = aks.maintenance_window
+        for short, config_name in (
+            ("upgrade", "aksManagedAutoUpgradeSchedule"),
+            ("node-os", "aksManagedNodeOSUpgradeSchedule"),
+        ):
+            cs.MaintenanceConfiguration(
+                f"{name}-maintenance-{short}",
+                config_name=config_name,
+                resource_name_=self.cluster.name,
+                resource_group_name=rg,
+                maintenance_window=cs.MaintenanceWindowArgs(
+                    schedule=cs.ScheduleArgs(
+                        weekly=cs.WeeklyScheduleArgs(day_of_week=window.day_of_week, interval_weeks=1)
+                    ),
+                    start_time=window.start_time,
+                    duration_hours=window.duration_hours,
+                    utc_offset=window.utc_offset,
+                ),
+                opts=child,
+            )
+
+        self._insights(name, cfg, rg, args.workspace_id)
+        send_to_log_analytics(
+            f"{name}-cluster",
+            resource_id=self.cluster.id,
+            workspace_id=args.workspace_id,
+            parent=self,
+            categories=CONTROL_PLANE_LOGS,
+        )
+
+        credentials = cs.list_managed_cluster_user_credentials_output(
+            resource_group_name=rg, resource_name=self.cluster.name, format="exec"
+        )
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+            credentials.kubeconfigs[0].value.apply(lambda value: base64.b64decode(value).decode())
+        )
+        self.cluster_id = self.cluster.id
+        self.cluster_name = self.cluster.name
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        self.kubelet_identity_id = kubelet.id
+        self.kubelet_identity_client_id = kubelet.client_id
+        self.kubelet_identity_object_id = kubelet.principal_id
+        assert cfg.aks_ingress_ip is not None  # the model sets it whenever the cluster exists
+        self.ingress_ip = str(cfg.aks_ingress_ip)
+        self.register_outputs(
+            {
+                "clusterId": self.cluster_id,
+                "clusterName": self.cluster_name,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeletIdentityClientId": self.kubelet_identity_client_id,
+                "kubeletIdentityObjectId": self.kubelet_identity_object_id,
+                "ingressIp": self.ingress_ip,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _insights(self, name: str, cfg: EstateConfig, rg: pulumi.Input[str], workspace_id: pulumi.Input[str]) -> None:
+        """Container insights with managed-identity auth: ARM does not create its data collection rule, the
+        Azure CLI would; so the rule and its association to the cluster are declared here."""
+        rule = monitor.DataCollectionRule(
+            f"{name}-insights-rule",
+            monitor.DataCollectionRuleArgs(
+                data_collection_rule_name=cfg.names.resource("data_collection_rule", "aks"),
+                resource_group_name=rg,
+                location=cfg.location.primary,
+                kind="Linux",
+                data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+                    extensions=[
+                        monitor.ExtensionDataSourceArgs(
+                            name="ContainerInsightsExtension",
+                            extension_name="ContainerInsights",
+                            streams=[INSIGHTS_STREAM],
+                            extension_settings={
+                                "dataCollectionSettings": {
+                                    "interval": "1m",
+                                    "namespaceFilteringMode": "Off",
+                                    "enableContainerLogV2": True,
+                                }
+                            },
+                        )
+                    ]
+                ),
+                destinations=monitor.DataCollectionRuleDestinationsArgs(
+                    log_analytics=[
+                        monitor.LogAnalyticsDestinationArgs(name="workspace", workspace_resource_id=workspace_id)
+                    ]
+                ),
+                data_flows=[monitor.DataFlowArgs(streams=[INSIGHTS_STREAM], destinations=["workspace"])],
+                tags=cfg.tag_set,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-insights-association",
+            monitor.DataCollectionRuleAssociationArgs(
+                association_name="ContainerInsightsExtension",
+                resource_uri=self.cluster.id,
+                data_collection_rule_id=rule.id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _pool_settings(cfg: EstateConfig, spec: PoolSpec, subnet_id: pulumi.Input[str]) -> dict[str, Any]:
+    """What system and user pools share: autoscaling, zones, host encryption, no public IPs, Azure Linux."""
+    disk_type, disk_size = spec.os_disk
+    return {
+        "type": cs.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+        "vm_size": spec.vm_size,
+        "enable_auto_scaling": True,
+        "count": spec.min_count,
+        "min_count": spec.min_count,
+        "max_count": spec.max_count,
+        "availability_zones": list(cfg.profile.zones) or None,
+        "orchestrator_version": cfg.aks.kubernetes_version,
+        "os_type": cs.OSType.LINUX,
+        "os_sku": cs.OSSKU.AZURE_LINUX,
+        "os_disk_type": disk_type,
+        "os_disk_size_gb": disk_size,
+        "enable_encryption_at_host": True,
+        "enable_node_public_ip": False,
+        "vnet_subnet_id": subnet_id,
+        "upgrade_settings": cs.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+        "tags": cfg.tag_set,
+    }
