@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 from caas import addressing, naming
 from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
 from caas.sections import compute
+from caas.sections import data as data_section
 from caas.sections import kubernetes as kubernetes_layer
 from caas.sections.base import SYSTEMS, Hostname, Label, Section
 
@@ -267,6 +268,25 @@ class EstateConfig(Section):
         return compute.gateway_capacity(self)
 
     # -- data: databases, secrets, backup, monitoring, GDPR --
+    databases: data_section.Databases | None = None
+    backup: data_section.Backup = data_section.Backup()
+    monitoring: data_section.Monitoring | None = None
+    data_protection: data_section.DataProtection = data_section.DataProtection()
+
+    @cached_property
+    def data(self) -> data_section.DataModel | None:
+        """The data area's derived facts (sizes, retention, names, alerts, RPO/RTO); None for the shared stack."""
+        return data_section.derive(self)
+
+    @cached_property
+    def data_regions(self) -> dict[str, str]:
+        """Every region holding the stack's data, by role (primary, dr, backupPair): all EU unless waived."""
+        return data_section.data_regions(self)
+
+    @property
+    def data_rule(self) -> dict[str, object]:
+        """Where this environment's data may come from and go to (GDPR; uat holds pseudonymised prd data only)."""
+        return data_section.data_rule(self)
 
     # -- connectivity: SFTP, VPN --
 
@@ -479,6 +499,7 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     # -- compute --
     p += compute.problems(cfg)
     # -- data --
+    p += data_section.problems(cfg, secret_keys)
 
     # -- connectivity --
 

@@ -8,10 +8,16 @@ import pulumi
 
 from caas import estate_compute
 from caas.config import EstateConfig
+from components.backup import Backup, BackupArgs
+from components.dr_network import DrNetwork, DrNetworkArgs
 from components.foundation import Foundation, FoundationArgs
+from components.icm_database import DrSite, IcmDatabase, IcmDatabaseArgs
+from components.iom_database import IomDatabase, IomDatabaseArgs
 from components.key_vault import KeyVault, KeyVaultArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
+from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.shared_services import SharedServices, SharedServicesArgs
 
 # Outputs of the shared stack that environment stacks read; the names are a contract between stacks.
@@ -67,6 +73,73 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
     outputs.update(compute.outputs)
 
     # -- data --
+    data = cfg.data
+    assert data is not None  # the model requires caas:databases and caas:monitoring in environment stacks
+    workspace = observability.workspace_id
+    secrets = PlatformSecrets("secrets", PlatformSecretsArgs(cfg, rg, vault.vault_id, vault.vault.name))
+    dr_site = None
+    if cfg.dr_subnets:
+        assert foundation.dr_resource_group_name is not None
+        dr_net = DrNetwork(
+            "dr-network",
+            DrNetworkArgs(
+                cfg,
+                foundation.dr_resource_group_name,
+                rg,
+                workspace,
+                net.vnet.id,
+                net.vnet.name,
+                net.subnet_ids["sqlMi"],
+            ),
+        )
+        dr_site = DrSite(foundation.dr_resource_group_name, dr_net.subnet_ids["sqlMi"])
+    icm_db = IcmDatabase(
+        "icm-database",
+        IcmDatabaseArgs(
+            cfg, rg, net.subnet_ids["sqlMi"], workspace, secrets.values.get("sql-mi-admin-password"), dr_site
+        ),
+    )
+    iom_db = None
+    if data.postgres is not None:
+        iom_db = IomDatabase(
+            "iom-database",
+            IomDatabaseArgs(
+                cfg,
+                rg,
+                net.subnet_ids["postgres"],
+                net.dns_zone_ids["postgres"],
+                workspace,
+                secrets.values["postgres-admin-password"],
+            ),
+        )
+    backup = Backup("backup", BackupArgs(cfg, rg, workspace, compute.vm_ids)) if data.vault is not None else None
+    monitoring = Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            cfg,
+            rg,
+            [g for g in (rg, foundation.dr_resource_group_name) if g is not None],
+            sql_mi_id=icm_db.instance.id,
+            postgres_id=iom_db.server.id if iom_db is not None else None,
+            aks_cluster_id=compute.aks.cluster_id if compute.aks is not None else None,
+            vm_ids=list(compute.vm_ids.values()),
+            app_gateway_id=compute.app_gateway_id,
+        ),
+    )
+    outputs.update(
+        icmDatabase={"host": icm_db.host, "databases": data.sql_mi.databases},
+        iomDatabase={"host": iom_db.host} if iom_db is not None else None,
+        keyVaultSecretNames=sorted(data.secrets),
+        recoveryVaultId=backup.vault.id if backup is not None else None,
+        actionGroupId=monitoring.action_group.id,
+        recoveryObjectives=data.recovery_objectives(),
+        dataProtection={
+            "regions": cfg.data_regions,
+            "logRetentionDays": cfg.profile.log_retention_days,
+            "maxLogRetentionDays": cfg.data_protection.max_log_retention_days,
+            "dataRule": cfg.data_rule,
+        },
+    )
 
     # -- connectivity --
 

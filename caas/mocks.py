@@ -27,6 +27,11 @@ def fake_uuid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:" + "/".join(parts)))
 
 
+def fake_password(name: str) -> str:
+    """What a mocked pulumi-random password resolves to: stable, so tests can prove it never leaks."""
+    return "Pw-" + uuid.uuid5(uuid.NAMESPACE_URL, f"caas:password:{name}").hex
+
+
 # token -> (ARM type path, input holding the resource's own name, parent name inputs in path order).
 # Child types list their parents' name inputs; the ARM id is then .../<parentType>/<parent>/<child>/<name>.
 ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -128,6 +133,58 @@ ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         (),
     ),
     # -- data --
+    "azure-native:sql:ManagedInstance": ("Microsoft.Sql/managedInstances", "managedInstanceName", ()),
+    "azure-native:sql:ManagedDatabase": (
+        "Microsoft.Sql/managedInstances/{}/databases",
+        "databaseName",
+        ("managedInstanceName",),
+    ),
+    "azure-native:sql:ManagedInstanceLongTermRetentionPolicy": (
+        "Microsoft.Sql/managedInstances/{}/databases/{}/backupLongTermRetentionPolicies",
+        "policyName",
+        ("managedInstanceName", "databaseName"),
+    ),
+    "azure-native:sql:InstanceFailoverGroup": (
+        "Microsoft.Sql/locations/{}/instanceFailoverGroups",
+        "failoverGroupName",
+        ("locationName",),
+    ),
+    # The generic ARM resource: <namespace>/<parent path>/<type>/<name>.
+    "azure-native:resources:Resource": (
+        "{}/{}/{}",
+        "resourceName",
+        ("resourceProviderNamespace", "parentResourcePath", "resourceType"),
+    ),
+    "azure-native:dbforpostgresql:Server": ("Microsoft.DBforPostgreSQL/flexibleServers", "serverName", ()),
+    "azure-native:dbforpostgresql:Configuration": (
+        "Microsoft.DBforPostgreSQL/flexibleServers/{}/configurations",
+        "configurationName",
+        ("serverName",),
+    ),
+    "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra": (
+        "Microsoft.DBforPostgreSQL/flexibleServers/{}/administrators",
+        "objectId",
+        ("serverName",),
+    ),
+    "azure-native:network:SecurityRule": (
+        "Microsoft.Network/networkSecurityGroups/{}/securityRules",
+        "securityRuleName",
+        ("networkSecurityGroupName",),
+    ),
+    "azure-native:recoveryservices:Vault": ("Microsoft.RecoveryServices/vaults", "vaultName", ()),
+    "azure-native:recoveryservices:ProtectionPolicy": (
+        "Microsoft.RecoveryServices/vaults/{}/backupPolicies",
+        "policyName",
+        ("vaultName",),
+    ),
+    "azure-native:recoveryservices:ProtectedItem": (
+        "Microsoft.RecoveryServices/vaults/{}/backupFabrics/{}/protectionContainers/{}/protectedItems",
+        "protectedItemName",
+        ("vaultName", "fabricName", "containerName"),
+    ),
+    "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
+    "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName", ()),
+    "azure-native:consumption:Budget": ("Microsoft.Consumption/budgets", "budgetName", ()),
     # -- connectivity --
     # -- kubernetes --
     "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName", ()),
@@ -185,6 +242,13 @@ def _extra_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) -> d
         issuer = f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{fake_uuid('oidc', rid)}/"
         out["oidcIssuerProfile"] = {**inputs.get("oidcIssuerProfile", {}), "issuerURL": issuer}
         out["privateFQDN"] = f"{leaf}-{fake_uuid('fqdn', rid)[:8]}.privatelink.{region}.azmk8s.io"
+    # -- data --
+    elif token == "azure-native:sql:ManagedInstance":
+        # A secondary joins its partner's DNS zone (what a failover group requires).
+        zone = fake_uuid("dns-zone", inputs.get("dnsZonePartner") or rid).replace("-", "")[:12]
+        out.update(dnsZone=zone, fullyQualifiedDomainName=f"{leaf}.{zone}.database.windows.net")
+    elif token == "azure-native:dbforpostgresql:Server":
+        out["fullyQualifiedDomainName"] = f"{leaf}.postgres.database.azure.com"
     identity = inputs.get("identity")
     if isinstance(identity, dict):
         ids = identity.get("userAssignedIdentities") or []
@@ -237,6 +301,8 @@ class RecordingMocks(Mocks):
         if args.typ == "pulumi:pulumi:StackReference":
             ref = args.inputs.get("name", args.name)
             return ref, {"name": ref, "outputs": self.stack_outputs.get(ref, {}), "secretOutputNames": []}
+        if args.typ == "random:index/randomPassword:RandomPassword":  # -- data --
+            return f"{args.name}-id", {**args.inputs, "result": fake_password(args.name)}
         if not args.typ.startswith("azure-native:"):
             return f"{args.name}-id", dict(args.inputs)
         rid = arm_id(args.typ, args.name, args.inputs)

@@ -18,11 +18,12 @@ from caas.mocks import RecordingMocks
 from tests.conftest import ROOT
 
 
-def test_plan_json_cli(capsys) -> None:
-    """`plan --format json` prints the documented contract for the requested stack."""
+def test_plan_json_cli(capsys, plans) -> None:
+    """`plan --format json` prints the documented contract, byte-identical to the session's render."""
     assert main(["plan", "--stack", "shared", "--format", "json", "--dir", str(ROOT)]) == 0
-    document = json.loads(capsys.readouterr().out)
-    assert document["stack"] == "shared" and document["resources"]
+    out = capsys.readouterr().out
+    assert json.loads(out)["stack"] == "shared"
+    assert out == plans["shared"].to_json()
 
 
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, capsys) -> None:
@@ -80,13 +81,18 @@ def test_readme_quickstart_commands_are_the_ones_ci_runs() -> None:
 
 
 def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
-    """`python -m caas plan` works as a process (the bootstrap finds the installed requirements)."""
+    """`python -m caas` works as a process: the bootstrap finds the installed requirements and hands over."""
     done = subprocess.run(
-        [sys.executable, "-m", "caas", "plan", "--stack", "shared", "--format", "mermaid"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "caas", "reference"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("flowchart LR")
+    assert done.stdout == reference.markdown()
+
+
+def test_mermaid_graph_nests_resources_in_components(plans) -> None:
+    """The Mermaid view draws components as subgraphs holding their resources."""
+    from caas.plan import as_mermaid
+
+    graph = as_mermaid(plans["shared"])
+    assert graph.startswith("flowchart LR")
+    assert "subgraph" in graph and "Registry<br/>shared-registry" in graph

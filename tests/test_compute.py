@@ -19,7 +19,7 @@ import yaml
 from caas import config as model
 from caas.cloud_init import NFS_OPTIONS, cloud_init
 from caas.mocks import SECRET
-from caas.plan import Plan, Project, render
+from caas.plan import Plan
 from caas.sections import compute
 from components.icm710_hosts import os_disk_type, zone_of
 from components.roles import ROLES
@@ -40,14 +40,6 @@ SHARE = "azure-native:storage:FileShare"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
-
-
-@pytest.fixture(scope="session")
-def example_plans() -> dict[str, Plan]:
-    """The offline plan of every stack of the ICM 11 sample customer (shared rendered once)."""
-    project = Project.at(EXAMPLE)
-    cache: dict[Path, Plan] = {}
-    return {stack: render(project, stack, cache) for stack in STACKS}
 
 
 def model_of(stack: str, directory: Path = ROOT) -> model.EstateConfig:

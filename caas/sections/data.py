@@ -1,0 +1,745 @@
+"""The data area of the stack model: databases, secrets, backup, monitoring and GDPR controls.
+
+Config: ``caas:databases``, ``caas:backup``, ``caas:monitoring`` and ``caas:dataProtection``. Everything the
+components, runbooks and tests need is derived here once (``derive(cfg)`` -> ``cfg.data``): sizes by scale,
+retention by environment, physical names, alert rules, the regions data lives in, the data-flow rule and the
+recovery objectives (RPO/RTO) each environment can promise. Pure: no Pulumi, no Azure calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, SecretStr
+
+from caas import naming
+from caas.sections.base import Label, Section
+
+if TYPE_CHECKING:
+    from caas.config import EstateConfig
+
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", max_length=254, description="an e-mail address")]
+
+# PostgreSQL majors IOM runs on: the iom 3.1.1 chart's own PostgreSQL sub-chart ships 15 (appVersion "15",
+# changed from 12 with chart 3.0.0). Add a version here only when Intershop documents it for the IOM release.
+IOM_POSTGRES_VERSIONS = ("15",)
+SQL_MI_VCORES = (4, 8, 16, 24, 32, 40, 64, 80)
+
+# Azure's region pairs (learn.microsoft.com, "Azure region pairs and nonpaired regions"): where geo-redundant
+# backups (Recovery Services GRS, SQL MI "Geo", PostgreSQL geo-backup) are replicated. None: no pair.
+PAIRED_REGIONS: dict[str, str | None] = {
+    "westeurope": "northeurope",
+    "northeurope": "westeurope",
+    "francecentral": "francesouth",
+    "francesouth": "francecentral",
+    "germanywestcentral": "germanynorth",
+    "germanynorth": "germanywestcentral",
+    "swedencentral": "swedensouth",
+    "swedensouth": "swedencentral",
+    "italynorth": None,
+    "polandcentral": None,
+    "spaincentral": None,
+    "switzerlandnorth": "switzerlandwest",
+    "norwayeast": "norwaywest",
+    "uksouth": "ukwest",
+    "eastus": "westus",
+    "eastus2": "centralus",
+    "westus3": "eastus",
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Config sections
+
+
+class EntraAdmin(Section):
+    """The Entra ID group that administers SQL MI and PostgreSQL."""
+
+    object_id: str = Field(pattern=UUID, description="object id of the Entra ID group that administers the databases")
+    name: str = Field(min_length=1, max_length=128, description="display name of that group")
+
+
+class LongTermRetention(Section):
+    """Long-term retention of weekly full backups; default in prd weekly P4W and monthly P12M, none elsewhere."""
+
+    weekly: str | None = Field(default=None, pattern=r"^P([1-9]\d{0,2})W$", description="keep weeklies, e.g. P4W")
+    monthly: str | None = Field(default=None, pattern=r"^P([1-9]\d{0,2})M$", description="keep monthlies, e.g. P12M")
+    yearly: str | None = Field(default=None, pattern=r"^P([1-9]|10)Y$", description="keep yearlies, e.g. P5Y")
+    week_of_year: int = Field(default=1, ge=1, le=52, description="which week's backup the yearly one keeps")
+
+
+class IcmDatabaseConfig(Section):
+    """ICM's SQL Managed Instance (live and edit databases on one instance)."""
+
+    tier: Literal["GeneralPurpose", "BusinessCritical"] | None = Field(default=None, description="default by scale")
+    v_cores: int | None = Field(
+        default=None, description=f"one of {', '.join(map(str, SQL_MI_VCORES))}; default by scale"
+    )
+    storage_size_gb: int | None = Field(
+        default=None, ge=32, le=16384, multiple_of=32, description="multiple of 32; default by scale"
+    )
+    entra_only_authentication: bool = Field(
+        default=False,
+        description="ICM connects with SQL logins; turn on only when every client authenticates with Entra ID",
+    )
+    database_prefix: str = Field(
+        default="icm", pattern=r"^[a-z][a-z0-9]{0,15}$", description="databases are <prefix>-live, <prefix>-edit"
+    )
+    retention_days: int | None = Field(
+        default=None, ge=1, le=35, description="point-in-time restore window; default 35 in prd, 7 elsewhere"
+    )
+    long_term_retention: LongTermRetention | None = None
+
+
+class IomDatabaseConfig(Section):
+    """IOM's PostgreSQL flexible server (when caas:apps.iom is on)."""
+
+    version: str = Field(
+        default="15", description=f"PostgreSQL major version; IOM supports {', '.join(IOM_POSTGRES_VERSIONS)}"
+    )
+    sku_name: str | None = Field(default=None, pattern=r"^Standard_[A-Za-z0-9_]+$", description="default by scale")
+    tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] | None = Field(
+        default=None, description="default by scale; prd's zone-redundant HA needs GeneralPurpose or above"
+    )
+    storage_size_gb: Literal[32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768] | None = Field(
+        default=None, description="default by scale; grows automatically"
+    )
+    retention_days: int | None = Field(
+        default=None, ge=7, le=35, description="point-in-time restore window; default 35 in prd, 7 elsewhere"
+    )
+    max_connections: int = Field(
+        default=200, ge=25, le=5000, description="max_prepared_transactions is set to 150% of it (IOM)"
+    )
+
+
+class Databases(Section):
+    """ICM's SQL Managed Instance and IOM's PostgreSQL flexible server (environment stacks)."""
+
+    entra_admin: EntraAdmin
+    icm: IcmDatabaseConfig = IcmDatabaseConfig()
+    iom: IomDatabaseConfig = IomDatabaseConfig()
+
+
+class VmBackupConfig(Section):
+    """Enhanced backup of the ICM 7.10 hosts; defaults per environment (prd: every 4 h, 30 days, 12 w, 12 m)."""
+
+    frequency_hours: Literal[4, 6, 8, 12, 24] | None = Field(default=None, description="default 4 in prd, 24 elsewhere")
+    daily_retention_days: int | None = Field(default=None, ge=7, le=9999, description="default 30 in prd, 7 elsewhere")
+    weekly_retention_weeks: int | None = Field(
+        default=None, ge=0, le=5163, description="default 12 in prd, 0 elsewhere"
+    )
+    monthly_retention_months: int | None = Field(
+        default=None, ge=0, le=1188, description="default 12 in prd, 0 elsewhere"
+    )
+
+
+class Backup(Section):
+    """The Recovery Services vault and what it keeps."""
+
+    soft_delete_days: int = Field(default=14, ge=14, le=180, description="deleted backups are kept this long")
+    immutability: Literal["Disabled", "Unlocked", "Locked"] | None = Field(
+        default=None, description="default Unlocked in prd, Disabled elsewhere; Locked is irreversible"
+    )
+    vm: VmBackupConfig = VmBackupConfig()
+
+
+class Webhook(Section):
+    """An alert webhook (e.g. an incident tool); its URI carries a token, so it is a secret."""
+
+    name: Label
+    service_uri: SecretStr = Field(description="set with `pulumi config set --secret --path`")
+
+
+class BudgetConfig(Section):
+    """Monthly cost budget over the environment's resource groups."""
+
+    amount: float = Field(gt=0, description="monthly amount in the billing currency")
+    start_date: str = Field(pattern=r"^20\d{2}-(0[1-9]|1[0-2])-01$", description="first day of a month, YYYY-MM-01")
+    thresholds: tuple[Annotated[int, Field(ge=1, le=1000)], ...] = Field(
+        default=(80, 100), description="alert at these percentages of actual cost"
+    )
+    forecast_thresholds: tuple[Annotated[int, Field(ge=1, le=1000)], ...] = Field(
+        default=(100,), description="alert when the forecast reaches these percentages"
+    )
+
+
+class Monitoring(Section):
+    """Who is alerted, at which thresholds, and the cost budget (environment stacks)."""
+
+    emails: tuple[Email, ...] = Field(min_length=1, description="alert and budget recipients")
+    webhooks: tuple[Webhook, ...] = ()
+    cpu_threshold_percent: int = Field(default=85, ge=50, le=100, description="CPU alert (databases, AKS nodes)")
+    memory_threshold_percent: int = Field(default=85, ge=50, le=100, description="AKS node memory alert")
+    storage_threshold_percent: int = Field(default=85, ge=50, le=100, description="database storage alert")
+    budget: BudgetConfig
+
+
+class DataProtection(Section):
+    """GDPR bounds the model enforces."""
+
+    max_log_retention_days: int = Field(default=365, ge=30, le=730, description="logs are kept no longer than this")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Per-environment defaults: one readable, diffable table each
+
+
+@dataclass(frozen=True)
+class Sizes:
+    icm_tier: str
+    icm_v_cores: int
+    icm_storage_gb: int
+    iom_sku: str
+    iom_tier: str
+    iom_storage_gb: int
+
+
+SIZES = {
+    "small": Sizes("GeneralPurpose", 4, 64, "Standard_B2ms", "Burstable", 64),
+    "production": Sizes("BusinessCritical", 8, 256, "Standard_D4ds_v5", "GeneralPurpose", 128),
+}
+
+
+@dataclass(frozen=True)
+class Retention:
+    database_days: int  # point-in-time restore window of both databases
+    vm_frequency_hours: int
+    vm_daily_days: int
+    vm_weekly_weeks: int
+    vm_monthly_months: int
+    long_term: LongTermRetention | None
+    immutability: str
+
+
+RETENTION = {
+    "prd": Retention(35, 4, 30, 12, 12, LongTermRetention(weekly="P4W", monthly="P12M"), "Unlocked"),
+    "uat": Retention(7, 24, 7, 0, 0, None, "Disabled"),
+    "int": Retention(7, 24, 7, 0, 0, None, "Disabled"),
+}
+# prd never keeps less than this (caas:databases.*.retentionDays, caas:backup.vm.dailyRetentionDays).
+PRD_MIN_DATABASE_RETENTION_DAYS = 14
+PRD_MIN_VM_RETENTION_DAYS = 30
+
+# Azure Monitor severities (0 critical .. 4 verbose): prd pages people, other environments inform.
+SEVERITIES = {
+    "prd": {"critical": 1, "warning": 2},
+    "uat": {"critical": 3, "warning": 4},
+    "int": {"critical": 3, "warning": 4},
+}
+
+# The data-flow rule per environment (GDPR): what data it may hold, where copies may come from and go to.
+DATA_RULES: dict[str, dict[str, object]] = {
+    "prd": {
+        "holds": "production data, including personal data",
+        "receivesFrom": [],
+        "mayCopyTo": ["uat"],
+        "copyCondition": "pseudonymised before it leaves prd",
+    },
+    "uat": {
+        "holds": "a pseudonymised copy of prd only",
+        "receivesFrom": ["prd"],
+        "mayCopyTo": [],
+        "copyCondition": "never back to prd or to any other environment",
+    },
+    "int": {
+        "holds": "synthetic test data only, never prd data",
+        "receivesFrom": [],
+        "mayCopyTo": [],
+        "copyCondition": "no copies of prd or uat data",
+    },
+    "shared": {
+        "holds": "build artefacts and images, no personal data",
+        "receivesFrom": [],
+        "mayCopyTo": [],
+        "copyCondition": "no application data",
+    },
+}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Derived facts
+
+
+@dataclass(frozen=True)
+class Failover:
+    """prd: a secondary instance in the DR region joined to the primary by an auto-failover group."""
+
+    region: str
+    secondary_name: str
+    group_name: str
+    zone_redundant: bool
+    grace_minutes: int = 60  # automatic failover only after an hour of outage: no flapping on short blips
+
+
+@dataclass(frozen=True)
+class SqlMi:
+    name: str
+    tier: str
+    sku_name: str
+    v_cores: int
+    storage_gb: int
+    zone_redundant: bool
+    backup_redundancy: str
+    retention_days: int
+    long_term: LongTermRetention | None
+    entra_only: bool
+    databases: dict[str, str]  # system (live, edit) -> database name
+    failover: Failover | None
+    admin_login: str = "caasadmin"
+
+
+@dataclass(frozen=True)
+class Postgres:
+    name: str
+    version: str
+    sku_name: str
+    tier: str
+    storage_gb: int
+    high_availability: str  # ZoneRedundant | Disabled
+    zone: str | None
+    standby_zone: str | None
+    geo_backup: bool
+    retention_days: int
+    parameters: dict[str, str]
+    admin_login: str = "caasadmin"
+
+
+@dataclass(frozen=True)
+class VmPolicy:
+    frequency_hours: int
+    daily_days: int
+    weekly_weeks: int
+    monthly_months: int
+    instant_restore_days: int
+
+
+@dataclass(frozen=True)
+class Vault:
+    name: str
+    redundancy: str
+    cross_region_restore: bool
+    soft_delete_state: str  # AlwaysON cannot be turned off again: prd
+    soft_delete_days: int
+    immutability: str
+    vm: VmPolicy
+    restore_point_group_prefix: str
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One metric alert; ``target`` names the Monitoring input it watches."""
+
+    key: str
+    target: Literal["sqlMi", "postgres", "aks", "vms", "appGateway"]
+    namespace: str
+    metric: str
+    aggregation: str
+    operator: str
+    threshold: float
+    level: Literal["critical", "warning"]
+    description: str
+    dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    window: str = "PT5M"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A recovery objective as runbooks quote it: ISO 8601 durations; None means not recoverable here."""
+
+    rpo: str | None
+    rto: str | None
+    mechanism: str
+
+    def as_output(self) -> dict[str, str | None]:
+        return {"rpo": self.rpo, "rto": self.rto, "mechanism": self.mechanism}
+
+
+@dataclass(frozen=True)
+class DataModel:
+    sql_mi: SqlMi
+    postgres: Postgres | None
+    vault: Vault | None
+    secrets: dict[str, str]  # Key Vault secret name -> what it is
+    severities: dict[str, int]
+    alerts: tuple[AlertRule, ...]
+    action_group_name: str
+    action_group_short_name: str
+    budget_name: str
+    objectives: dict[str, dict[str, Objective]] = field(default_factory=dict)
+
+    def recovery_objectives(self) -> dict[str, dict[str, dict[str, str | None]]]:
+        return {w: {s: o.as_output() for s, o in scenarios.items()} for w, scenarios in self.objectives.items()}
+
+
+def _geo(cfg: EstateConfig) -> bool:
+    return cfg.profile.backup_redundancy == "GeoRedundant"
+
+
+def data_regions(cfg: EstateConfig) -> dict[str, str]:
+    """Every region the stack's data is stored in, by role: checked against the EU rule (GDPR)."""
+    regions = {"primary": cfg.location.primary}
+    if cfg.dr_subnets or (cfg.registry is not None and cfg.registry.geo_replication):
+        regions["dr"] = cfg.location.dr
+    pair = PAIRED_REGIONS.get(cfg.location.primary)
+    if not cfg.is_shared and _geo(cfg) and pair is not None:
+        regions["backupPair"] = pair
+    return regions
+
+
+def data_rule(cfg: EstateConfig) -> dict[str, object]:
+    return DATA_RULES[cfg.environment]
+
+
+def _sql_mi(cfg: EstateConfig, db: Databases, sizes: Sizes, retention: Retention) -> SqlMi:
+    from caas.config import ZONAL_REGIONS
+
+    icm = db.icm
+    tier = icm.tier or sizes.icm_tier
+    # Zone redundancy is generally available for Business Critical only (General Purpose: preview).
+    zonal = tier == "BusinessCritical"
+    failover = None
+    if cfg.dr_subnets:
+        failover = Failover(
+            region=cfg.location.dr,
+            secondary_name=cfg.dr_names.resource("sql_mi"),
+            group_name=cfg.names.resource("failover_group"),
+            zone_redundant=zonal and cfg.location.dr in ZONAL_REGIONS,
+        )
+    redundancy = {"GeoRedundant": "Geo", "ZoneRedundant": "Zone", "LocallyRedundant": "Local"}
+    return SqlMi(
+        name=cfg.names.resource("sql_mi"),
+        tier=tier,
+        sku_name="BC_Gen5" if tier == "BusinessCritical" else "GP_Gen5",
+        v_cores=icm.v_cores or sizes.icm_v_cores,
+        storage_gb=icm.storage_size_gb or sizes.icm_storage_gb,
+        zone_redundant=zonal and bool(cfg.profile.zones),
+        backup_redundancy=redundancy[cfg.profile.backup_redundancy],
+        retention_days=icm.retention_days or retention.database_days,
+        long_term=icm.long_term_retention if icm.long_term_retention is not None else retention.long_term,
+        entra_only=icm.entra_only_authentication,
+        databases={system: f"{icm.database_prefix}-{system}" for system in ("live", "edit")},
+        failover=failover,
+    )
+
+
+def _postgres_ha(cfg: EstateConfig) -> bool:
+    """prd runs PostgreSQL with a standby in a second zone."""
+    return cfg.environment == "prd" and len(cfg.profile.zones) >= 2
+
+
+def _postgres(cfg: EstateConfig, db: Databases, sizes: Sizes, retention: Retention) -> Postgres:
+    iom = db.iom
+    ha = _postgres_ha(cfg)
+    zones = cfg.profile.zones
+    return Postgres(
+        name=cfg.names.resource("postgres"),
+        version=iom.version,
+        sku_name=iom.sku_name or sizes.iom_sku,
+        tier=iom.tier or sizes.iom_tier,
+        storage_gb=iom.storage_size_gb or sizes.iom_storage_gb,
+        high_availability="ZoneRedundant" if ha else "Disabled",
+        zone=zones[0] if zones else None,
+        standby_zone=zones[1] if ha else None,
+        geo_backup=_geo(cfg),
+        retention_days=iom.retention_days or retention.database_days,
+        parameters={
+            "max_connections": str(iom.max_connections),
+            # IOM requires prepared transactions (XA), about 150% of max_connections (charts/iom docs).
+            "max_prepared_transactions": str(iom.max_connections * 3 // 2),
+        },
+    )
+
+
+def _vault(cfg: EstateConfig, backup: Backup, retention: Retention) -> Vault:
+    vm = backup.vm
+    return Vault(
+        name=cfg.names.resource("recovery_vault"),
+        redundancy=cfg.profile.backup_redundancy,
+        cross_region_restore=_geo(cfg),
+        soft_delete_state="AlwaysON" if cfg.environment == "prd" else "Enabled",
+        soft_delete_days=backup.soft_delete_days,
+        immutability=backup.immutability or retention.immutability,
+        vm=VmPolicy(
+            frequency_hours=vm.frequency_hours or retention.vm_frequency_hours,
+            daily_days=vm.daily_retention_days or retention.vm_daily_days,
+            weekly_weeks=vm.weekly_retention_weeks
+            if vm.weekly_retention_weeks is not None
+            else retention.vm_weekly_weeks,
+            monthly_months=vm.monthly_retention_months
+            if vm.monthly_retention_months is not None
+            else retention.vm_monthly_months,
+            instant_restore_days=7,
+        ),
+        # Azure Backup keeps instant-restore snapshots in its own resource group: name it, and keep it out of
+        # the locked estate group (a delete lock there would stop Azure Backup pruning old snapshots).
+        restore_point_group_prefix=cfg.names.resource("resource_group", "backup-"),
+    )
+
+
+def _secrets(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None) -> dict[str, str]:
+    """Key Vault secret name -> content; generated ones come from pulumi-random, the others from caas:secrets."""
+    secrets: dict[str, str] = {}
+    if not sql_mi.entra_only:
+        secrets["sql-mi-admin-password"] = f"generated: password of the SQL login {sql_mi.admin_login}"
+        for system, database in sql_mi.databases.items():
+            # ICM's own SQL login per system; a DBA runbook creates it with this password (icm-as
+            # database.jdbcPasswordSecretKeyRef reads it through the workload's Kubernetes Secret).
+            secrets[f"icm-{system}-db-password"] = f"generated: password of ICM's SQL login for {database}"
+    if postgres is not None:
+        secrets["postgres-admin-password"] = f"generated: password of the PostgreSQL login {postgres.admin_login}"
+        secrets["iom-db-password"] = "generated: password of IOM's database user (chart oms.db.passwdSecretKeyRef)"
+        if cfg.secrets.smtp_password is not None:
+            secrets["iom-smtp-password"] = "from caas:secrets.smtpPassword"
+    # VPN pre-shared keys are the VPN component's: one per site, stored by it (connectivity area).
+    return secrets
+
+
+# Metric namespace of each Monitoring target (the resource type the alert scopes).
+ALERT_NAMESPACES = {
+    "sqlMi": "Microsoft.Sql/managedInstances",
+    "postgres": "Microsoft.DBforPostgreSQL/flexibleServers",
+    "aks": "Microsoft.ContainerService/managedClusters",
+    "vms": "Microsoft.Compute/virtualMachines",
+    "appGateway": "Microsoft.Network/applicationGateways",
+}
+
+
+OPERATORS = {">": "GreaterThan", "<": "LessThan"}
+
+
+def alert_rules(cfg: EstateConfig, mon: Monitoring, sql_mi: SqlMi) -> tuple[AlertRule, ...]:
+    """The SLA alerts; metric names and dimensions as Azure Monitor's supported-metrics reference lists them."""
+    cpu, mem, disk = mon.cpu_threshold_percent, mon.memory_threshold_percent, mon.storage_threshold_percent
+    mi_mb = sql_mi.storage_gb * 1024 * disk // 100
+    per_node = (("node", ("*",)),)  # one time series per node, so a single hot node alerts
+    not_ready = (("condition", ("Ready",)), ("status", ("false", "unknown")), *per_node)
+    status_5xx = (("HttpStatusGroup", ("5xx",)),)
+    # fmt: off
+    rows = [
+        # key                  target        metric                                agg        op  limit  level
+        #   window   dimensions  description
+        ("sqlmi-cpu",          "sqlMi",      "avg_cpu_percent",                    "Average", ">", cpu,   "warning",
+            "PT15M", (),         f"SQL MI CPU above {cpu}%"),
+        ("sqlmi-storage",      "sqlMi",      "storage_space_used_mb",              "Average", ">", mi_mb, "critical",
+            "PT5M",  (),         f"SQL MI storage above {disk}% of {sql_mi.storage_gb} GB"),
+        ("psql-cpu",           "postgres",   "cpu_percent",                        "Average", ">", cpu,   "warning",
+            "PT15M", (),         f"PostgreSQL CPU above {cpu}%"),
+        ("psql-storage",       "postgres",   "storage_percent",                    "Average", ">", disk,  "critical",
+            "PT5M",  (),         f"PostgreSQL storage above {disk}%"),
+        ("aks-node-not-ready", "aks",        "kube_node_status_condition",         "Average", ">", 0,     "critical",
+            "PT5M",  not_ready,  "an AKS node is not ready"),
+        ("aks-node-cpu",       "aks",        "node_cpu_usage_percentage",          "Average", ">", cpu,   "warning",
+            "PT15M", per_node,   f"AKS node CPU above {cpu}%"),
+        ("aks-node-memory",    "aks",        "node_memory_working_set_percentage", "Average", ">", mem,   "warning",
+            "PT15M", per_node,   f"AKS node working set above {mem}%"),
+        ("vm-availability",    "vms",        "VmAvailabilityMetric",               "Average", "<", 1,     "critical",
+            "PT5M",  (),         "an ICM 7.10 host is unavailable"),
+        ("agw-unhealthy-hosts", "appGateway", "UnhealthyHostCount",                "Average", ">", 0,     "critical",
+            "PT5M",  (),         "the gateway has unhealthy backend hosts"),
+        ("agw-5xx",            "appGateway", "ResponseStatus",                     "Total",   ">", 10,    "warning",
+            "PT5M",  status_5xx, "the gateway returned more than 10 5xx responses in 5 minutes"),
+    ]
+    # fmt: on
+    iom = cfg.apps is not None and cfg.apps.iom
+    return tuple(
+        AlertRule(
+            key, target, ALERT_NAMESPACES[target], metric, agg, OPERATORS[op], threshold, level, text, dims, window
+        )
+        for key, target, metric, agg, op, threshold, level, window, dims, text in rows
+        if iom or target != "postgres"
+    )
+
+
+def _objectives(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None, vault: Vault | None):
+    """RPO/RTO per workload and scenario, from what this environment actually deploys.
+
+    Figures are Microsoft's documented service characteristics: SQL MI log backups every 5-10 minutes,
+    failover-group replication lag of seconds with failover after the grace period, geo-restore RPO 1 h and
+    ERT 12 h (SQL and PostgreSQL business-continuity overviews); PostgreSQL WAL archived at least every
+    5 minutes. Restore durations grow with data size; 12 h is the planning figure for a full restore.
+    """
+    none_region = "no copy outside the primary region (backup redundancy {}); rebuild from IaC, data is lost"
+    icm: dict[str, Objective] = {
+        "pointInTime": Objective("PT10M", "PT12H", f"SQL MI point-in-time restore within {sql_mi.retention_days} days"),
+    }
+    if sql_mi.failover is not None:
+        icm["regionLoss"] = Objective(
+            "PT5S",
+            f"PT{sql_mi.failover.grace_minutes}M",
+            f"auto-failover group to {sql_mi.failover.region} "
+            f"after a {sql_mi.failover.grace_minutes}-minute grace period",
+        )
+    elif sql_mi.backup_redundancy == "Geo":
+        icm["regionLoss"] = Objective("PT1H", "PT12H", "geo-restore from geo-redundant backups")
+    else:
+        icm["regionLoss"] = Objective(None, None, none_region.format(sql_mi.backup_redundancy))
+    objectives = {"icmDatabase": icm}
+    if postgres is not None:
+        objectives["iomDatabase"] = {
+            "pointInTime": Objective(
+                "PT5M", "PT12H", f"PostgreSQL point-in-time restore within {postgres.retention_days} days"
+            ),
+            "regionLoss": Objective("PT1H", "PT12H", "geo-restore from geo-redundant backups")
+            if postgres.geo_backup
+            else Objective(None, None, none_region.format(cfg.profile.backup_redundancy)),
+        }
+    if cfg.apps is not None and cfg.apps.icm710:
+        hosts: dict[str, Objective] = {}
+        if vault is None:
+            hosts["pointInTime"] = Objective(None, None, "backup is off in this environment's profile")
+        else:
+            every = vault.vm.frequency_hours
+            hosts["pointInTime"] = Objective(f"PT{every}H", "PT4H", f"enhanced VM backup every {every} h")
+            hosts["regionLoss"] = (
+                # Recovery points reach the paired region with up to 12 h lag after the backup.
+                Objective(f"PT{every + 12}H", "PT12H", "cross-region restore from the geo-redundant vault")
+                if vault.cross_region_restore
+                else Objective(None, None, none_region.format(vault.redundancy))
+            )
+        objectives["icmHosts"] = hosts
+        objectives["sharedFiles"] = {
+            "pointInTime": Objective(
+                None,
+                None,
+                "Azure Backup does not support NFS shares; share soft delete restores a deleted share within its "
+                "retention, not earlier file versions",
+            ),
+        }
+    return objectives
+
+
+def derive(cfg: EstateConfig) -> DataModel | None:
+    """The data area's facts for an environment stack; None for the shared stack or without caas:databases."""
+    db, mon = cfg.databases, cfg.monitoring
+    if cfg.is_shared or db is None or mon is None:
+        return None
+    sizes = SIZES[cfg.profile.scale]
+    retention = RETENTION[cfg.environment]
+    sql_mi = _sql_mi(cfg, db, sizes, retention)
+    postgres = _postgres(cfg, db, sizes, retention) if cfg.apps is not None and cfg.apps.iom else None
+    vault = _vault(cfg, cfg.backup, retention) if cfg.profile.backup else None
+    return DataModel(
+        sql_mi=sql_mi,
+        postgres=postgres,
+        vault=vault,
+        secrets=_secrets(cfg, sql_mi, postgres),
+        severities=SEVERITIES[cfg.environment],
+        alerts=alert_rules(cfg, mon, sql_mi),
+        action_group_name=cfg.names.resource("action_group"),
+        action_group_short_name=f"{cfg.customer.code}-{cfg.environment}"[:12],
+        budget_name=cfg.names.resource("budget"),
+        objectives=_objectives(cfg, sql_mi, postgres, vault),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Semantic checks
+
+
+def problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[str, str]]:
+    """Cross-field rules of the data area, as (caas:<key>, message)."""
+    p: list[tuple[str, str]] = []
+    _check_layout(cfg, p)
+    _check_gdpr(cfg, p)
+    if cfg.is_shared:
+        return p
+    db, mon, env = cfg.databases, cfg.monitoring, cfg.environment
+    if db is not None:
+        icm, iom = db.icm, db.iom
+        if icm.v_cores is not None and icm.v_cores not in SQL_MI_VCORES:
+            p.append(("caas:databases.icm.vCores", f"{icm.v_cores} is not a SQL MI size; allowed: {SQL_MI_VCORES}"))
+        if iom.version not in IOM_POSTGRES_VERSIONS:
+            p.append(
+                (
+                    "caas:databases.iom.version",
+                    f"PostgreSQL {iom.version} is not supported by IOM; allowed: {', '.join(IOM_POSTGRES_VERSIONS)}",
+                )
+            )
+        iom_on = cfg.apps is not None and cfg.apps.iom
+        if iom_on and _postgres_ha(cfg) and (iom.tier or SIZES[cfg.profile.scale].iom_tier) == "Burstable":
+            p.append(("caas:databases.iom.tier", "zone-redundant HA (prd) needs GeneralPurpose or MemoryOptimized"))
+        if env == "prd":
+            for key, days in (("icm", icm.retention_days), ("iom", iom.retention_days)):
+                if days is not None and days < PRD_MIN_DATABASE_RETENTION_DAYS:
+                    p.append(
+                        (
+                            f"caas:databases.{key}.retentionDays",
+                            f"prd keeps point-in-time backups at least {PRD_MIN_DATABASE_RETENTION_DAYS} days",
+                        )
+                    )
+            ltr = icm.long_term_retention
+            if ltr is not None and not (ltr.weekly or ltr.monthly or ltr.yearly):
+                p.append(("caas:databases.icm.longTermRetention", "prd keeps long-term backups; set weekly or monthly"))
+    if env == "prd":
+        if cfg.profile.backup_redundancy != "GeoRedundant":
+            p.append(("caas:profile.backupRedundancy", "prd backs up geo-redundantly; remove the override"))
+        if cfg.backup.immutability == "Disabled":
+            p.append(("caas:backup.immutability", "prd keeps its vault immutable; use Unlocked or Locked"))
+        days = cfg.backup.vm.daily_retention_days
+        if days is not None and days < PRD_MIN_VM_RETENTION_DAYS:
+            p.append(
+                (
+                    "caas:backup.vm.dailyRetentionDays",
+                    f"prd keeps VM backups at least {PRD_MIN_VM_RETENTION_DAYS} days",
+                )
+            )
+    if mon is not None:
+        if mon.webhooks and "caas:monitoring" not in secret_keys:
+            p.append(
+                (
+                    "caas:monitoring.webhooks",
+                    "plain-text service URI; set each with "
+                    "`pulumi config set --secret --path 'caas:monitoring.webhooks[<i>].serviceUri'`",
+                )
+            )
+        count = len(mon.budget.thresholds) + len(mon.budget.forecast_thresholds)
+        if count > 5:
+            p.append(("caas:monitoring.budget.thresholds", f"{count} notifications; Azure allows at most 5 per budget"))
+    return p
+
+
+def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    if cfg.is_shared:
+        for field_name, key in (("databases", "databases"), ("monitoring", "monitoring"), ("backup", "backup")):
+            if field_name in cfg.model_fields_set:
+                p.append((f"caas:{key}", "not allowed here; it belongs to environment stacks (int, uat, prd)"))
+        return
+    if cfg.databases is None:
+        p.append(("caas:databases", f"required in the {cfg.environment} stack (entraAdmin: objectId, name)"))
+    if cfg.monitoring is None:
+        p.append(("caas:monitoring", f"required in the {cfg.environment} stack (emails, budget)"))
+
+
+def _check_gdpr(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    from caas.config import EU_REGIONS
+
+    if cfg.profile.log_retention_days > cfg.data_protection.max_log_retention_days:
+        p.append(
+            (
+                "caas:profile.logRetentionDays",
+                f"{cfg.profile.log_retention_days} exceeds caas:dataProtection.maxLogRetentionDays "
+                f"({cfg.data_protection.max_log_retention_days}); logs are kept no longer than that (GDPR)",
+            )
+        )
+    primary = cfg.location.primary
+    if cfg.is_shared or not _geo(cfg) or primary not in naming.REGION_CODES:
+        return
+    pair = PAIRED_REGIONS.get(primary)
+    if pair is None:
+        p.append(
+            (
+                "caas:profile.backupRedundancy",
+                f"'{primary}' has no paired region, so geo-redundant backups are impossible; "
+                "choose a paired primary region or ZoneRedundant",
+            )
+        )
+    elif pair not in EU_REGIONS and not cfg.location.allow_outside_eu:
+        p.append(
+            (
+                "caas:profile.backupRedundancy",
+                f"geo-redundant backups of '{primary}' are stored in its pair '{pair}', outside the EU (GDPR); "
+                "use ZoneRedundant or set allowOutsideEu with a waiverReason",
+            )
+        )

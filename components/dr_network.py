@@ -1,0 +1,105 @@
+"""prd's disaster-recovery network: a VNet in the DR region for the SQL MI secondary, peered with the primary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from caas import addressing
+from caas.config import EstateConfig
+from components.vnet import VNetArgs, build_vnet
+
+network = azure_native.network
+
+# SQL MI failover groups replicate over these ports between the two instances' subnets (learn.microsoft.com,
+# "Configure a failover group for Azure SQL Managed Instance": inbound and outbound on both NSGs).
+FAILOVER_GROUP_PORTS = ["5022", "11000-11999"]
+
+
+@dataclass
+class DrNetworkArgs:
+    config: EstateConfig
+    dr_resource_group_name: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
+    primary_vnet_id: pulumi.Input[str]
+    primary_vnet_name: pulumi.Input[str]
+    primary_sql_mi_subnet_id: pulumi.Input[str]
+
+
+class DrNetwork(pulumi.ComponentResource):
+    """``intershop:caas:DrNetwork``: DR VNet (SQL MI and private-endpoint subnets with NSGs and the MI route
+    table), global peering in both directions, and the replication rules both SQL MI subnets need."""
+
+    def __init__(self, name: str, args: DrNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("intershop:caas:DrNetwork", name, None, opts)
+        cfg = args.config
+        built = build_vnet(
+            name,
+            VNetArgs(
+                resource_group_name=args.dr_resource_group_name,
+                location=cfg.location.dr,
+                names=cfg.dr_names,
+                address_space=cfg.network.dr_address_space,
+                subnets=cfg.dr_subnets,
+                specs=addressing.DR_SUBNETS,
+                workspace_id=args.workspace_id,
+                tags=cfg.tag_set,
+            ),
+            parent=self,
+        )
+        self.vnet = built.vnet
+        self.subnet_ids = built.subnet_ids
+
+        peerings = {
+            "to-primary": (args.dr_resource_group_name, self.vnet.name, args.primary_vnet_id),
+            "to-dr": (args.resource_group_name, args.primary_vnet_name, self.vnet.id),
+        }
+        for peering, (rg, vnet_name, remote_id) in peerings.items():
+            network.VirtualNetworkPeering(
+                f"{name}-peering-{peering}",
+                network.VirtualNetworkPeeringInitArgs(
+                    virtual_network_peering_name=peering,
+                    resource_group_name=rg,
+                    virtual_network_name=vnet_name,
+                    remote_virtual_network=network.SubResourceArgs(id=remote_id),
+                    allow_virtual_network_access=True,
+                    allow_forwarded_traffic=False,
+                    use_remote_gateways=False,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        # The primary NSG is the core network's (named by the model); its subnet id orders these rules after it.
+        primary_nsg = pulumi.Output.from_input(args.primary_sql_mi_subnet_id).apply(
+            lambda _: cfg.names.resource("nsg", "sql-mi")
+        )
+        dr_nsg = built.nsg_ids["sqlMi"].apply(lambda nsg_id: nsg_id.rsplit("/", 1)[-1])
+        primary_cidr, dr_cidr = str(cfg.subnets["sqlMi"]), str(cfg.dr_subnets["sqlMi"])
+        sides = {
+            "primary": (args.resource_group_name, primary_nsg, primary_cidr, dr_cidr),
+            "dr": (args.dr_resource_group_name, dr_nsg, dr_cidr, primary_cidr),
+        }
+        for side, (rg, nsg_name, local, remote) in sides.items():
+            for direction, source, destination in (("Inbound", remote, local), ("Outbound", local, remote)):
+                network.SecurityRule(
+                    f"{name}-{side}-sqlmi-replication-{direction.lower()}",
+                    network.SecurityRuleInitArgs(
+                        security_rule_name=f"AllowSqlMiReplication{direction}",
+                        network_security_group_name=nsg_name,
+                        resource_group_name=rg,
+                        priority=1000,
+                        direction=direction,
+                        access="Allow",
+                        protocol="Tcp",
+                        source_address_prefix=source,
+                        source_port_range="*",
+                        destination_address_prefix=destination,
+                        destination_port_ranges=FAILOVER_GROUP_PORTS,
+                        description="SQL MI failover-group replication between the primary and DR instances",
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+        self.register_outputs({"vnetId": self.vnet.id, "subnetIds": self.subnet_ids})
