@@ -9,7 +9,7 @@ the app's NFS share, and the app's Helm release.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -49,8 +49,8 @@ class AppNamespaceArgs:
     resource_group_name: pulumi.Input[str]
     cluster_id: pulumi.Input[str]
     oidc_issuer_url: pulumi.Input[str]
-    vault_id: pulumi.Input[str]
     vault_name: pulumi.Input[str]
+    secret_ids: Mapping[str, pulumi.Input[str]]  # Key Vault secret name -> its resource id (the data area's)
     registry_login_server: pulumi.Input[str]
     provider: k8s.Provider | None  # None: the in-cluster layer is switched off
     share: Share | None = None
@@ -109,7 +109,7 @@ class AppNamespace(pulumi.ComponentResource):
                 f"{name}-reads-{vault_secret}",
                 role="Key Vault Secrets User",
                 principal_id=identity.principal_id,
-                scope=pulumi.Output.concat(args.vault_id, "/secrets/", vault_secret),
+                scope=args.secret_ids[vault_secret],
                 parent=self,
             )
         self.client_id = identity.client_id

@@ -8,14 +8,14 @@ VNet; on (from the hub's build agents), the provider, namespaces and releases fo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from caas import kubeconfig, manifests
+from caas import addressing, kubeconfig, manifests
 from caas.charts import icm, ingress, iom, pwa, solr
 from caas.config import EstateConfig
 from caas.sections import kubernetes as layer
@@ -24,6 +24,7 @@ from components.app_namespace import AppNamespace, AppNamespaceArgs, Share
 
 core = k8s.core.v1
 meta = k8s.meta.v1
+AKS_SUBNET = next(s.name for s in addressing.ENVIRONMENT_SUBNETS if s.role == "aks")
 
 
 @dataclass
@@ -34,7 +35,6 @@ class ClusterFacts:
     oidc_issuer_url: pulumi.Input[str]
     kubeconfig: pulumi.Input[str]  # secret: the user credentials, exec format (kubelogin)
     ingress_ip: str  # the internal load balancer address the application gateway targets
-    subnet_name: str  # the AKS node subnet, where that address lives
 
 
 @dataclass
@@ -42,8 +42,9 @@ class DatabaseFacts:
     """What the data area provides; hosts are None when the app is off."""
 
     sql_host: pulumi.Input[str] | None = None
-    icm_databases: dict[str, str] = field(default_factory=dict)  # system -> database
-    icm_login: str | None = None
+    # system -> database; ICM signs in with the SQL login of the same name, which the DBA runbook creates
+    # with the password in Key Vault secret icm-<system>-db-password.
+    icm_databases: dict[str, str] = field(default_factory=dict)
     postgres_host: pulumi.Input[str] | None = None
     postgres_admin_login: str | None = None
 
@@ -57,14 +58,30 @@ class ShareFacts:
     share_names: dict[str, pulumi.Input[str]]  # share key (icm11-live, iom) -> share name
     quotas_gib: dict[str, int]
 
+    @classmethod
+    def from_mount_sources(
+        cls, resource_group_name: pulumi.Input[str], sources: Mapping[str, pulumi.Output[str]], quotas: dict[str, int]
+    ) -> ShareFacts | None:
+        """From the compute area's NFS exports, ``<account>.file.core.windows.net:/<account>/<share>``: reading
+        account and share from them also waits for each share to exist."""
+        if not sources:
+            return None
+        first = next(iter(sources.values()))
+        return cls(
+            resource_group_name=resource_group_name,
+            account_name=first.apply(lambda s: s.split(".", 1)[0]),
+            share_names={k: v.apply(lambda s: s.rsplit("/", 1)[1]) for k, v in sources.items()},
+            quotas_gib=quotas,
+        )
+
 
 @dataclass
 class KubernetesLayerArgs:
     config: EstateConfig
     resource_group_name: pulumi.Input[str]
     cluster: ClusterFacts
-    vault_id: pulumi.Input[str]
     vault_name: pulumi.Input[str]
+    secret_ids: Mapping[str, pulumi.Input[str]]  # Key Vault secret name -> id, for per-secret read access
     registry_login_server: pulumi.Input[str]
     databases: DatabaseFacts
     shares: ShareFacts | None
@@ -181,7 +198,7 @@ class KubernetesLayer(pulumi.ComponentResource):
                     resource_group_name=args.resource_group_name,
                     cluster_id=args.cluster.cluster_id,
                     oidc_issuer_url=args.cluster.oidc_issuer_url,
-                    vault_id=args.vault_id,
+                    secret_ids=args.secret_ids,
                     vault_name=args.vault_name,
                     registry_login_server=args.registry_login_server,
                     provider=self.provider,
@@ -192,12 +209,10 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.releases: dict[str, k8s.helm.v3.Release] = {}
         if self.provider is not None:
             self._releases(name, args, self.provider)
-        self.register_outputs(
-            {
-                "namespaces": {k: ns.namespace for k, ns in self.namespaces.items()},
-                "clientIds": {k: ns.client_id for k, ns in self.namespaces.items() if ns.client_id is not None},
-            }
-        )
+        self.namespace_names = {k: ns.namespace for k, ns in self.namespaces.items()}
+        # What the customer's own charts (microservices) and runbooks need to use the identities.
+        self.client_ids = {k: ns.client_id for k, ns in self.namespaces.items() if ns.client_id is not None}
+        self.register_outputs({"namespaces": self.namespace_names, "clientIds": self.client_ids})
 
     def _values(self, build: Callable[..., Any], **inputs: pulumi.Input[Any]) -> pulumi.Output[dict]:
         """Resolve the Azure facts, then build the chart's typed values from the model."""
@@ -215,7 +230,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             chart="ingress",
             values=self._values(
                 lambda registry: ingress.ingress_values(
-                    cfg, ingress.IngressFacts(registry, args.cluster.ingress_ip, args.cluster.subnet_name)
+                    cfg, ingress.IngressFacts(registry, args.cluster.ingress_ip, AKS_SUBNET)
                 ),
                 registry=registry,
             ),
@@ -248,7 +263,7 @@ class KubernetesLayer(pulumi.ComponentResource):
                 depends_on=[operator.release],  # its CRDs
             )
             self.releases["search"] = search
-            assert db.sql_host is not None and db.icm_login is not None
+            assert db.sql_host is not None
             for system in layer.SYSTEMS:
                 ns = self.namespaces[f"icm-{system}"]
                 assert ns.client_id is not None and ns.tenant_id is not None
@@ -259,7 +274,7 @@ class KubernetesLayer(pulumi.ComponentResource):
                         registry=registry,
                         sql_host=db.sql_host,
                         database=db.icm_databases[system],
-                        jdbc_user=db.icm_login,
+                        jdbc_user=db.icm_databases[system],
                         client_id=ns.client_id,
                         tenant_id=ns.tenant_id,
                     ),

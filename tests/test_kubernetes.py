@@ -19,7 +19,7 @@ from caas.charts import icm, ingress, iom, pwa, solr
 from caas.config import EstateConfig
 from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration
 from caas.mocks import kubeconfig as aks_kubeconfig
-from caas.plan import Plan, as_mermaid, as_table
+from caas.plan import Plan, Project, as_mermaid, as_table
 from caas.sections import kubernetes as layer
 from components.kubernetes_layer import (
     ClusterFacts,
@@ -29,7 +29,7 @@ from components.kubernetes_layer import (
     ShareFacts,
 )
 from components.roles import ROLES
-from tests.conftest import parse, problems, stack_data
+from tests.conftest import EXAMPLE, ROOT, parse, problems, stack_data
 
 SECRET_KEYS = {"caas:secrets"}
 CLUSTER_ID = "/subscriptions/s/resourceGroups/rg-acme-prd-weu/providers/Microsoft.ContainerService/managedClusters/aks"
@@ -38,6 +38,13 @@ REGISTRY = "cracmesharedweu.azurecr.io"
 SQL_HOST = "sqlmi-acme-prd-weu.0123abcd.database.windows.net"
 PG_HOST = "psql-acme-prd-weu.postgres.database.azure.com"
 NFS_ACCOUNT = "stacmeprdweunfs"
+SECRET_NAMES = (
+    "icm-live-db-password",
+    "icm-edit-db-password",
+    "iom-db-password",
+    "postgres-admin-password",
+    "iom-smtp-password",
+)
 
 
 def with_icm11(data: dict[str, Any]) -> dict[str, Any]:
@@ -79,15 +86,13 @@ def render_layer(cfg: EstateConfig) -> list[Registration]:
                     oidc_issuer_url="https://westeurope.oic.prod-aks.azure.com/tenant/issuer/",
                     kubeconfig=pulumi.Output.secret(aks_kubeconfig("https://aks.privatelink.westeurope.azmk8s.io:443")),
                     ingress_ip="10.43.3.254",
-                    subnet_name="snet-aks",
                 ),
-                vault_id=VAULT_ID,
+                secret_ids={s: f"{VAULT_ID}/secrets/{s}" for s in SECRET_NAMES},
                 vault_name="kv-acme-prd-weu",
                 registry_login_server=REGISTRY,
                 databases=DatabaseFacts(
                     sql_host=SQL_HOST,
                     icm_databases={"live": "icm-live", "edit": "icm-edit"},
-                    icm_login="icm",
                     postgres_host=PG_HOST,
                     postgres_admin_login="caasadmin",
                 ),
@@ -112,14 +117,9 @@ class Rendered:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, Rendered]:
-    """prd and int with ICM 11, IOM and PWA; prd once more with the in-cluster layer switched off."""
-    off = config("prd", lambda d: d["caas:kubernetes"].update(enabled=False))
-    return {
-        "prd": Rendered(render_layer(config("prd"))),
-        "int": Rendered(render_layer(config("int"))),
-        "off": Rendered(render_layer(off)),
-    }
+def switched_off() -> Rendered:
+    """prd of acme with ICM 11, IOM and PWA, the in-cluster layer switched off (the first `up` from outside)."""
+    return Rendered(render_layer(config("prd", lambda d: d["caas:kubernetes"].update(enabled=False))))
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -422,96 +422,125 @@ def test_solr_heap_is_half_the_container() -> None:
 
 
 # -------------------------------------------------------------------------------------------------------
-# What the layer registers
+# What the layer registers, in the shipped stacks: acme (IOM, PWA next to ICM 7.10) and globex (ICM 11, IOM, PWA)
 
 
-def _k8s(r: Rendered) -> list[Registration]:
-    return [x for x in r.resources if x.type.startswith("kubernetes:")]
+def _k8s(plan: Plan | Rendered) -> list[Registration]:
+    return [x for x in plan.resources if x.type.startswith("kubernetes:")]
 
 
-def test_every_kubernetes_resource_names_the_clusters_provider(rendered: dict[str, Rendered]) -> None:
-    """No Kubernetes object falls back to an ambient kubeconfig: each names the layer's one provider."""
-    for r in (rendered["prd"], rendered["int"]):
-        (provider,) = r.find("pulumi:providers:kubernetes")
-        assert provider.inputs["kubeconfig"] == SECRET
-        assert provider.inputs["clusterIdentifier"] == CLUSTER_ID
-        assert _k8s(r) and all(x.provider == provider.urn for x in _k8s(r))
+def _model(plan: Plan) -> EstateConfig:
+    project = Project.at(EXAMPLE if plan.project == "caas-globex" else ROOT)
+    return project.load(plan.stack)[0]
 
 
-def test_switched_off_layer_keeps_only_the_azure_side(rendered: dict[str, Rendered]) -> None:
+@pytest.fixture(scope="module")
+def layers(plans: dict[str, Plan], example_plans: dict[str, Plan]) -> dict[str, Plan]:
+    """Every environment plan of both sample customers, keyed customer/stack."""
+    return {
+        **{f"acme/{s}": plans[s] for s in ("int", "uat", "prd")},
+        **{f"globex/{s}": example_plans[s] for s in ("int", "uat", "prd")},
+    }
+
+
+def test_every_kubernetes_resource_names_the_clusters_provider(layers: dict[str, Plan]) -> None:
+    """No Kubernetes object falls back to an ambient kubeconfig: each names the one provider of its cluster."""
+    for key, plan in layers.items():
+        (provider,) = plan.find("pulumi:providers:kubernetes")
+        assert provider.inputs["kubeconfig"] == SECRET, key
+        assert provider.inputs["clusterIdentifier"] == plan.outputs["aksClusterId"], key
+        assert _k8s(plan) and all(x.provider == provider.urn for x in _k8s(plan)), key
+
+
+def test_switched_off_layer_keeps_only_the_azure_side(switched_off: Rendered) -> None:
     """With caas:kubernetes.enabled off: identities, federation and role assignments, no provider, no object."""
-    off = rendered["off"]
-    assert not off.find("pulumi:providers:kubernetes") and not _k8s(off)
-    on_azure = {x.name for x in rendered["prd"].resources if x.type.startswith("azure-native:")}
-    assert {x.name for x in off.resources if x.type.startswith("azure-native:")} == on_azure
+    assert not switched_off.find("pulumi:providers:kubernetes") and not _k8s(switched_off)
+    workloads = config("prd").workloads
+    identities = switched_off.find("azure-native:managedidentity:UserAssignedIdentity")
+    assert len(identities) == sum(w.identity for w in workloads) == 3
+    credentials = switched_off.find("azure-native:managedidentity:FederatedIdentityCredential")
+    assert len(credentials) == sum(len(w.federated_service_accounts) for w in workloads)
 
 
-def test_each_namespace_has_quota_limits_default_deny(rendered: dict[str, Rendered]) -> None:
+def test_each_namespace_has_quota_limits_default_deny(layers: dict[str, Plan]) -> None:
     """Every app namespace carries labels, a ResourceQuota, a LimitRange and a default-deny policy."""
-    r = rendered["prd"]
-    namespaces = {x.inputs["metadata"]["name"]: x for x in r.find("kubernetes:core/v1:Namespace")}
-    for w in config("prd").workloads:
-        ns = namespaces[w.namespace]
-        assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
-        in_ns = [x for x in _k8s(r) if x.inputs.get("metadata", {}).get("namespace") == w.namespace]
-        kinds = {x.inputs["kind"]: x for x in in_ns}
-        quota = kinds["ResourceQuota"].inputs["spec"]["hard"]
-        assert quota["requests.cpu"] == layer.quota(config("prd"), w.app).requests_cpu and "limits.memory" in quota
-        assert "LimitRange" in kinds
-        deny = next(x for x in in_ns if x.inputs["metadata"]["name"] == "default-deny")
-        assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    for key, plan in layers.items():
+        cfg = _model(plan)
+        namespaces = {x.inputs["metadata"]["name"]: x for x in plan.find("kubernetes:core/v1:Namespace")}
+        for w in cfg.workloads:
+            labels = namespaces[w.namespace].inputs["metadata"]["labels"]
+            assert labels["pod-security.kubernetes.io/enforce"] == "baseline" and labels["intershop.com/app"] == w.app
+            in_ns = [x for x in _k8s(plan) if x.inputs.get("metadata", {}).get("namespace") == w.namespace]
+            kinds = {x.inputs["kind"]: x for x in in_ns}
+            assert kinds["ResourceQuota"].inputs["spec"]["hard"]["requests.cpu"] == layer.quota(cfg, w.app).requests_cpu
+            assert "LimitRange" in kinds, (key, w.key)
+            deny = next(x for x in in_ns if x.inputs["metadata"]["name"] == "default-deny")
+            assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_identities_federate_exactly_the_charts_service_accounts(rendered: dict[str, Rendered]) -> None:
+def test_identities_federate_exactly_the_charts_service_accounts(example_plans: dict[str, Plan]) -> None:
     """Each identity trusts the cluster's issuer for the service accounts its namespace runs as, nothing more."""
-    r = rendered["prd"]
-    subjects = sorted(x.inputs["subject"] for x in r.find("azure-native:managedidentity:FederatedIdentityCredential"))
-    assert subjects == [
-        "system:serviceaccount:acme-icm-prd-edit:icm-edit-icm-as-sa",
-        "system:serviceaccount:acme-icm-prd-edit:secrets-sync",
-        "system:serviceaccount:acme-icm-prd-live:icm-live-icm-as-sa",
-        "system:serviceaccount:acme-icm-prd-live:secrets-sync",
-        "system:serviceaccount:acme-iom-prd:iom",
-        "system:serviceaccount:acme-iom-prd:secrets-sync",
+    plan = example_plans["prd"]
+    credentials = plan.find("azure-native:managedidentity:FederatedIdentityCredential")
+    assert {x.inputs["issuer"] for x in credentials} == {plan.outputs["aksOidcIssuerUrl"]}
+    assert sorted(x.inputs["subject"] for x in credentials) == [
+        "system:serviceaccount:globex-icm-prd-edit:icm-edit-icm-as-sa",
+        "system:serviceaccount:globex-icm-prd-edit:secrets-sync",
+        "system:serviceaccount:globex-icm-prd-live:icm-live-icm-as-sa",
+        "system:serviceaccount:globex-icm-prd-live:secrets-sync",
+        "system:serviceaccount:globex-iom-prd:iom",
+        "system:serviceaccount:globex-iom-prd:secrets-sync",
     ]
     # icm-as and iom create their own accounts: the layer makes only the sync pod's.
-    accounts = {x.inputs["metadata"]["name"] for x in r.find("kubernetes:core/v1:ServiceAccount")}
-    assert accounts == {"secrets-sync"}
+    assert {x.inputs["metadata"]["name"] for x in plan.find("kubernetes:core/v1:ServiceAccount")} == {"secrets-sync"}
 
 
-def test_identities_read_only_their_own_secrets(rendered: dict[str, Rendered]) -> None:
-    """Key Vault Secrets User is granted per secret, never on the whole vault."""
-    r = rendered["prd"]
-    grants = [
-        x for x in r.find("azure-native:authorization:RoleAssignment") if x.name.startswith(("k8s-icm", "k8s-iom"))
-    ]
-    assert grants and all(g.inputs["roleDefinitionId"].endswith(ROLES["Key Vault Secrets User"]) for g in grants)
-    scopes = {g.name: g.inputs["scope"] for g in grants}
-    assert scopes["k8s-icm-live-reads-icm-live-db-password"] == f"{VAULT_ID}/secrets/icm-live-db-password"
-    assert VAULT_ID not in scopes.values()
+def test_identities_read_only_their_own_secrets(example_plans: dict[str, Plan]) -> None:
+    """Key Vault Secrets User is granted per secret the namespace syncs, never on the whole vault."""
+    plan = example_plans["prd"]
+    vault = plan.outputs["keyVaultId"]
+    grants = {
+        x.name: x.inputs
+        for x in plan.find("azure-native:authorization:RoleAssignment")
+        if x.name.startswith("k8s-") and "-reads-" in x.name
+    }
+    assert all(g["roleDefinitionId"].endswith(ROLES["Key Vault Secrets User"]) for g in grants.values())
+    assert {n: g["scope"] for n, g in grants.items()} == {
+        "k8s-icm-live-reads-icm-live-db-password": f"{vault}/secrets/icm-live-db-password",
+        "k8s-icm-edit-reads-icm-edit-db-password": f"{vault}/secrets/icm-edit-db-password",
+        "k8s-iom-reads-iom-db-password": f"{vault}/secrets/iom-db-password",
+        "k8s-iom-reads-postgres-admin-password": f"{vault}/secrets/postgres-admin-password",
+    }
 
 
 @pytest.mark.parametrize(
     ("stack", "role"),
-    [("int", "Azure Kubernetes Service RBAC Writer"), ("prd", "Azure Kubernetes Service RBAC Reader")],
+    [
+        ("int", "Azure Kubernetes Service RBAC Writer"),
+        ("uat", "Azure Kubernetes Service RBAC Writer"),
+        ("prd", "Azure Kubernetes Service RBAC Reader"),
+    ],
 )
-def test_partner_access_per_environment(rendered: dict[str, Rendered], stack: str, role: str) -> None:
+def test_partner_access_per_environment(example_plans: dict[str, Plan], stack: str, role: str) -> None:
     """Partners write in int/uat and read in prd, scoped to their apps' namespaces, plus Cluster User."""
-    r = rendered[stack]
-    grants = [x for x in r.find("azure-native:authorization:RoleAssignment") if "partner" in x.name]
-    scoped = {g.inputs["scope"]: g.inputs for g in grants if "/namespaces/" in g.inputs["scope"]}
+    plan = example_plans[stack]
+    cluster = plan.outputs["aksClusterId"]
+    grants = [x.inputs for x in plan.find("azure-native:authorization:RoleAssignment") if "-partner-" in x.name]
+    scoped = {g["scope"]: g for g in grants if "/namespaces/" in g["scope"]}
     assert set(scoped) == {
-        f"{CLUSTER_ID}/namespaces/acme-pwa-{stack}-live",
-        f"{CLUSTER_ID}/namespaces/acme-pwa-{stack}-edit",
+        f"{cluster}/namespaces/globex-{app}-{stack}-{system}" for app in ("icm", "pwa") for system in ("live", "edit")
     }
     assert all(g["roleDefinitionId"].endswith(ROLES[role]) and g["principalType"] == "Group" for g in scoped.values())
-    (cluster_user,) = [g.inputs for g in grants if g.inputs["scope"] == CLUSTER_ID]
+    (cluster_user,) = [g for g in grants if g["scope"] == cluster]
     assert cluster_user["roleDefinitionId"].endswith(ROLES["Azure Kubernetes Service Cluster User Role"])
 
 
-def test_releases_are_pinned_named_and_from_their_repositories(rendered: dict[str, Rendered]) -> None:
-    """Every release names itself, its repository and the pinned version of its chart."""
-    releases = {x.inputs["name"]: x.inputs for x in rendered["prd"].find("kubernetes:helm.sh/v3:Release")}
+def _releases(plan: Plan) -> dict[str, dict[str, Any]]:
+    return {x.inputs["name"]: x.inputs for x in plan.find("kubernetes:helm.sh/v3:Release")}
+
+
+def test_releases_are_pinned_named_and_from_their_repositories(layers: dict[str, Plan]) -> None:
+    """Every release names itself, its repository and the pinned version of its chart; acme runs no ICM 11."""
     expected = {
         "ingress": ("kubernetes-ingress", "1.52.1", layer.HAPROXY_REPO),
         "solr-operator": ("solr-operator", "0.9.1", layer.SOLR_REPO),
@@ -522,59 +551,72 @@ def test_releases_are_pinned_named_and_from_their_repositories(rendered: dict[st
         "pwa-live": ("pwa-main", "0.13.0", layer.INTERSHOP_REPO),
         "pwa-edit": ("pwa-main", "0.13.0", layer.INTERSHOP_REPO),
     }
-    assert {n: (r["chart"], r["version"], r["repositoryOpts"]["repo"]) for n, r in releases.items()} == expected
-    assert all(r["atomic"] is True for r in releases.values())
+    for key, plan in layers.items():
+        releases = _releases(plan)
+        found = {n: (r["chart"], r["version"], r["repositoryOpts"]["repo"]) for n, r in releases.items()}
+        wanted = (
+            expected
+            if key.startswith("globex")
+            else {k: v for k, v in expected.items() if k in ("ingress", "iom", "pwa-live", "pwa-edit")}
+        )
+        assert found == wanted, key
+        assert all(r["atomic"] is True and r["namespace"] for r in releases.values()), key
 
 
-def test_release_values_point_at_the_environments_resources(rendered: dict[str, Rendered]) -> None:
-    """ICM: its database on the SQL MI, its claims, its hostnames, the shared registry; IOM: PostgreSQL."""
-    releases = {x.inputs["name"]: x.inputs["values"] for x in rendered["prd"].find("kubernetes:helm.sh/v3:Release")}
-    as_ = releases["icm-live"]["icm-as"]
-    assert as_["database"]["jdbcURL"].startswith(f"jdbc:sqlserver://{SQL_HOST}:1433;databaseName=icm-live;")
+def test_release_values_point_at_the_environments_resources(example_plans: dict[str, Plan]) -> None:
+    """ICM: its database on the SQL MI, its claims, hostnames, the shared registry; IOM: PostgreSQL; PWA: ICM."""
+    plan = example_plans["prd"]
+    out, registry = plan.outputs, example_plans["shared"].outputs["registryLoginServer"]
+    values = {n: r["values"] for n, r in _releases(plan).items()}
+    as_ = values["icm-live"]["icm-as"]
+    host = out["icmDatabase"]["host"]
+    assert as_["database"]["jdbcURL"].startswith(
+        f"jdbc:sqlserver://{host}:1433;databaseName={out['icmDatabase']['databases']['live']};"
+    )
+    assert as_["database"]["jdbcUser"] == out["icmDatabase"]["databases"]["live"]
     assert as_["database"]["jdbcPasswordSecretKeyRef"] == {"name": "icm-database", "key": "password"}
     assert as_["persistence"]["sites"] == {"type": "existingClaim", "existingClaim": "icm-sites"}
-    assert as_["image"]["repository"] == f"{REGISTRY}/acme/icm-as" and as_["imagePullSecrets"] == []
-    web = releases["icm-live"]["icm-web"]
-    assert [h["host"] for h in web["ingress"]["hosts"]] == ["shop.acme-shop.com", "backoffice.acme-shop.com"]
-    assert web["operationalContext"]["stagingType"] == "live"
-    assert releases["iom"]["pg"]["host"] == PG_HOST
-    assert releases["iom"]["persistence"]["static"] == {"pv": "acme-iom-prd-share", "storageClass": "caas-static-nfs"}
-    assert releases["pwa-edit"]["upstream"] == {"icmBaseURL": "https://shop-edit.acme-shop.com"}
-    assert (
-        releases["ingress"]["controller"]["service"]["annotations"][
-            "service.beta.kubernetes.io/azure-load-balancer-ipv4"
-        ]
-        == "10.43.3.254"
-    )
+    assert as_["image"]["repository"] == f"{registry}/globex/icm-as" and as_["imagePullSecrets"] == []
+    web = values["icm-live"]["icm-web"]
+    assert [h["host"] for h in web["ingress"]["hosts"]] == [
+        out["hostnames"]["live.shop"],
+        out["hostnames"]["live.backoffice"],
+    ]
+    assert web["operationalContext"]["stagingType"] == "live" and web["ingress"]["className"] == layer.INGRESS_CLASS
+    assert values["iom"]["pg"]["host"] == out["iomDatabase"]["host"]
+    assert values["iom"]["persistence"]["static"] == {"pv": "globex-iom-prd-share", "storageClass": "caas-static-nfs"}
+    assert values["pwa-edit"]["upstream"] == {"icmBaseURL": f"https://{out['hostnames']['edit.shop']}"}
+    service = values["ingress"]["controller"]["service"]
+    assert service["annotations"]["service.beta.kubernetes.io/azure-load-balancer-ipv4"] == out["aksIngressIp"]
+    assert service["annotations"]["service.beta.kubernetes.io/azure-load-balancer-internal"] == "true"
 
 
-def test_sites_live_on_the_private_share_without_keys(rendered: dict[str, Rendered]) -> None:
-    """ICM's claims bind static NFS volumes on its own share: no account key, no storage class that provisions."""
-    volumes = {
-        x.inputs["metadata"]["name"]: x.inputs["spec"]
-        for x in rendered["prd"].find("kubernetes:core/v1:PersistentVolume")
-    }
-    sites = volumes["acme-icm-prd-live-sites"]
-    assert sites["csi"]["volumeAttributes"] == {
-        "resourceGroup": "rg-acme-prd-weu",
-        "storageAccount": NFS_ACCOUNT,
+def test_sites_live_on_the_private_share_without_keys(example_plans: dict[str, Plan]) -> None:
+    """ICM's claims bind static NFS volumes on its own share: no account key, no class that provisions."""
+    plan = example_plans["prd"]
+    volumes = {x.inputs["metadata"]["name"]: x.inputs["spec"] for x in plan.find("kubernetes:core/v1:PersistentVolume")}
+    assert volumes["globex-icm-prd-live-sites"]["csi"]["volumeAttributes"] == {
+        "resourceGroup": plan.outputs["resourceGroupName"],
+        "storageAccount": plan.outputs["nfsAccountName"],
         "shareName": "icm11-live",
         "protocol": "nfs",
         "folderName": "sites",
     }
+    assert volumes["globex-iom-prd-share"]["csi"]["volumeAttributes"]["shareName"] == "iom"
     assert all(v["storageClassName"] == layer.STATIC_STORAGE_CLASS for v in volumes.values())
     assert all(v["persistentVolumeReclaimPolicy"] == "Retain" for v in volumes.values())
-    assert not any("nodeStageSecretRef" in v["csi"] for v in volumes.values())
+    assert not any(
+        "nodeStageSecretRef" in v["csi"] or "secretName" in v["csi"]["volumeAttributes"] for v in volumes.values()
+    )
 
 
-def test_no_secret_value_in_any_kubernetes_input(rendered: dict[str, Rendered]) -> None:
-    """Values and manifests carry secret names only: nothing is a Pulumi secret, nothing looks like a password."""
-    for r in (rendered["prd"], rendered["int"]):
-        text = json.dumps([x.inputs for x in _k8s(r)])
-        assert SECRET not in text
-        assert "offline-plan-placeholder" not in text and "v1:offline-sample" not in text
-        for release in r.find("kubernetes:helm.sh/v3:Release"):
-            assert not _keys_named(release.inputs["values"], ("password", "passwd", "jdbcPassword"))
+def test_no_secret_value_in_any_kubernetes_input(layers: dict[str, Plan]) -> None:
+    """Values and manifests carry secret names only: nothing is a Pulumi secret, no key holds a password."""
+    for key, plan in layers.items():
+        text = json.dumps([x.inputs for x in _k8s(plan)])
+        assert SECRET not in text and "offline-plan-placeholder" not in text, key
+        for release in plan.find("kubernetes:helm.sh/v3:Release"):
+            assert not _keys_named(release.inputs["values"], ("password", "passwd", "jdbcPassword")), key
 
 
 def _keys_named(value: Any, names: tuple[str, ...]) -> list[str]:
@@ -586,24 +628,31 @@ def _keys_named(value: Any, names: tuple[str, ...]) -> list[str]:
     return []
 
 
-def test_plan_shows_the_layer_per_cluster(rendered: dict[str, Rendered]) -> None:
+def test_prd_namespaces_are_protected(layers: dict[str, Plan]) -> None:
+    """Switching the layer off or dropping an app in prd cannot delete an app's namespace; int stays disposable."""
+    for customer in ("acme", "globex"):
+        plan = layers[f"{customer}/prd"]
+        apps = [x for x in plan.find("kubernetes:core/v1:Namespace") if "$intershop:caas:AppNamespace::" in x.parent]
+        assert len(apps) == len(_model(plan).workloads) and all(x.protect for x in apps)
+        assert not any(x.protect for x in _k8s(layers[f"{customer}/int"]))
+
+
+def test_plan_shows_the_layer_per_cluster(example_plans: dict[str, Plan]) -> None:
     """The table lists each cluster's namespaces with their releases; Mermaid links the provider to them."""
-    plan = Plan("caas-acme", "prd", sorted(rendered["prd"].resources, key=lambda r: r.urn), {})
+    plan = example_plans["prd"]
     table = as_table(plan)
     section = table[table.index("Kubernetes layer per cluster:") :]
-    assert f"k8s-provider -> {CLUSTER_ID}" in section
-    assert "acme-icm-prd-live" in section and "icm-live: icm 2.21.1" in section
+    assert f"k8s-provider -> {plan.outputs['aksClusterId']}" in section
+    assert "globex-icm-prd-live" in section and "icm-live: icm 2.21.1" in section
     assert "ingress: kubernetes-ingress 1.52.1" in section
     graph = as_mermaid(plan)
-    assert graph.count("-. cluster .->") == len({r.parent for r in _k8s(rendered["prd"])})
-    off = as_table(Plan("caas-acme", "prd", rendered["off"].resources, {}))
+    assert graph.count("-. cluster .->") == len({r.parent for r in _k8s(plan)})
+    off = as_table(
+        Plan(
+            "caas-acme",
+            "prd",
+            [r for r in plan.resources if not r.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))],
+            {},
+        )
+    )
     assert "Kubernetes layer per cluster:" not in off
-
-
-def test_prd_namespaces_are_protected(rendered: dict[str, Rendered]) -> None:
-    """Switching the layer off or dropping an app in prd cannot delete an app's namespace; int stays disposable."""
-    apps = [
-        x for x in rendered["prd"].find("kubernetes:core/v1:Namespace") if "$intershop:caas:AppNamespace::" in x.parent
-    ]
-    assert len(apps) == len(config("prd").workloads) and all(x.protect for x in apps)
-    assert not any(x.protect for x in rendered["int"].resources)

@@ -635,6 +635,7 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
             if not getattr(apps, _APP_FLAG[app]):
                 p.append((f"caas:kubernetes.partners[{i}].apps", f"'{app}' is not on in caas:apps"))
 
+    _check_secrets(cfg, p)
     if k8s.enabled and apps.iom and k8s.iom.smtp is None:
         p.append(("caas:kubernetes.iom.smtp", "required when caas:apps.iom is true: IOM's mail relay"))
     if not apps.iom and "iom" in k8s.model_fields_set:
@@ -649,3 +650,32 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
             )
         )
     return p
+
+
+def _check_secrets(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """Every secret a workload syncs must be one the data area keeps in Key Vault: an app needs its database."""
+    try:
+        data = cfg.data
+    except (KeyError, ValueError):
+        return  # a broken region or name: the core reports it; nothing here can be checked before it is fixed
+    if data is None:
+        return  # the data area reports the missing caas:databases
+    missing = {
+        w.key: s.vault_secret
+        for w in workloads(cfg)
+        for s in w.secrets
+        if s.vault_secret not in data.secrets and s.vault_secret != IOM_SMTP_SECRET  # that one: caas:secrets
+    }
+    if data.sql_mi.entra_only and any(key.startswith("icm-") for key in missing):
+        p.append(
+            (
+                "caas:databases.icm.entraOnlyAuthentication",
+                "ICM 11 signs in to its databases with SQL logins (Key Vault secrets icm-<system>-db-password); "
+                "SQL authentication must stay on while caas:apps.icm11 is true",
+            )
+        )
+        missing = {k: v for k, v in missing.items() if not k.startswith("icm-")}
+    for key, secret in missing.items():
+        p.append(
+            ("caas:databases", f"{key} needs its database credentials (Key Vault secret {secret}); none is created")
+        )
