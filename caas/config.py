@@ -20,10 +20,11 @@ from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
 from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
-from caas.sections import compute
+from caas.sections import compute, connectivity
 from caas.sections import data as data_section
 from caas.sections import kubernetes as kubernetes_layer
-from caas.sections.base import SYSTEMS, Hostname, Label, Section
+from caas.sections.base import SYSTEMS, Hostname, Section
+from caas.sections.connectivity import Sftp, Vpn
 
 NAMESPACE = "caas"
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -175,31 +176,6 @@ class KeyVault(Section):
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
 
 
-class VpnSite(Section):
-    """One partner or on-premises site."""
-
-    name: Label
-    gateway_ip: IPv4Address | None = None
-    gateway_fqdn: Hostname | None = None
-    address_prefixes: tuple[IPv4Network, ...] = Field(min_length=1)
-    bgp_asn: int | None = Field(default=None, ge=1, le=4294967295)
-    bgp_peering_address: IPv4Address | None = None
-
-
-class Vpn(Section):
-    """Site-to-site VPN of the environment (off when absent)."""
-
-    sku: Literal["VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"] | None = Field(
-        default=None, description="zone-redundant gateway SKU; default VpnGw2AZ in prd, VpnGw1AZ elsewhere"
-    )
-    active_active: bool | None = Field(default=None, description="default: on in prd")
-    enable_bgp: bool = False
-    bgp_asn: int = Field(default=65515, ge=1, le=4294967295)
-    sa_lifetime_seconds: int = Field(default=27000, ge=300, le=172799)
-    sa_data_size_kilobytes: int = Field(default=102400000, ge=1024, le=2147483647)
-    sites: tuple[VpnSite, ...] = Field(min_length=1)
-
-
 class Secrets(Section):
     """``caas:secrets``: set only with ``pulumi config set --secret --path caas:secrets.<name>``."""
 
@@ -228,7 +204,6 @@ class EstateConfig(Section):
     registry: Registry | None = None
     devops: DevOps | None = None
     build_agents: BuildAgents | None = None
-    vpn: Vpn | None = None
     secrets: Secrets = Secrets()
     tags: dict[str, str] = Field(default_factory=dict)
 
@@ -289,6 +264,23 @@ class EstateConfig(Section):
         return data_section.data_rule(self)
 
     # -- connectivity: SFTP, VPN --
+    sftp: Sftp | None = None
+    vpn: Vpn | None = None
+
+    @cached_property
+    def sftp_service(self) -> connectivity.SftpService | None:
+        """Shared stack: the SFTP host with its users, network rules and housekeeping."""
+        return connectivity.sftp_service(self)
+
+    @cached_property
+    def sftp_endpoint(self) -> connectivity.SftpEndpoint | None:
+        """Environment stacks: their own SFTP user and container, when ``caas:sftp.enabled``."""
+        return connectivity.sftp_endpoint(self)
+
+    @cached_property
+    def vpn_plan(self) -> connectivity.VpnPlan | None:
+        """Environment stacks: the VPN gateway and its partner sites, with effective defaults."""
+        return connectivity.vpn_plan(self)
 
     # -- kubernetes layer and apps --
     kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
@@ -355,6 +347,8 @@ class EstateConfig(Section):
         if self.is_shared or self.apps is None:
             return {}
         zones = {key: PRIVATELINK_ZONES[key] for key in ("registry", "vault", "file", "sqlMi")}
+        if self.sftp_endpoint is not None:
+            zones["blob"] = PRIVATELINK_ZONES["blob"]  # the private endpoint to the shared SFTP host
         if self.apps.iom:
             # Flexible server with VNet integration needs a zone ending in .postgres.database.azure.com.
             zones["postgres"] = f"{self.customer.code}-{self.environment}.private.postgres.database.azure.com"
@@ -502,7 +496,7 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     p += data_section.problems(cfg, secret_keys)
 
     # -- connectivity --
-
+    p += connectivity.problems(cfg)
     # -- kubernetes --
     p += kubernetes_layer.problems(cfg)
 
@@ -650,24 +644,6 @@ def _check_network(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         p.append(("caas:network.drAddressSpace", "required in prd: the VNet range in the DR region"))
     for a, b in addressing.overlaps(ranges):
         p.append((b, f"overlaps {a}"))
-    if cfg.vpn is not None:
-        for i, site in enumerate(cfg.vpn.sites):
-            key = f"caas:vpn.sites[{i}]"
-            if (site.gateway_ip is None) == (site.gateway_fqdn is None):
-                p.append((f"{key}.gatewayIp", "set exactly one of gatewayIp and gatewayFqdn"))
-            if site.gateway_ip is not None and not site.gateway_ip.is_global:
-                p.append((f"{key}.gatewayIp", f"{site.gateway_ip} is not a public address"))
-            for j, prefix in enumerate(site.address_prefixes):
-                for name, azure in ranges.items():
-                    if prefix.overlaps(azure):
-                        p.append((f"{key}.addressPrefixes[{j}]", f"{prefix} overlaps {name} {azure}"))
-            if cfg.vpn.enable_bgp and (site.bgp_asn is None or site.bgp_peering_address is None):
-                p.append((f"{key}.bgpAsn", "BGP is on: set bgpAsn and bgpPeeringAddress for every site"))
-        names = [s.name for s in cfg.vpn.sites]
-        if len(set(names)) != len(names):
-            p.append(("caas:vpn.sites", "site names must be unique"))
-        if cfg.environment == "prd" and cfg.vpn.active_active is False:
-            p.append(("caas:vpn.activeActive", "prd runs the VPN gateway active-active; remove the override"))
 
 
 def _check_names(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
@@ -714,6 +690,7 @@ def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) 
         p.append(("caas:sharedStack", f"project '{parts[1]}' is not this project '{project}'"))
     if parts[-1:] != ["shared"]:
         p.append(("caas:sharedStack", "must name the stack 'shared': <org>/<project>/shared"))
+    p += connectivity.cross_stack_problems(env, shared)
     return p
 
 

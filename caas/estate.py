@@ -19,8 +19,12 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
+from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
 from components.shared_services import SharedServices, SharedServicesArgs
+from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 
+# Exported by the shared stack when it runs an SFTP host; read only by environments with caas:sftp.
+SFTP_SHARED_OUTPUTS = ("sftpStorageAccountId", "sftpStorageAccountName", "sftpHost")
 # Outputs of the shared stack that environment stacks read; the names are a contract between stacks.
 SHARED_OUTPUTS = (
     "hubVnetId",
@@ -28,6 +32,7 @@ SHARED_OUTPUTS = (
     "hubResourceGroupName",
     "registryId",
     "registryLoginServer",
+    *SFTP_SHARED_OUTPUTS,
 )
 
 
@@ -45,6 +50,14 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
     }
     if cfg.is_shared:
         # -- shared: connectivity (SFTP account) --
+        if cfg.sftp_service is not None:
+            sftp = Sftp("sftp", SftpArgs(cfg, rg, observability.workspace_id))
+            outputs.update(
+                sftpStorageAccountId=sftp.account.id,
+                sftpStorageAccountName=sftp.account.name,
+                sftpHost=sftp.host,
+                sftp=sftp.facts,
+            )
 
         shared = SharedServices("shared", SharedServicesArgs(cfg, rg, observability.workspace_id))
         outputs.update(
@@ -60,7 +73,7 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
 
     assert cfg.shared_stack is not None  # the model requires it for environment stacks
     shared_stack = pulumi.StackReference("shared", stack_name=cfg.shared_stack)
-    refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS))
+    refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS if key not in SFTP_SHARED_OUTPUTS))
     net = Network("network", NetworkArgs(cfg, rg, observability.workspace_id, refs))
     vault = KeyVault(
         "keyvault",
@@ -143,6 +156,21 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
     )
 
     # -- connectivity --
+    if cfg.sftp_endpoint is not None:
+        account_id, account_name, host = (shared_stack.require_output(key) for key in SFTP_SHARED_OUTPUTS)
+        sftp_access = SftpAccess(
+            "sftp",
+            SftpAccessArgs(
+                cfg, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["blob"], account_id, account_name, host
+            ),
+        )
+        outputs["sftp"] = sftp_access.facts
+    if cfg.vpn_plan is not None:
+        vpn = SiteToSiteVpn(
+            "vpn",
+            SiteToSiteVpnArgs(cfg, rg, net.subnet_ids["gateway"], observability.workspace_id, vault.vault.name),
+        )
+        outputs["vpn"] = vpn.facts
 
     # -- kubernetes --
     if compute.aks is not None:

@@ -185,7 +185,42 @@ ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName", ()),
     "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName", ()),
     "azure-native:consumption:Budget": ("Microsoft.Consumption/budgets", "budgetName", ()),
-    # -- connectivity --
+    # -- connectivity -- (StorageAccount: listed under compute)
+    "azure-native:storage:BlobServiceProperties": (
+        "Microsoft.Storage/storageAccounts/{}/blobServices",
+        "blobServicesName",
+        ("accountName",),
+    ),
+    "azure-native:storage:BlobContainer": (
+        "Microsoft.Storage/storageAccounts/{}/blobServices/default/containers",
+        "containerName",
+        ("accountName",),
+    ),
+    "azure-native:storage:LocalUser": (
+        "Microsoft.Storage/storageAccounts/{}/localUsers",
+        "username",
+        ("accountName",),
+    ),
+    "azure-native:storage:ManagementPolicy": (
+        "Microsoft.Storage/storageAccounts/{}/managementPolicies",
+        "managementPolicyName",
+        ("accountName",),
+    ),
+    "azure-native:network:VirtualNetworkGateway": (
+        "Microsoft.Network/virtualNetworkGateways",
+        "virtualNetworkGatewayName",
+        (),
+    ),
+    "azure-native:network:LocalNetworkGateway": (
+        "Microsoft.Network/localNetworkGateways",
+        "localNetworkGatewayName",
+        (),
+    ),
+    "azure-native:network:VirtualNetworkGatewayConnection": (
+        "Microsoft.Network/connections",
+        "virtualNetworkGatewayConnectionName",
+        (),
+    ),
     # -- kubernetes --
     "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName", ()),
     "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName", ()),

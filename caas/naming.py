@@ -94,6 +94,7 @@ RULES: dict[str, Rule] = {
     "recovery_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
     "failover_group": Rule(63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
     "resource_group": Rule(90, r"^[-\w.()]*[-\w()]$"),
+    "sftp_user": Rule(64, r"^[a-z0-9]+$", 3),  # storage account local users
 }
 DEFAULT_RULE = Rule(80, r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9_]$")
 

@@ -65,6 +65,17 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _container_suffix(annotation: Any) -> str:
+    """How a nested object is addressed: ``[]`` for list items, ``.<name>`` for map values."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        origin = typing.get_origin(candidate)
+        if origin in (list, tuple):
+            return "[]"
+        if origin is dict:
+            return ".<name>"
+    return ""
+
+
 def rows(model: type[BaseModel] = EstateConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:
     out = []
     for name, field in model.model_fields.items():
@@ -75,10 +86,7 @@ def rows(model: type[BaseModel] = EstateConfig, prefix: str = "") -> list[tuple[
         meaning = field.description or (nested.__doc__ or "").strip().split("\n")[0] if nested else field.description
         out.append((path, _type_name(annotation), _default(field), (meaning or "").replace("|", "\\|")))
         if nested is not None:
-            is_list = typing.get_origin(annotation) in (list, tuple) or any(
-                typing.get_origin(a) in (list, tuple) for a in typing.get_args(annotation)
-            )
-            out.extend(rows(nested, f"{path}[]" if is_list else path))
+            out.extend(rows(nested, path + _container_suffix(annotation)))
     return out
 
 

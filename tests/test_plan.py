@@ -23,12 +23,12 @@ HUB_TYPES = {
 }
 ENV_TYPES = {
     "azure-native:network:VirtualNetwork": 1,
-    "azure-native:network:Subnet": 6,  # GatewaySubnet only with VPN
+    "azure-native:network:Subnet": 6,  # plus GatewaySubnet with VPN (uat, prd)
     "azure-native:network:NetworkSecurityGroup": 6,
     "azure-native:network:VirtualNetworkPeering": 2,
     "azure-native:keyvault:Vault": 1,
-    "azure-native:privatedns:PrivateZone": 5,
-    "azure-native:network:PrivateEndpoint": 3,  # registry, key vault, NFS file shares
+    "azure-native:privatedns:PrivateZone": 6,  # with blob, for the shared SFTP host
+    "azure-native:network:PrivateEndpoint": 4,  # registry, key vault, NFS file shares, SFTP host
     "azure-native:operationalinsights:Workspace": 1,
 }
 # prd's DR network (data area): VNet with SQL MI and private-endpoint subnets, peered both ways.
@@ -53,7 +53,10 @@ def test_shared_inventory(plans: dict[str, Plan]) -> None:
 def test_environment_inventory(plans: dict[str, Plan], stack: str) -> None:
     """Each environment has its network, DNS, key vault and workspace; no registry of its own."""
     counts = plans[stack].by_type()
-    for typ, n in ENV_TYPES.items():
+    expected = dict(ENV_TYPES)
+    if stack in ("uat", "prd"):  # the shipped stacks with a VPN
+        expected["azure-native:network:Subnet"] += 1
+    for typ, n in expected.items():
         assert counts[typ] == n + (DR_TYPES.get(typ, 0) if stack == "prd" else 0), (stack, typ)
     assert counts["azure-native:containerregistry:Registry"] == 0
 
@@ -146,11 +149,12 @@ def test_nat_gateway_serves_aks_and_vm_subnets_only(plans: dict[str, Plan]) -> N
     assert with_nat == {"network-snet-aks", "network-snet-vms"}
 
 
-def test_no_public_ip_except_nat_and_bastion(plans: dict[str, Plan]) -> None:
-    """Public IPs exist only for egress (NAT), the operators' Bastion and the gateway; no host has one."""
+def test_no_public_ip_except_nat_bastion_gateway_and_vpn(plans: dict[str, Plan]) -> None:
+    """Public IPs exist only for egress (NAT), the operators' Bastion, the gateway and VPN; no host has one."""
     for stack in STACKS:
         names = {r.name for r in plans[stack].find("azure-native:network:PublicIPAddress")}
         allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip", "public-entry-ip"}
+        allowed |= {"vpn-ip-1", "vpn-ip-2"}
         assert names <= allowed, (stack, names)
 
 

@@ -1,0 +1,492 @@
+"""Partner connectivity: SFTP data exchange and site-to-site VPN.
+
+``caas:sftp`` in the shared stack describes the customer's one SFTP host (a storage account) with one local
+user and container per environment; an environment stack sets ``caas:sftp: {enabled: true}`` to reach it
+through its own private endpoint. ``caas:vpn`` in an environment stack describes its VPN gateway and the
+partner sites it connects to. Components and runbooks read the derived facts (``SftpService``,
+``SftpEndpoint``, ``VpnPlan``) through ``cfg.sftp_service``, ``cfg.sftp_endpoint`` and ``cfg.vpn_plan``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from caas import naming
+from caas.sections.base import Hostname, Label, Section
+
+if TYPE_CHECKING:
+    from caas.config import EstateConfig
+
+ENVIRONMENTS = ("int", "uat", "prd")
+
+# --------------------------------------------------------------------------------------------------------
+# SFTP
+
+SFTP_PORT = 22
+# Public key types the SFTP endpoint accepts (learn.microsoft.com, "SFTP support for Azure Blob Storage",
+# supported algorithms); rsa-sha2-256/512 are signatures made with an ssh-rsa key. RSA needs >= 2048 bits.
+SSH_KEY_TYPES = ("ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384")
+MIN_RSA_BITS = 2048
+MAX_KEYS_PER_USER = 10  # Azure's limit per local user
+# What a local user may do in its own container: read, write, delete, list, create. No ACL changes.
+SFTP_PERMISSIONS = "rwdlc"
+# Days a deleted file or container can still be restored (a partner's mistaken `rm` on production data).
+SOFT_DELETE_DAYS = 7
+
+
+class Housekeeping(Section):
+    """Days after their last change that files are deleted, per folder of each environment's container."""
+
+    import_days: int = Field(default=30, ge=1, le=3650, description="files in <container>/import/")
+    export_days: int = Field(default=90, ge=1, le=3650, description="files in <container>/export/")
+
+
+class SftpUser(Section):
+    """An environment's local user: logs in with these keys only, to its own container only."""
+
+    ssh_public_keys: tuple[str, ...] = Field(
+        min_length=1,
+        max_length=MAX_KEYS_PER_USER,
+        description="OpenSSH public keys, '<type> <base64> [comment]' (the .pub file); logins are key-only",
+    )
+
+
+class Sftp(Section):
+    """SFTP exchange: in the shared stack the host, its users and who may reach it; in environments only enabled."""
+
+    enabled: bool = Field(default=True, description="environment stacks: create the private endpoint to the host")
+    allowed_source_ranges: tuple[IPv4Network, ...] = Field(
+        default=(),
+        max_length=400,
+        description="partner IPv4 ranges allowed to reach the public SFTP endpoint; none: private endpoints only",
+    )
+    housekeeping: Housekeeping = Housekeeping()
+    users: dict[str, SftpUser] = Field(default_factory=dict, description="int, uat, prd: one local user each")
+
+
+@dataclass(frozen=True)
+class SshPublicKey:
+    algorithm: str
+    data: str  # base64 wire format
+    comment: str
+
+    @property
+    def key(self) -> str:
+        """The ``<type> <data>`` form Azure stores (no comment)."""
+        return f"{self.algorithm} {self.data}"
+
+
+def parse_ssh_public_key(text: str) -> SshPublicKey:
+    """Check that ``text`` is an OpenSSH public key of a type the SFTP endpoint accepts; raise ValueError why not."""
+    if "PRIVATE KEY" in text:
+        raise ValueError("this is a private key; give the public key (the .pub file) and keep the private key secret")
+    parts = text.split(maxsplit=2)
+    if len(parts) < 2:
+        raise ValueError("not an OpenSSH public key; expected '<type> <base64> [comment]'")
+    algorithm, data = parts[0], parts[1]
+    comment = parts[2].strip() if len(parts) == 3 else ""
+    if not algorithm.startswith(("ssh-", "ecdsa-", "sk-")):
+        raise ValueError("not an OpenSSH public key; expected '<type> <base64> [comment]'")
+    if algorithm not in SSH_KEY_TYPES:
+        raise ValueError(f"key type '{algorithm}' is not accepted by Azure SFTP; use one of {', '.join(SSH_KEY_TYPES)}")
+    try:
+        blob = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the key data is not valid base64") from None
+    fields = _ssh_strings(blob)
+    if not fields or fields[0] != algorithm.encode():
+        raise ValueError(f"the key data does not encode a {algorithm} key")
+    if algorithm == "ssh-rsa":
+        if len(fields) != 3:
+            raise ValueError("the key data is not a complete RSA public key")
+        bits = int.from_bytes(fields[2], "big").bit_length()
+        if bits < MIN_RSA_BITS:
+            raise ValueError(f"RSA key has {bits} bits; Azure SFTP needs at least {MIN_RSA_BITS}")
+    else:
+        curve = algorithm.rsplit("-", 1)[1]
+        point = 1 + 2 * {"nistp256": 32, "nistp384": 48}[curve]
+        if len(fields) != 3 or fields[1] != curve.encode() or len(fields[2]) != point or fields[2][:1] != b"\x04":
+            raise ValueError(f"the key data is not a complete {curve} public key")
+    return SshPublicKey(algorithm, data, comment)
+
+
+def _ssh_strings(blob: bytes) -> list[bytes] | None:
+    """Split SSH wire format (RFC 4251: uint32 length + bytes, repeated); None if it does not parse exactly."""
+    fields, offset = [], 0
+    while offset < len(blob):
+        if offset + 4 > len(blob):
+            return None
+        (length,) = struct.unpack(">I", blob[offset : offset + 4])
+        offset += 4
+        if offset + length > len(blob):
+            return None
+        fields.append(blob[offset : offset + length])
+        offset += length
+    return fields
+
+
+def sftp_user_name(customer: str, environment: str) -> str:
+    """``icm<customer><env>``: Azure local user names allow lowercase letters and digits only."""
+    return naming.check("sftp_user", f"icm{customer}{environment}")
+
+
+def sftp_host(account: str) -> str:
+    """SFTP is served on the account's blob endpoint."""
+    return f"{account}.blob.core.windows.net"
+
+
+@dataclass(frozen=True)
+class SftpEndpoint:
+    """One environment's exchange point: its local user, logging in to its own container."""
+
+    environment: str
+    user: str
+    container: str
+
+    @property
+    def home_directory(self) -> str:
+        return self.container
+
+    def login(self, account: str) -> str:
+        """The login form the service expects: ``<account>.<user>@<account>.blob.core.windows.net``."""
+        return f"{account}.{self.user}@{sftp_host(account)}"
+
+    def folder(self, name: str) -> str:
+        """A lifecycle prefix: container first, then the folder (``prd/import/``)."""
+        return f"{self.container}/{name}/"
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    name: str
+    prefix: str
+    days: int
+
+
+@dataclass(frozen=True)
+class SftpService:
+    """The shared stack's SFTP host: account, network exposure, users and housekeeping."""
+
+    account: str
+    allowed_source_ranges: tuple[IPv4Network, ...]
+    housekeeping: Housekeeping
+    endpoints: dict[str, SftpEndpoint]
+    keys: dict[str, tuple[SshPublicKey, ...]]
+    port: int = SFTP_PORT
+
+    @property
+    def host(self) -> str:
+        return sftp_host(self.account)
+
+    @property
+    def public(self) -> bool:
+        """Partners on the internet need the public endpoint; without partner ranges it stays closed."""
+        return bool(self.allowed_source_ranges)
+
+    @property
+    def ip_rules(self) -> list[str]:
+        """Firewall entries: Azure takes a single address for a /32 and CIDR for larger ranges."""
+        return [str(r.network_address) if r.prefixlen == 32 else str(r) for r in self.allowed_source_ranges]
+
+    @property
+    def lifecycle_rules(self) -> list[LifecycleRule]:
+        """Delete files older than the housekeeping period, per environment and folder (rule names: alphanumeric)."""
+        days = {"import": self.housekeeping.import_days, "export": self.housekeeping.export_days}
+        return [
+            LifecycleRule(f"{env}{folder.capitalize()}", endpoint.folder(folder), days[folder])
+            for env, endpoint in self.endpoints.items()
+            for folder in ("import", "export")
+        ]
+
+
+def _endpoint(cfg: EstateConfig, environment: str) -> SftpEndpoint:
+    return SftpEndpoint(environment, sftp_user_name(cfg.customer.code, environment), container=environment)
+
+
+def sftp_service(cfg: EstateConfig) -> SftpService | None:
+    """The shared stack's SFTP host, or None when the stack has none."""
+    sftp = cfg.sftp
+    if not cfg.is_shared or sftp is None or not sftp.enabled:
+        return None
+    envs = [env for env in ENVIRONMENTS if env in sftp.users]
+    return SftpService(
+        account=cfg.names.compact("storage", "sftp"),
+        allowed_source_ranges=sftp.allowed_source_ranges,
+        housekeeping=sftp.housekeeping,
+        endpoints={env: _endpoint(cfg, env) for env in envs},
+        keys={env: tuple(parse_ssh_public_key(k) for k in sftp.users[env].ssh_public_keys) for env in envs},
+    )
+
+
+def sftp_endpoint(cfg: EstateConfig) -> SftpEndpoint | None:
+    """An environment's own user and container on the shared host, or None when SFTP is off for it."""
+    if cfg.is_shared or cfg.sftp is None or not cfg.sftp.enabled:
+        return None
+    return _endpoint(cfg, cfg.environment)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Site-to-site VPN
+
+# Zone-redundant SKUs that run as Generation2 (learn.microsoft.com, "About gateway SKUs": VpnGw1AZ is
+# Generation1 only). Non-AZ SKUs cannot be created since January 2025 ("VPN Gateway SKU consolidation").
+GatewaySku = Literal["VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"]
+GATEWAY_GENERATION = "Generation2"
+DPD_TIMEOUT_SECONDS = 45
+# ASNs a BGP speaker may not use (learn.microsoft.com, "About BGP with VPN Gateway"): Azure's own and
+# IANA-reserved ones. The Azure gateway itself defaults to 65515, which partner devices may not use.
+AZURE_RESERVED_ASNS = frozenset({8074, 8075, 12076, 65515, 65517, 65518, 65519, 65520})
+IANA_RESERVED_ASNS = (range(23456, 23457), range(64496, 64512), range(65535, 65552), range(4294967295, 4294967296))
+DEFAULT_GATEWAY_ASN = 65515
+# Ranges that are never a partner's internet address: private, shared (CGNAT), loopback, link-local,
+# "this network", multicast and reserved. Documentation ranges (RFC 5737) pass, for examples.
+NON_PUBLIC = tuple(
+    IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+
+
+class VpnSite(Section):
+    """One partner or on-premises site: its VPN device and the ranges behind it."""
+
+    name: Label = Field(description="names its local gateway, connection and generated key")
+    gateway_ip: IPv4Address | None = Field(default=None, description="the partner device's public IPv4 address")
+    gateway_fqdn: Hostname | None = Field(default=None, description="or its DNS name")
+    address_prefixes: tuple[IPv4Network, ...] = Field(min_length=1, description="partner ranges routed to it")
+    bgp_asn: int | None = Field(default=None, ge=1, le=4294967295, description="with enableBgp: the device's ASN")
+    bgp_peering_address: IPv4Address | None = Field(default=None, description="with enableBgp: its BGP address")
+
+
+class Vpn(Section):
+    """Site-to-site VPN of the environment (off when absent): a gateway in its GatewaySubnet, a tunnel per site."""
+
+    sku: GatewaySku = Field(default="VpnGw2AZ", description="zone-redundant Generation2 SKU")
+    active_active: bool | None = Field(default=None, description="two instances and public IPs; default: on in prd")
+    enable_bgp: bool = Field(default=False, description="dynamic routing; off: static routes from addressPrefixes")
+    bgp_asn: int = Field(default=DEFAULT_GATEWAY_ASN, ge=1, le=4294967295, description="the Azure gateway's ASN")
+    sa_lifetime_seconds: int = Field(default=27000, ge=300, le=172799, description="IPsec (quick mode) SA lifetime")
+    sa_data_size_kilobytes: int = Field(default=102400000, ge=1024, le=2147483647, description="IPsec SA data limit")
+    sites: tuple[VpnSite, ...] = Field(min_length=1, description="one tunnel (two when active-active) per site")
+
+
+@dataclass(frozen=True)
+class IpsecPolicy:
+    """The explicit IPsec/IKE policy of every connection; partners configure the same on their side."""
+
+    sa_lifetime_seconds: int
+    sa_data_size_kilobytes: int
+    ike_encryption: str = "AES256"
+    ike_integrity: str = "SHA256"
+    dh_group: str = "DHGroup14"
+    ipsec_encryption: str = "AES256"
+    ipsec_integrity: str = "SHA256"
+    pfs_group: str = "PFS2048"
+    protocol: str = "IKEv2"
+    dpd_timeout_seconds: int = DPD_TIMEOUT_SECONDS
+
+    def describe(self) -> dict[str, str | int]:
+        """camelCase, for stack outputs and runbooks."""
+        return {
+            "protocol": self.protocol,
+            "ikeEncryption": self.ike_encryption,
+            "ikeIntegrity": self.ike_integrity,
+            "dhGroup": self.dh_group,
+            "ipsecEncryption": self.ipsec_encryption,
+            "ipsecIntegrity": self.ipsec_integrity,
+            "pfsGroup": self.pfs_group,
+            "saLifetimeSeconds": self.sa_lifetime_seconds,
+            "saDataSizeKilobytes": self.sa_data_size_kilobytes,
+            "dpdTimeoutSeconds": self.dpd_timeout_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class VpnPlan:
+    """An environment's VPN gateway with its effective defaults."""
+
+    sku: str
+    active_active: bool
+    zones: tuple[str, ...]
+    bgp_asn: int | None  # None: static routing
+    azure_address_ranges: tuple[IPv4Network, ...]  # what partners route into the tunnel
+    ipsec: IpsecPolicy
+    sites: tuple[VpnSite, ...]
+    generation: str = GATEWAY_GENERATION
+
+    @staticmethod
+    def key_secret_name(site: str) -> str:
+        """Key Vault secret holding a site's generated pre-shared key."""
+        return f"vpn-{site}-shared-key"
+
+
+def vpn_plan(cfg: EstateConfig) -> VpnPlan | None:
+    vpn = cfg.vpn
+    if vpn is None or cfg.is_shared:
+        return None
+    return VpnPlan(
+        sku=vpn.sku,
+        active_active=vpn.active_active if vpn.active_active is not None else cfg.environment == "prd",
+        zones=cfg.profile.zones,
+        bgp_asn=vpn.bgp_asn if vpn.enable_bgp else None,
+        # The hub is not reachable through the tunnel: peerings do not allow gateway transit.
+        azure_address_ranges=(cfg.network.address_space,),
+        ipsec=IpsecPolicy(vpn.sa_lifetime_seconds, vpn.sa_data_size_kilobytes),
+        sites=vpn.sites,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Checks
+
+
+def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
+    """Cross-field rules of ``caas:sftp`` and ``caas:vpn``."""
+    p: list[tuple[str, str]] = []
+    if cfg.sftp is not None:
+        (_check_sftp_account if cfg.is_shared else _check_sftp_switch)(cfg, p)
+    if cfg.vpn is not None and not cfg.is_shared:  # the layout check refuses it in the shared stack
+        _check_vpn(cfg, p)
+    return p
+
+
+def cross_stack_problems(env: EstateConfig, shared: EstateConfig) -> list[tuple[str, str]]:
+    """An environment that switches SFTP on needs the host and its user in the shared stack."""
+    if env.sftp_endpoint is None:
+        return []
+    service = shared.sftp_service
+    if service is None:
+        return [("caas:sftp.enabled", "the shared stack has no SFTP host; configure caas:sftp in Pulumi.shared.yaml")]
+    if env.environment not in service.endpoints:
+        return [("caas:sftp.enabled", f"Pulumi.shared.yaml has no caas:sftp.users.{env.environment}; add it there")]
+    return []
+
+
+def _non_public(network: IPv4Network) -> IPv4Network | None:
+    return next((n for n in NON_PUBLIC if network.overlaps(n)), None)
+
+
+def _check_sftp_switch(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    assert cfg.sftp is not None
+    for field in sorted(cfg.sftp.model_fields_set - {"enabled"}):
+        alias = Sftp.model_fields[field].alias
+        p.append(
+            (
+                f"caas:sftp.{alias}",
+                "set in the shared stack (Pulumi.shared.yaml); an environment stack sets only enabled",
+            )
+        )
+
+
+def _check_sftp_account(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    sftp = cfg.sftp
+    assert sftp is not None
+    if not sftp.enabled:
+        return
+    if not sftp.users:
+        p.append(("caas:sftp.users", "at least one user; allowed keys: int, uat, prd, each with sshPublicKeys"))
+    for i, network in enumerate(sftp.allowed_source_ranges):
+        key = f"caas:sftp.allowedSourceRanges[{i}]"
+        reserved = _non_public(network)
+        if reserved is not None:
+            p.append(
+                (key, f"{network} is not a public range (overlaps {reserved}); partners connect from the internet")
+            )
+        elif network.prefixlen == 31:
+            p.append((key, f"Azure Storage refuses /31 ranges; list {network[0]}/32 and {network[1]}/32 instead"))
+    for env in sftp.users:
+        if env not in ENVIRONMENTS:
+            p.append((f"caas:sftp.users.{env}", f"unknown environment; allowed: {', '.join(ENVIRONMENTS)}"))
+    owners: dict[str, str] = {}
+    for env, user in sftp.users.items():
+        for i, text in enumerate(user.ssh_public_keys):
+            key = f"caas:sftp.users.{env}.sshPublicKeys[{i}]"
+            try:
+                parsed = parse_ssh_public_key(text)
+            except ValueError as error:
+                p.append((key, str(error)))
+                continue
+            other = owners.setdefault(parsed.data, env)
+            if other != env and "prd" in (env, other):
+                p.append((key, f"also a key of {other}; production keys must not open another environment"))
+    try:
+        cfg.names.compact("storage", "sftp")
+        for env in ENVIRONMENTS:
+            sftp_user_name(cfg.customer.code, env)
+    except ValueError as exc:
+        p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
+
+
+def _azure_ranges(cfg: EstateConfig) -> dict[str, IPv4Network]:
+    net = cfg.network
+    ranges = {"caas:network.addressSpace": net.address_space}
+    if net.hub_address_space is not None:
+        ranges["caas:network.hubAddressSpace"] = net.hub_address_space
+    if net.dr_address_space is not None:
+        ranges["caas:network.drAddressSpace"] = net.dr_address_space
+    return ranges
+
+
+def _reserved_asn(asn: int) -> bool:
+    return asn in AZURE_RESERVED_ASNS or any(asn in r for r in IANA_RESERVED_ASNS)
+
+
+def _check_vpn(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    vpn = cfg.vpn
+    assert vpn is not None
+    azure = _azure_ranges(cfg)
+    seen: dict[IPv4Network, str] = {}
+    for i, site in enumerate(vpn.sites):
+        key = f"caas:vpn.sites[{i}]"
+        if (site.gateway_ip is None) == (site.gateway_fqdn is None):
+            p.append((f"{key}.gatewayIp", "set exactly one of gatewayIp and gatewayFqdn"))
+        if site.gateway_ip is not None and _non_public(IPv4Network(site.gateway_ip)) is not None:
+            p.append((f"{key}.gatewayIp", f"{site.gateway_ip} is not a public address"))
+        for j, prefix in enumerate(site.address_prefixes):
+            where = f"{key}.addressPrefixes[{j}]"
+            for name, azure_range in azure.items():
+                if prefix.overlaps(azure_range):
+                    p.append((where, f"{prefix} overlaps {name} {azure_range}; partner ranges must be distinct"))
+            for other, other_key in seen.items():
+                if prefix.overlaps(other):
+                    p.append((where, f"{prefix} overlaps {other_key} {other}; routes would be ambiguous"))
+            seen[prefix] = where
+        _check_site_bgp(vpn, site, key, azure, p)
+    names = [s.name for s in vpn.sites]
+    if len(set(names)) != len(names):
+        p.append(("caas:vpn.sites", "site names must be unique"))
+    if vpn.enable_bgp and vpn.bgp_asn != DEFAULT_GATEWAY_ASN and _reserved_asn(vpn.bgp_asn):
+        p.append(("caas:vpn.bgpAsn", f"{vpn.bgp_asn} is reserved by Azure or IANA; keep 65515 or choose another"))
+    if cfg.environment == "prd" and vpn.active_active is False:
+        p.append(("caas:vpn.activeActive", "prd runs the VPN gateway active-active; remove the override"))
+
+
+def _check_site_bgp(vpn: Vpn, site: VpnSite, key: str, azure: dict[str, IPv4Network], p: list[tuple[str, str]]) -> None:
+    if not vpn.enable_bgp:
+        if site.bgp_asn is not None or site.bgp_peering_address is not None:
+            p.append((f"{key}.bgpAsn", "BGP is off (caas:vpn.enableBgp); remove the BGP settings or turn it on"))
+        return
+    if site.bgp_asn is None or site.bgp_peering_address is None:
+        p.append((f"{key}.bgpAsn", "BGP is on: set bgpAsn and bgpPeeringAddress for every site"))
+        return
+    if _reserved_asn(site.bgp_asn) or site.bgp_asn == vpn.bgp_asn:
+        p.append((f"{key}.bgpAsn", f"{site.bgp_asn} is reserved or equals the gateway's ASN {vpn.bgp_asn}"))
+    for name, azure_range in azure.items():
+        if site.bgp_peering_address in azure_range:
+            p.append((f"{key}.bgpPeeringAddress", f"{site.bgp_peering_address} lies in {name} {azure_range}"))
