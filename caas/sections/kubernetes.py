@@ -2,8 +2,8 @@
 
 What runs in each environment's AKS cluster: one namespace per app, environment and system, the ingress
 controller, SolrCloud for ICM 11, the Helm releases of Intershop's charts, and who may touch which namespace.
-Everything the components and the Helm values need is derived here once (``workloads``, ``network_rules``,
-``synced_secrets``), as pure functions of the model, so tests read the same facts the program deploys.
+Everything the components and the Helm values need is derived here once (``workloads`` with their secrets,
+``network_rules``, quotas, images), as pure functions of the model, so tests read the facts the program deploys.
 """
 
 from __future__ import annotations
@@ -264,6 +264,8 @@ class Smtp(Section):
 
 
 class Iom(Section):
+    """IOM's settings the Azure estate cannot know."""
+
     smtp: Smtp | None = Field(default=None, description="required with iom")
 
 
