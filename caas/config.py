@@ -22,6 +22,7 @@ from caas import addressing, naming
 from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
 from caas.sections import compute, connectivity
 from caas.sections import data as data_section
+from caas.sections import kubernetes as kubernetes_layer
 from caas.sections.base import SYSTEMS, Hostname, Section
 from caas.sections.connectivity import Sftp, Vpn
 
@@ -282,6 +283,12 @@ class EstateConfig(Section):
         return connectivity.vpn_plan(self)
 
     # -- kubernetes layer and apps --
+    kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
+
+    @cached_property
+    def workloads(self) -> list[kubernetes_layer.Workload]:
+        """The namespaces of the Kubernetes layer and what runs in each; [] without containerised apps."""
+        return kubernetes_layer.workloads(self)
 
     # -- derived facts: computed once, read everywhere ------------------------------------------------
 
@@ -491,6 +498,7 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     # -- connectivity --
     p += connectivity.problems(cfg)
     # -- kubernetes --
+    p += kubernetes_layer.problems(cfg)
 
     if cfg.hostnames:
         seen: dict[str, str] = {}

@@ -14,6 +14,7 @@ from components.foundation import Foundation, FoundationArgs
 from components.icm_database import DrSite, IcmDatabase, IcmDatabaseArgs
 from components.iom_database import IomDatabase, IomDatabaseArgs
 from components.key_vault import KeyVault, KeyVaultArgs
+from components.kubernetes_layer import ClusterFacts, DatabaseFacts, KubernetesLayer, KubernetesLayerArgs, ShareFacts
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
@@ -172,6 +173,27 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
         outputs["vpn"] = vpn.facts
 
     # -- kubernetes --
+    if compute.aks is not None:
+        aks = compute.aks
+        kubernetes = KubernetesLayer(
+            "k8s",
+            KubernetesLayerArgs(
+                config=cfg,
+                resource_group_name=rg,
+                cluster=ClusterFacts(aks.cluster_id, aks.oidc_issuer_url, aks.kubeconfig, aks.ingress_ip),
+                vault_name=vault.vault.name,
+                secret_ids=secrets.secret_ids,
+                registry_login_server=refs.registry_login_server,
+                databases=DatabaseFacts(
+                    sql_host=icm_db.host,
+                    icm_databases=data.sql_mi.databases,
+                    postgres_host=iom_db.host if iom_db is not None else None,
+                    postgres_admin_login=data.postgres.admin_login if data.postgres is not None else None,
+                ),
+                shares=ShareFacts.from_mount_sources(rg, compute.mount_sources, cfg.nfs_shares),
+            ),
+        )
+        outputs.update(kubernetesNamespaces=kubernetes.namespace_names, workloadIdentityClientIds=kubernetes.client_ids)
 
     outputs.update(
         vnetId=net.vnet.id,

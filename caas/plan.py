@@ -183,6 +183,7 @@ def as_table(plan: Plan) -> str:
             flags += " provider=" + _short(r.provider) if r.provider else ""
             lines.append(f"  {r.type:<62} {r.name}{flags}")
         lines.append("")
+    lines.extend(_kubernetes_layer(plan))
     lines.append("Resources by type:")
     for typ, count in sorted(plan.by_type().items()):
         lines.append(f"  {count:>4}  {typ}")
@@ -191,6 +192,38 @@ def as_table(plan: Plan) -> str:
     for name, value in plan.outputs.items():
         lines.append(f"  {name}: {json.dumps(value) if not isinstance(value, str) else value}")
     return "\n".join(lines) + "\n"
+
+
+def _namespace_of(r: Registration) -> str:
+    """The namespace a Kubernetes object lives in (a Namespace: itself; a release: its target)."""
+    metadata = r.inputs.get("metadata") or {}
+    if r.type == "kubernetes:core/v1:Namespace":
+        return metadata.get("name", "")
+    return r.inputs.get("namespace") or metadata.get("namespace") or "(cluster-scoped)"
+
+
+def _kubernetes_layer(plan: Plan) -> list[str]:
+    """Per cluster (one Kubernetes provider each): the namespaces, their object counts and Helm releases."""
+    providers = plan.find("pulumi:providers:kubernetes")
+    if not providers:
+        return []
+    lines = ["Kubernetes layer per cluster:"]
+    for provider in providers:
+        lines.append(f"  {provider.name} -> {provider.inputs.get('clusterIdentifier', '(ambient)')}")
+        objects = [r for r in plan.resources if r.provider == provider.urn]
+        by_namespace: dict[str, list[Registration]] = defaultdict(list)
+        for r in objects:
+            by_namespace[_namespace_of(r)].append(r)
+        for namespace in sorted(by_namespace):
+            members = by_namespace[namespace]
+            releases = [
+                f"{r.inputs.get('name')}: {r.inputs.get('chart')} {r.inputs.get('version')}"
+                for r in members
+                if r.type == "kubernetes:helm.sh/v3:Release"
+            ]
+            lines.append(f"    {namespace:<40} {len(members):>3} objects  {'; '.join(releases)}".rstrip())
+    lines.append("")
+    return lines
 
 
 def as_mermaid(plan: Plan) -> str:
@@ -220,6 +253,10 @@ def as_mermaid(plan: Plan) -> str:
         for dep in r.dependencies:
             if dep in ids and r.custom and dep != r.parent:
                 lines.append(f"  {ids[dep]} --> {ids[r.urn]}")
+    # Each Kubernetes provider (one per cluster) points at the components whose objects it deploys.
+    for provider in plan.find("pulumi:providers:kubernetes"):
+        served = sorted({r.parent for r in plan.resources if r.provider == provider.urn and r.parent in ids})
+        lines.extend(f"  {ids[provider.urn]} -. cluster .-> {ids[parent]}" for parent in served)
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,157 @@
+"""Values of the ``iom`` chart 3.1.1 (IOM 5.1.0).
+
+Keys from charts/iom/values.yaml and templates (statefulset.yaml, persistenceStatic.yaml, ingress.yaml,
+serviceaccount.yaml, patch-downtime.yaml) of intershop/helm-charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from caas.charts import IngressHost, ResourceAmounts, ResourceRequirements, SecretKeyRef, Values
+from caas.sections import kubernetes as layer
+
+if TYPE_CHECKING:
+    from caas.config import EstateConfig
+
+
+class Image(Values):
+    repository: str
+    tag: str
+    pull_policy: Literal["IfNotPresent", "Always"] = "IfNotPresent"
+
+
+class DbAccount(Values):
+    """Creates IOM's database and user on the first install with the server's admin login."""
+
+    enabled: bool = True
+    image: Image
+
+
+class Pg(Values):
+    host: str
+    port: str = "5432"
+    ssl_mode: Literal["require", "verify-ca", "verify-full"] = "require"  # the flexible server enforces TLS
+    user: str
+    passwd_secret_key_ref: SecretKeyRef
+    db: str = "postgres"
+
+
+class OmsDb(Values):
+    name: str = "oms_db"
+    user: str = "oms_user"
+    passwd_secret_key_ref: SecretKeyRef
+
+
+class OmsSmtp(Values):
+    host: str
+    port: str
+    encryption: Literal["auto", "ssl", "startTls"]
+    user: str | None = None
+    passwd_secret_key_ref: SecretKeyRef | None = None
+
+
+class Oms(Values):
+    public_url: str
+    db: OmsDb
+    smtp: OmsSmtp
+
+
+class Project(Values):
+    env_name: str
+
+
+class StaticVolume(Values):
+    pv: str
+    storage_class: str
+
+
+class Persistence(Values):
+    provisioning: Literal["static"] = "static"  # the program's volume on the private NFS share
+    storage_size: str
+    static: StaticVolume
+
+
+class Ingress(Values):
+    enabled: bool = True
+    class_name: str
+    annotations: dict[str, str]
+    hosts: tuple[IngressHost, ...]
+
+
+class ServiceAccount(Values):
+    create: bool = True
+    annotations: dict[str, str]
+
+
+class IomValues(Values):
+    replica_count: int
+    kubectl_image_repository: str
+    image: Image
+    dbaccount: DbAccount
+    pg: Pg
+    oms: Oms
+    project: Project
+    persistence: Persistence
+    ingress: Ingress
+    resources: ResourceRequirements
+    service_account: ServiceAccount
+
+
+@dataclass(frozen=True)
+class IomFacts:
+    registry: str
+    postgres_host: str
+    admin_login: str  # the flexible server's administrator, used once by dbaccount
+    client_id: str
+    volume: str  # the PersistentVolume on the IOM share
+    share_size: str
+
+
+def iom_values(cfg: EstateConfig, facts: IomFacts) -> IomValues:
+    workload = next(w for w in cfg.workloads if w.key == "iom")
+    smtp = cfg.kubernetes.iom.smtp
+    assert smtp is not None  # the model requires it with iom
+
+    def image(role: str) -> Image:
+        i = layer.image(cfg, role)
+        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
+
+    kubectl = layer.image(cfg, "kubectl")
+    refs = {(s.vault_secret): SecretKeyRef(name=s.secret, key=s.key) for s in workload.secrets}
+    res = layer.resources(cfg, "iom")
+    return IomValues(
+        replica_count=layer.replicas(cfg, "iom"),
+        kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.tag}",
+        image=image("iom"),
+        dbaccount=DbAccount(image=image("iomDbaccount")),
+        pg=Pg(host=facts.postgres_host, user=facts.admin_login, passwd_secret_key_ref=refs[layer.IOM_ADMIN_SECRET]),
+        oms=Oms(
+            public_url=f"https://{workload.hostnames[0]}",
+            db=OmsDb(passwd_secret_key_ref=refs[layer.IOM_DB_SECRET]),
+            smtp=OmsSmtp(
+                host=smtp.host,
+                port=str(smtp.port),
+                encryption=smtp.encryption,
+                user=smtp.user,
+                passwd_secret_key_ref=refs.get(layer.IOM_SMTP_SECRET),
+            ),
+        ),
+        project=Project(env_name=f"{cfg.customer.code}-{cfg.environment}"),
+        persistence=Persistence(
+            storage_size=facts.share_size,
+            static=StaticVolume(pv=facts.volume, storage_class=layer.STATIC_STORAGE_CLASS),
+        ),
+        ingress=Ingress(
+            class_name=layer.INGRESS_CLASS,
+            # The chart's own affinity annotations are nginx's; HAProxy keeps sessions on one pod with this.
+            annotations={"haproxy.org/cookie-persistence": "route"},
+            hosts=tuple(IngressHost(host=h) for h in workload.hostnames),
+        ),
+        resources=ResourceRequirements(
+            requests=ResourceAmounts(cpu=res.cpu_request, memory=res.memory),
+            limits=ResourceAmounts(cpu=res.cpu_limit, memory=res.memory),
+        ),
+        service_account=ServiceAccount(annotations={"azure.workload.identity/client-id": facts.client_id}),
+    )

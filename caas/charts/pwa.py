@@ -1,0 +1,109 @@
+"""Values of the ``pwa-main`` chart 0.13.0 for one system's PWA.
+
+Keys from charts/pwa/values.yaml and values.schema.json (which closes ``upstream``, ``image``, ``ingress`` and
+its instances and hosts) of intershop/helm-charts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from caas.charts import ResourceAmounts, ResourceRequirements, Values
+from caas.sections import kubernetes as layer
+
+if TYPE_CHECKING:
+    from caas.config import EstateConfig
+
+
+class Image(Values):
+    repository: str
+    tag: str
+    pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+
+
+class Upstream(Values):
+    icm_base_url: str = Field(alias="icmBaseURL")
+
+
+class CacheReset(Values):
+    """After an upgrade a hook job restarts the nginx cache with kubectl; the image is the mirrored kubectl."""
+
+    enabled: bool = True
+    image: Image
+
+
+class Cache(Values):
+    replica_count: int
+    image: Image
+    resources: ResourceRequirements
+    reset: CacheReset
+
+
+class IngressInstanceHost(Values):
+    host: str
+
+
+class IngressInstance(Values):
+    hosts: tuple[IngressInstanceHost, ...]
+
+
+class Ingress(Values):
+    enabled: bool = True
+    class_name: str
+    instances: dict[str, IngressInstance]
+
+
+class PwaValues(Values):
+    replica_count: int
+    image: Image
+    upstream: Upstream
+    resources: ResourceRequirements
+    cache: Cache
+    ingress: Ingress
+
+
+@dataclass(frozen=True)
+class PwaFacts:
+    registry: str
+
+
+def icm_base_url(cfg: EstateConfig, system: str) -> str:
+    """The matching ICM system's public shop hostname: ICM 7.10 or 11, behind the application gateway."""
+    return f"https://{cfg.hostnames[f'{system}.shop']}"
+
+
+def pwa_values(cfg: EstateConfig, system: str, facts: PwaFacts) -> PwaValues:
+    workload = next(w for w in cfg.workloads if w.key == f"pwa-{system}")
+
+    def image(role: str) -> Image:
+        i = layer.image(cfg, role)
+        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
+
+    def resources(component: str) -> ResourceRequirements:
+        r = layer.resources(cfg, component)
+        return ResourceRequirements(
+            requests=ResourceAmounts(cpu=r.cpu_request, memory=r.memory),
+            limits=ResourceAmounts(cpu=r.cpu_limit, memory=r.memory),
+        )
+
+    return PwaValues(
+        replica_count=layer.replicas(cfg, "pwa"),
+        image=image("pwaSsr"),
+        upstream=Upstream(icm_base_url=icm_base_url(cfg, system)),
+        resources=resources("pwa"),
+        cache=Cache(
+            replica_count=layer.replicas(cfg, "pwaCache"),
+            image=image("pwaNginx"),
+            resources=resources("pwaCache"),
+            reset=CacheReset(image=image("kubectl")),
+        ),
+        ingress=Ingress(
+            class_name=layer.INGRESS_CLASS,
+            instances={
+                "default": IngressInstance(hosts=tuple(IngressInstanceHost(host=h) for h in workload.hostnames))
+            },
+        ),
+    )

@@ -1,0 +1,683 @@
+"""Config of the Kubernetes layer: ``caas:kubernetes``.
+
+What runs in each environment's AKS cluster: one namespace per app, environment and system, the ingress
+controller, SolrCloud for ICM 11, the Helm releases of Intershop's charts, and who may touch which namespace.
+Everything the components and the Helm values need is derived here once (``workloads`` with their secrets,
+``network_rules``, quotas, images), as pure functions of the model, so tests read the facts the program deploys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field
+
+from caas.sections.base import SYSTEMS, Hostname, Label, Section
+
+if TYPE_CHECKING:
+    from caas.config import EstateConfig
+
+App = Literal["icm", "iom", "pwa", "search", "microservices"]
+
+
+# -------------------------------------------------------------------------------------------------------
+# Charts: where each comes from. The versions are pinned in config (defaults below), never ranges.
+
+INTERSHOP_REPO = "https://intershop.github.io/helm-charts"
+SOLR_REPO = "https://solr.apache.org/charts"
+HAPROXY_REPO = "https://haproxytech.github.io/helm-charts"
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    repo: str
+    chart: str
+
+
+CHARTS: dict[str, ChartSource] = {
+    "icm": ChartSource(INTERSHOP_REPO, "icm"),
+    "iom": ChartSource(INTERSHOP_REPO, "iom"),
+    "pwaMain": ChartSource(INTERSHOP_REPO, "pwa-main"),
+    "solrOperator": ChartSource(SOLR_REPO, "solr-operator"),
+    "solr": ChartSource(SOLR_REPO, "solr"),
+    "ingress": ChartSource(HAPROXY_REPO, "kubernetes-ingress"),
+}
+
+ChartVersion = Annotated[
+    str,
+    Field(
+        pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$",
+        description="an exact chart version such as 2.21.1 (no ranges, no wildcards)",
+    ),
+]
+
+
+def _pinned(chart: str) -> str:
+    return f"an exact version of {chart}, e.g. 1.2.3 (no ranges, no wildcards)"
+
+
+class ChartVersions(Section):
+    """Pinned chart versions; upgrade one by changing it here after reading the chart's changelog."""
+
+    icm: ChartVersion = Field(default="2.21.1", description=_pinned("intershop/icm"))
+    iom: ChartVersion = Field(default="3.1.1", description=_pinned("intershop/iom"))
+    pwa_main: ChartVersion = Field(default="0.13.0", description=_pinned("intershop/pwa-main"))
+    solr_operator: ChartVersion = Field(default="0.9.1", description=_pinned("apache-solr/solr-operator"))
+    solr: ChartVersion = Field(default="0.9.1", description=_pinned("apache-solr/solr"))
+    ingress: ChartVersion = Field(default="1.52.1", description=_pinned("haproxytech/kubernetes-ingress"))
+
+
+# -------------------------------------------------------------------------------------------------------
+# Images: every container comes from the shared registry (mirrored there with `az acr import`).
+
+
+class Image(Section):
+    repository: str = Field(
+        pattern=r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+        description="path in the shared registry, e.g. acme/icm-as",
+    )
+    tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="an image tag, never latest")
+
+
+ImageRole = Literal[
+    "icmAs",
+    "iom",
+    "pwaSsr",
+    "pwaNginx",
+    "solr",
+    "icmWebadapter",
+    "icmWebadapterAgent",
+    "icmWaMonitoring",
+    "icmInfrastructureProbing",
+    "iomDbaccount",
+    "kubectl",
+    "zookeeper",
+    "zookeeperOperator",
+    "solrOperator",
+    "ingressController",
+    "busybox",
+    "pause",
+]
+# Project images (built by the customer's pipeline) and Solr (its version follows Intershop's release notes for
+# the ICM release) have no default. The others default to what the pinned charts were released with.
+PROJECT_IMAGES = {"icm11": ("icmAs", "solr"), "iom": ("iom",), "pwa": ("pwaSsr", "pwaNginx")}
+IMAGE_DEFAULTS: dict[str, Image] = {
+    role: Image(repository=repository, tag=tag)
+    for role, (repository, tag) in {
+        "icmWebadapter": ("intershophub/icm-webadapter", "2.7.0"),
+        "icmWebadapterAgent": ("intershophub/icm-webadapteragent", "6.0.1"),
+        "icmWaMonitoring": ("intershophub/icm-wa-monitoring-exporter", "1.1.0"),
+        "icmInfrastructureProbing": ("intershophub/infrastructure-probing", "3.0.0"),
+        "iomDbaccount": ("intershophub/iom-dbaccount", "2.0.0"),
+        "kubectl": ("bitnami/kubectl", "1.32.1"),  # IOM's and the PWA's upgrade hooks, ZooKeeper operator hooks
+        "zookeeper": ("pravega/zookeeper", "0.2.15"),
+        "zookeeperOperator": ("pravega/zookeeper-operator", "0.2.15"),
+        "solrOperator": ("apache/solr-operator", "v0.9.1"),
+        "ingressController": ("haproxytech/kubernetes-ingress", "3.2.12"),
+        "busybox": ("library/busybox", "1.37.0"),  # prepares the ICM share's folders
+        "pause": ("k8s/pause", "3.10"),  # keeps the Key Vault secrets synced
+    }.items()
+}
+
+
+def image(cfg: EstateConfig, role: str) -> Image:
+    """The image of a role: the stack's, else the default. The model guarantees one for every enabled app."""
+    found = cfg.kubernetes.images.get(role) or IMAGE_DEFAULTS.get(role)  # type: ignore[call-overload]
+    if found is None:
+        raise KeyError(f"no image for {role}")
+    return found
+
+
+# -------------------------------------------------------------------------------------------------------
+# Sizes: per scale in one table each; the stack file may override per app or component.
+
+CpuQuantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?m?$", description="CPU, e.g. 4 or 500m")]
+MemoryQuantity = Annotated[str, Field(pattern=r"^\d+(Mi|Gi|Ti)$", description="memory, e.g. 16Gi")]
+
+
+class Quota(Section):
+    """The ResourceQuota of one namespace."""
+
+    requests_cpu: CpuQuantity
+    requests_memory: MemoryQuantity
+    limits_cpu: CpuQuantity
+    limits_memory: MemoryQuantity
+    pods: int = Field(ge=1, le=500)
+
+
+def _quota(rc: str, rm: str, lc: str, lm: str, pods: int) -> Quota:
+    return Quota(requests_cpu=rc, requests_memory=rm, limits_cpu=lc, limits_memory=lm, pods=pods)
+
+
+# Per namespace (ICM and PWA: per system). Sized for the replicas and resources below plus one rolling-update surge.
+QUOTA_DEFAULTS: dict[str, dict[str, Quota]] = {
+    "production": {
+        "icm": _quota("10", "32Gi", "20", "40Gi", 20),
+        "iom": _quota("6", "12Gi", "8", "12Gi", 10),
+        "pwa": _quota("4", "6Gi", "8", "8Gi", 15),
+        "search": _quota("6", "16Gi", "12", "20Gi", 12),
+        "microservices": _quota("8", "16Gi", "16", "32Gi", 50),
+    },
+    "small": {
+        "icm": _quota("4", "12Gi", "8", "16Gi", 15),
+        "iom": _quota("2", "4Gi", "3", "6Gi", 8),
+        "pwa": _quota("2", "3Gi", "4", "4Gi", 10),
+        "search": _quota("2", "6Gi", "4", "8Gi", 6),
+        "microservices": _quota("4", "8Gi", "8", "16Gi", 30),
+    },
+}
+
+Component = Literal["icmAs", "icmWebadapter", "iom", "pwa", "pwaCache", "solr", "zookeeper", "ingress"]
+REPLICA_DEFAULTS: dict[str, dict[str, int]] = {
+    "production": {
+        "icmAs": 2,
+        "icmWebadapter": 2,
+        "iom": 2,
+        "pwa": 2,
+        "pwaCache": 2,
+        "solr": 3,
+        "zookeeper": 3,
+        "ingress": 3,
+    },
+    "small": {
+        "icmAs": 1,
+        "icmWebadapter": 1,
+        "iom": 1,
+        "pwa": 1,
+        "pwaCache": 1,
+        "solr": 1,
+        "zookeeper": 1,
+        "ingress": 2,
+    },
+}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Container requests and limits (memory requests equal limits: no overcommit of JVM heaps)."""
+
+    cpu_request: str
+    cpu_limit: str
+    memory: str
+
+
+RESOURCE_DEFAULTS: dict[str, dict[str, Resources]] = {
+    "production": {
+        "icmAs": Resources("2", "4", "8Gi"),
+        "iom": Resources("2", "2", "4Gi"),
+        "pwa": Resources("500m", "1", "1Gi"),
+        "pwaCache": Resources("100m", "500m", "256Mi"),
+        "solr": Resources("1", "2", "4Gi"),
+        "zookeeper": Resources("250m", "500m", "1Gi"),
+    },
+    "small": {
+        "icmAs": Resources("1", "2", "4Gi"),
+        "iom": Resources("1", "1", "2000Mi"),
+        "pwa": Resources("250m", "1", "1Gi"),
+        "pwaCache": Resources("50m", "250m", "128Mi"),
+        "solr": Resources("500m", "1", "3Gi"),
+        "zookeeper": Resources("100m", "250m", "512Mi"),
+    },
+}
+SEARCH_STORAGE_GIB = {"production": 64, "small": 16}
+
+
+# -------------------------------------------------------------------------------------------------------
+# The section
+
+GroupId = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="an Entra ID group object id (a lower-case GUID)",
+    ),
+]
+NamespaceName = Annotated[
+    str,
+    Field(
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="a Kubernetes namespace name: lower-case letters, digits and '-', at most 63 characters",
+    ),
+]
+WorkloadKey = Literal["icm-live", "icm-edit", "iom", "pwa-live", "pwa-edit", "search", "microservices"]
+PartnerApp = Literal["icm", "iom", "pwa", "microservices"]
+
+
+class Partner(Section):
+    """An implementation partner: an Entra ID group that works in some apps' namespaces."""
+
+    name: Label
+    group_object_id: GroupId
+    apps: tuple[PartnerApp, ...] = Field(min_length=1, description="namespaces of these apps (every system)")
+
+
+class Smtp(Section):
+    """IOM's mail relay; its password comes from caas:secrets.smtpPassword through Key Vault."""
+
+    host: Hostname
+    port: int = Field(default=587, ge=1, le=65535)
+    encryption: Literal["auto", "ssl", "startTls"] = "startTls"
+    user: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class Iom(Section):
+    """IOM's settings the Azure estate cannot know."""
+
+    smtp: Smtp | None = Field(default=None, description="required with iom")
+
+
+class EgressRule(Section):
+    """Extra egress an app needs beyond its database, search and DNS (e.g. a payment provider)."""
+
+    cidr: IPv4Network
+    ports: tuple[Annotated[int, Field(ge=1, le=65535)], ...] = Field(min_length=1)
+
+
+class Kubernetes(Section):
+    """``caas:kubernetes``: the in-cluster layer of an environment with containerised apps."""
+
+    enabled: bool = Field(
+        default=False,
+        description="register in-cluster resources (needs line of sight to the private API server)",
+    )
+    kubelogin: Literal["azurecli", "workloadidentity", "msi"] = Field(
+        default="azurecli", description="how kubelogin gets the deployer's token (non-interactive)"
+    )
+    charts: ChartVersions = ChartVersions()
+    images: dict[ImageRole, Image] = Field(
+        default_factory=dict, description="per-role images in the shared registry, over the defaults"
+    )
+    namespaces: dict[WorkloadKey, NamespaceName] = Field(
+        default_factory=dict, description="per-workload namespace name overrides"
+    )
+    quotas: dict[App, Quota] = Field(default_factory=dict, description="per-app ResourceQuota overrides")
+    replicas: dict[Component, Annotated[int, Field(ge=1, le=50)]] = Field(
+        default_factory=dict, description="per-component replica overrides"
+    )
+    partners: tuple[Partner, ...] = ()
+    iom: Iom = Iom()
+    allow_egress: dict[App, tuple[EgressRule, ...]] = Field(
+        default_factory=dict, description="extra egress per app (default: none)"
+    )
+
+
+# -------------------------------------------------------------------------------------------------------
+# Derived facts
+
+INGRESS_NAMESPACE = "ingress-haproxy"
+INGRESS_CLASS = "haproxy"
+INGRESS_RELEASE = "ingress"
+SOLR_OPERATOR_NAMESPACE = "solr-operator"
+SOLR_OPERATOR_RELEASE = "solr-operator"
+SEARCH_RELEASE = "search"  # the solr chart names the SolrCloud after the release: "search"
+SYNC_SERVICE_ACCOUNT = "secrets-sync"
+MICROSERVICES_SERVICE_ACCOUNT = "microservices"
+STATIC_STORAGE_CLASS = "caas-static-nfs"  # no StorageClass of this name exists: nothing is ever provisioned
+# Namespaces the platform owns; overrides may not take them.
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "gatekeeper-system"})
+
+PARTNER_ROLE = {
+    "int": "Azure Kubernetes Service RBAC Writer",
+    "uat": "Azure Kubernetes Service RBAC Writer",
+    "prd": "Azure Kubernetes Service RBAC Reader",
+}
+
+
+def helm_fullname(release: str, chart: str) -> str:
+    """The `<chart>.fullname` helper all Intershop charts share: the release name alone when it contains the
+    chart name (a substring test), else ``<release>-<chart>``; cut to 63 characters minus a trailing '-'."""
+    name = release if chart in release else f"{release}-{chart}"
+    name = name[:63]
+    return name[:-1] if name.endswith("-") else name
+
+
+@dataclass(frozen=True)
+class SyncedSecret:
+    """A Key Vault secret copied into a Kubernetes Secret of the workload's namespace."""
+
+    vault_secret: str  # the Key Vault secret name
+    secret: str  # the Kubernetes Secret
+    key: str  # the key inside it
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One namespace of the layer and what runs in it."""
+
+    key: str  # icm-live, iom, pwa-edit, search, microservices
+    app: str
+    system: str | None
+    namespace: str
+    release: str | None  # the Helm release in it (None: the customer deploys)
+    app_service_account: str | None  # the service account the app runs as, federated with its identity
+    hostnames: tuple[str, ...] = ()
+    web_ports: tuple[int, ...] = ()  # container ports the ingress controller reaches
+    secrets: tuple[SyncedSecret, ...] = field(default=())
+
+    @property
+    def identity(self) -> bool:
+        """Workloads that read Key Vault or run customer code get a user-assigned identity."""
+        return self.app_service_account is not None
+
+    @property
+    def federated_service_accounts(self) -> tuple[str, ...]:
+        if self.app_service_account is None:
+            return ()
+        accounts = [self.app_service_account]
+        if self.secrets:
+            accounts.append(SYNC_SERVICE_ACCOUNT)
+        return tuple(accounts)
+
+
+def containerised(cfg: EstateConfig) -> bool:
+    return cfg.apps is not None and cfg.apps.containerised
+
+
+def namespace_name(cfg: EstateConfig, key: str) -> str:
+    """``<customer>-<app>-<env>[-<system>]`` unless caas:kubernetes.namespaces overrides it."""
+    if key in cfg.kubernetes.namespaces:
+        return cfg.kubernetes.namespaces[key]  # type: ignore[index]
+    app, _, system = key.partition("-")
+    short = "ms" if app == "microservices" else app
+    return "-".join(p for p in (cfg.customer.code, short, cfg.environment, system) if p)
+
+
+def icm_database_secret(system: str) -> str:
+    """Key Vault secret holding the ICM database user's password of one system."""
+    return f"icm-{system}-db-password"
+
+
+IOM_DB_SECRET = "iom-db-password"
+IOM_ADMIN_SECRET = "postgres-admin-password"
+IOM_SMTP_SECRET = "iom-smtp-password"
+
+
+def workloads(cfg: EstateConfig) -> list[Workload]:
+    """Every namespace of the layer, in a stable order; [] without containerised apps."""
+    if not containerised(cfg):
+        return []
+    apps = cfg.apps
+    assert apps is not None
+    hosts = cfg.hostnames
+    result: list[Workload] = []
+    if apps.icm11:
+        for system in SYSTEMS:
+            key, release = f"icm-{system}", f"icm-{system}"
+            result.append(
+                Workload(
+                    key=key,
+                    app="icm",
+                    system=system,
+                    namespace=namespace_name(cfg, key),
+                    release=release,
+                    # icm-as creates this account itself once workload identity is on (`<fullname>-sa`).
+                    app_service_account=f"{helm_fullname(release, 'icm-as')}-sa",
+                    hostnames=tuple(hosts[f"{system}.{role}"] for role in ("shop", "backoffice")),
+                    web_ports=(8080,),
+                    secrets=(SyncedSecret(icm_database_secret(system), "icm-database", "password"),),
+                )
+            )
+        result.append(
+            Workload(
+                key="search",
+                app="search",
+                system=None,
+                namespace=namespace_name(cfg, "search"),
+                release=SEARCH_RELEASE,
+                app_service_account=None,
+            )
+        )
+    if apps.iom:
+        secrets = [
+            SyncedSecret(IOM_DB_SECRET, "iom-database", "oms-password"),
+            SyncedSecret(IOM_ADMIN_SECRET, "iom-database", "admin-password"),
+        ]
+        if cfg.kubernetes.iom.smtp is not None and cfg.kubernetes.iom.smtp.user is not None:
+            secrets.append(SyncedSecret(IOM_SMTP_SECRET, "iom-smtp", "password"))
+        result.append(
+            Workload(
+                key="iom",
+                app="iom",
+                system=None,
+                namespace=namespace_name(cfg, "iom"),
+                release="iom",
+                app_service_account=helm_fullname("iom", "iom"),  # the chart's own account (serviceAccount.create)
+                hostnames=(hosts["iom"],),
+                web_ports=(8080,),
+                secrets=tuple(secrets),
+            )
+        )
+    if apps.pwa:
+        for system in SYSTEMS:
+            key = f"pwa-{system}"
+            result.append(
+                Workload(
+                    key=key,
+                    app="pwa",
+                    system=system,
+                    namespace=namespace_name(cfg, key),
+                    release=key,
+                    # pwa-main has no service account setting and reads nothing from Azure: no identity.
+                    app_service_account=None,
+                    hostnames=(hosts[f"{system}.pwa"],),
+                    web_ports=(80,),  # the nginx cache in front of SSR
+                )
+            )
+    if apps.microservices:
+        result.append(
+            Workload(
+                key="microservices",
+                app="microservices",
+                system=None,
+                namespace=namespace_name(cfg, "microservices"),
+                release=None,
+                app_service_account=MICROSERVICES_SERVICE_ACCOUNT,
+            )
+        )
+    return result
+
+
+def quota(cfg: EstateConfig, app: str) -> Quota:
+    return cfg.kubernetes.quotas.get(app) or QUOTA_DEFAULTS[cfg.profile.scale][app]  # type: ignore[call-overload]
+
+
+def replicas(cfg: EstateConfig, component: str) -> int:
+    return cfg.kubernetes.replicas.get(component) or REPLICA_DEFAULTS[cfg.profile.scale][component]  # type: ignore[call-overload]
+
+
+def resources(cfg: EstateConfig, component: str) -> Resources:
+    return RESOURCE_DEFAULTS[cfg.profile.scale][component]
+
+
+# -------------------------------------------------------------------------------------------------------
+# Network policy: default deny, then exactly what each workload needs.
+
+Port = tuple[str, int, int | None]  # protocol, port, end port
+
+
+@dataclass(frozen=True)
+class Peer:
+    namespace: str | None = None  # all pods of this namespace
+    pod_labels: tuple[tuple[str, str], ...] = ()  # with namespace: only these pods
+    cidr: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """One NetworkPolicy: all pods of the namespace may receive from / send to ``peers`` on ``ports``."""
+
+    name: str
+    direction: Literal["Ingress", "Egress"]
+    peers: tuple[Peer, ...]
+    ports: tuple[Port, ...] = ()  # () = every port
+
+
+DNS = PolicyRule(
+    "allow-dns",
+    "Egress",
+    (Peer(namespace="kube-system", pod_labels=(("k8s-app", "kube-dns"),)),),
+    (("UDP", 53, None), ("TCP", 53, None)),
+)
+SQL_PORTS: tuple[Port, ...] = (("TCP", 1433, None), ("TCP", 11000, 11999))  # SQL MI: proxy and redirect
+SOLR_PORTS: tuple[Port, ...] = (("TCP", 8983, None), ("TCP", 2181, None))
+# Apps whose charts run kubectl in upgrade hooks: IOM's downtime patch job, pwa-main's cache reset job.
+API_CLIENTS = frozenset({"iom", "pwa"})
+
+
+def network_rules(cfg: EstateConfig, workload: Workload) -> list[PolicyRule]:
+    """The allow rules of a workload's namespace, on top of its default-deny policy."""
+    by_key = {w.key: w for w in workloads(cfg)}
+    same = PolicyRule("allow-same-namespace", "Ingress", (Peer(namespace=workload.namespace),))
+    rules = [same, PolicyRule("allow-to-same-namespace", "Egress", (Peer(namespace=workload.namespace),)), DNS]
+    if workload.web_ports:
+        ports = tuple(("TCP", p, None) for p in workload.web_ports)
+        rules.append(PolicyRule("allow-from-ingress", "Ingress", (Peer(namespace=INGRESS_NAMESPACE),), ports))
+    if workload.app == "icm":
+        rules.append(PolicyRule("allow-to-database", "Egress", (Peer(cidr=str(cfg.subnets["sqlMi"])),), SQL_PORTS))
+        search = by_key["search"].namespace
+        rules.append(PolicyRule("allow-to-search", "Egress", (Peer(namespace=search),), SOLR_PORTS))
+        live = by_key["icm-live"]
+        if workload.system == "edit":  # edit triggers replication on live's web adapter
+            rules.append(
+                PolicyRule("allow-to-live", "Egress", (Peer(namespace=live.namespace),), (("TCP", 8443, None),))
+            )
+        else:
+            edit = by_key["icm-edit"].namespace
+            rules.append(PolicyRule("allow-from-edit", "Ingress", (Peer(namespace=edit),), (("TCP", 8443, None),)))
+    elif workload.app == "search":
+        clients = tuple(Peer(namespace=by_key[k].namespace) for k in ("icm-live", "icm-edit"))
+        rules.append(PolicyRule("allow-from-icm", "Ingress", clients, SOLR_PORTS))
+        rules.append(
+            PolicyRule("allow-from-operator", "Ingress", (Peer(namespace=SOLR_OPERATOR_NAMESPACE),), SOLR_PORTS)
+        )
+    elif workload.app == "iom":
+        rules.append(
+            PolicyRule(
+                "allow-to-database", "Egress", (Peer(cidr=str(cfg.subnets["postgres"])),), (("TCP", 5432, None),)
+            )
+        )
+        smtp = cfg.kubernetes.iom.smtp
+        if smtp is not None:
+            rules.append(PolicyRule("allow-to-smtp", "Egress", (Peer(cidr="0.0.0.0/0"),), (("TCP", smtp.port, None),)))
+    elif workload.app == "pwa":
+        # SSR calls ICM's REST API at the matching system's public hostname (through the application gateway).
+        rules.append(PolicyRule("allow-to-icm", "Egress", (Peer(cidr="0.0.0.0/0"),), (("TCP", 443, None),)))
+    if workload.app in API_CLIENTS:
+        # The private API server's endpoint sits in the node subnet.
+        aks = str(cfg.subnets["aks"])
+        rules.append(PolicyRule("allow-to-api-server", "Egress", (Peer(cidr=aks),), (("TCP", 443, None),)))
+    for i, extra in enumerate(cfg.kubernetes.allow_egress.get(workload.app, ())):  # type: ignore[call-overload]
+        ports = tuple(("TCP", p, None) for p in extra.ports)
+        rules.append(PolicyRule(f"allow-egress-{i}", "Egress", (Peer(cidr=str(extra.cidr)),), ports))
+    return rules
+
+
+# -------------------------------------------------------------------------------------------------------
+# Cross-field rules
+
+_APP_FLAG = {"icm": "icm11", "search": "icm11", "iom": "iom", "pwa": "pwa", "microservices": "microservices"}
+
+
+def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
+    """Everything wrong with caas:kubernetes, as (config key, message)."""
+    p: list[tuple[str, str]] = []
+    k8s = cfg.kubernetes
+    declared = "kubernetes" in cfg.model_fields_set
+    if cfg.is_shared or cfg.apps is None:
+        if declared and cfg.is_shared:
+            p.append(("caas:kubernetes", "not allowed here; it belongs to the environment stacks (int, uat, prd)"))
+        return p
+    apps = cfg.apps
+    if declared and not apps.containerised:
+        p.append(("caas:kubernetes", "set, but no containerised app (icm11, iom, pwa, microservices) is on; remove it"))
+        return p
+
+    # What only the releases need is required once the in-cluster layer is on.
+    for flag, roles in PROJECT_IMAGES.items():
+        for role in roles:
+            if k8s.enabled and getattr(apps, flag) and role not in k8s.images:
+                p.append((f"caas:kubernetes.images.{role}", f"required when caas:apps.{flag} is true"))
+    for role, declared in k8s.images.items():
+        if declared.tag.lower() == "latest":
+            p.append((f"caas:kubernetes.images.{role}.tag", "'latest' is not a pinned version; name a release"))
+
+    keys = {w.key for w in workloads(cfg)}
+    seen: dict[str, str] = {}
+    for key in (w.key for w in workloads(cfg)):
+        name = namespace_name(cfg, key)
+        if name in seen:
+            p.append((f"caas:kubernetes.namespaces.{key}", f"'{name}' is also the namespace of {seen[name]}"))
+        seen[name] = key
+    for key, name in k8s.namespaces.items():
+        path = f"caas:kubernetes.namespaces.{key}"
+        if key not in keys:
+            p.append((path, f"no such workload in this stack; workloads: {', '.join(sorted(keys))}"))
+        if name in RESERVED_NAMESPACES or name in (INGRESS_NAMESPACE, SOLR_OPERATOR_NAMESPACE):
+            p.append((path, f"'{name}' is a system namespace; choose another"))
+
+    for app in (*k8s.quotas, *k8s.allow_egress):
+        if not getattr(apps, _APP_FLAG[app]):
+            section = "quotas" if app in k8s.quotas else "allowEgress"
+            p.append((f"caas:kubernetes.{section}.{app}", f"set, but caas:apps.{_APP_FLAG[app]} is false"))
+    for component, flag in (("icmAs", "icm11"), ("icmWebadapter", "icm11"), ("solr", "icm11"), ("zookeeper", "icm11")):
+        if component in k8s.replicas and not getattr(apps, flag):
+            p.append((f"caas:kubernetes.replicas.{component}", f"set, but caas:apps.{flag} is false"))
+    for component, flag in (("iom", "iom"), ("pwa", "pwa"), ("pwaCache", "pwa")):
+        if component in k8s.replicas and not getattr(apps, flag):
+            p.append((f"caas:kubernetes.replicas.{component}", f"set, but caas:apps.{flag} is false"))
+
+    names = [partner.name for partner in k8s.partners]
+    for i, partner in enumerate(k8s.partners):
+        if names.index(partner.name) != i:
+            p.append((f"caas:kubernetes.partners[{i}].name", f"'{partner.name}' is used twice; names are unique"))
+        for app in partner.apps:
+            if not getattr(apps, _APP_FLAG[app]):
+                p.append((f"caas:kubernetes.partners[{i}].apps", f"'{app}' is not on in caas:apps"))
+
+    _check_secrets(cfg, p)
+    if k8s.enabled and apps.iom and k8s.iom.smtp is None:
+        p.append(("caas:kubernetes.iom.smtp", "required when caas:apps.iom is true: IOM's mail relay"))
+    if not apps.iom and "iom" in k8s.model_fields_set:
+        p.append(("caas:kubernetes.iom", "set, but caas:apps.iom is false"))
+    smtp = k8s.iom.smtp
+    if apps.iom and smtp is not None and smtp.user is not None and cfg.secrets.smtp_password is None:
+        p.append(
+            (
+                "caas:secrets.smtpPassword",
+                "required when caas:kubernetes.iom.smtp.user is set: "
+                "`pulumi config set --secret --path caas:secrets.smtpPassword <password>`",
+            )
+        )
+    return p
+
+
+def _check_secrets(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """Every secret a workload syncs must be one the data area keeps in Key Vault: an app needs its database."""
+    try:
+        data = cfg.data
+    except (KeyError, ValueError):
+        return  # a broken region or name: the core reports it; nothing here can be checked before it is fixed
+    if data is None:
+        return  # the data area reports the missing caas:databases
+    missing = {
+        w.key: s.vault_secret
+        for w in workloads(cfg)
+        for s in w.secrets
+        if s.vault_secret not in data.secrets and s.vault_secret != IOM_SMTP_SECRET  # that one: caas:secrets
+    }
+    if data.sql_mi.entra_only and any(key.startswith("icm-") for key in missing):
+        p.append(
+            (
+                "caas:databases.icm.entraOnlyAuthentication",
+                "ICM 11 signs in to its databases with SQL logins (Key Vault secrets icm-<system>-db-password); "
+                "SQL authentication must stay on while caas:apps.icm11 is true",
+            )
+        )
+        missing = {k: v for k, v in missing.items() if not k.startswith("icm-")}
+    for key, secret in missing.items():
+        p.append(
+            ("caas:databases", f"{key} needs its database credentials (Key Vault secret {secret}); none is created")
+        )
