@@ -24,6 +24,7 @@ import binascii
 import json
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -402,7 +403,7 @@ class Renderer:
                 cfg, _, _ = ghost.load(stack.name)
                 if disguise is None:
                     return render(ghost, stack.name, self.shared_cache), cfg
-                with _program_model(_disguised(cfg, disguise)):
+                with _program_model(_disguised(cfg, disguise)), _environment_tables(cfg.environment, disguise):
                     return render(ghost, stack.name, self.shared_cache), cfg
             except model.ConfigError as error:
                 where = f"Pulumi.{stack.name}.yaml (counterfactual)"
@@ -436,6 +437,33 @@ def _program_model(cfg: EstateConfig) -> Iterator[None]:
         yield
     finally:
         model.load = original
+
+
+# The model: the stack config and what is derived from it. Tables keyed by environment in these modules are
+# per-environment defaults the model declares (e.g. retention or a partner's role per environment).
+MODEL_MODULES = ("caas.config", "caas.profiles", "caas.sections")
+ENVIRONMENT_KEYS = frozenset({"shared", *model.ENVIRONMENTS})
+
+
+@contextmanager
+def _environment_tables(own: str, seen_as: str) -> Iterator[None]:
+    """While the program renders ``own``'s model as ``seen_as``, every model table keyed by environment answers
+    ``seen_as`` with ``own``'s row, so code that looks up such a table with the environment it sees still gets
+    the declared value. Tables are patched in place (every importer sees it) and restored afterwards."""
+    patched: list[tuple[dict[str, Any], Any]] = []
+    inside = tuple(f"{name}." for name in MODEL_MODULES)
+    modules = [m for n, m in sorted(sys.modules.items()) if n in MODEL_MODULES or n.startswith(inside)]
+    try:
+        for module in modules:
+            for table in vars(module).values():
+                is_table = isinstance(table, dict) and table and set(table) <= ENVIRONMENT_KEYS
+                if is_table and own in table and seen_as in table and all(t is not table for t, _ in patched):
+                    patched.append((table, table[seen_as]))
+                    table[seen_as] = table[own]
+        yield
+    finally:
+        for table, value in patched:
+            table[seen_as] = value
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import sys
 from ipaddress import IPv4Address
 from types import SimpleNamespace
 
@@ -54,6 +55,8 @@ def test_declared_differences_name_their_source(uat_prd: Report) -> None:
     assert source[LOCK] == source[(VAULT, "keyvault-vault", "opts.protect")] == "profile/config"
     pitr = ("azure-native:resources:Resource", "icm-database-db-live-pitr", "properties.retentionDays")
     assert source[pitr] == "model default"
+    grant = ("azure-native:authorization:RoleAssignment", "k8s-pwa-live-partner-storefront-agency", "roleDefinitionId")
+    assert source[grant] == "model default"  # the partner's role per environment, a table in the model
     assert {c.source for c in uat_prd.changes} == {"profile/config", "model default"}
 
 
@@ -170,6 +173,22 @@ def test_the_undeclared_check_render_shows_code_the_other_environment(renderer: 
     lock = disguised[0].one("azure-native:authorization:ManagementLockAtResourceGroupLevel", "foundation-rg-lock")
     assert lock.inputs["notes"].startswith("uat estate of acme")
     assert lock.inputs["resourceGroupName"] == "rg-acme-prd-weu"
+    # A component looking up a model table by the environment it sees (the partner's role) gets prd's row.
+    grant = disguised[0].one("azure-native:authorization:RoleAssignment", "k8s-pwa-live-partner-storefront-agency")
+    assert grant.inputs["roleDefinitionId"].endswith(ROLES["Azure Kubernetes Service RBAC Reader"])
+
+
+def test_model_tables_keyed_by_environment_answer_for_the_rendered_model() -> None:
+    """During the undeclared-check render a model table keyed by environment gives the rendered model's row for
+    the environment code sees, whoever imported it; afterwards it is as before. Tables outside the model stay."""
+    inside, outside = {"uat": "writer", "prd": "reader"}, {"uat": "writer", "prd": "reader"}
+    modules = {"caas.sections.probe": SimpleNamespace(TABLE=inside), "components.probe": SimpleNamespace(T=outside)}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, module in modules.items():
+            patch.setitem(sys.modules, name, module)
+        with stack_diff._environment_tables("prd", "uat"):
+            assert inside["uat"] == "reader" and outside["uat"] == "writer"
+    assert inside == {"uat": "writer", "prd": "reader"}
 
 
 def test_model_defaults_are_fixed_before_the_environment_is_swapped() -> None:
