@@ -82,6 +82,13 @@ def partner_facts(stack: str) -> list[str]:
         if mi.failover is not None:
             facts += [mi.failover.group_name, mi.failover.region]
     facts += connectivity_facts(cfg, shared)
+    for w in cfg.workloads:
+        facts += [w.namespace, *([w.release] if w.release else [])]
+    for p in cfg.kubernetes.partners:
+        facts += [p.name, p.group_object_id]
+    if cfg.workloads:
+        facts += [f"{i.repository}:{i.tag}" for i in cfg.kubernetes.images.values()]
+        facts += [cfg.kubernetes.charts.iom, cfg.kubernetes.charts.pwa_main, cfg.kubernetes.charts.ingress]
     return facts
 
 

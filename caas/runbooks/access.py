@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from caas.runbooks import Context
-from caas.runbooks.markdown import Section, Step, code, table
+from caas.runbooks.markdown import Section, Step, code, fence, table
+from caas.sections import kubernetes as layer
 
 # What any user needs on the cluster before `az aks get-credentials` works (learn.microsoft.com,
 # "Use Azure role-based access control for Kubernetes authorization").
@@ -45,7 +46,9 @@ def access(ctx: Context) -> Section | None:
         f"Getting credentials needs the role {code(CREDENTIALS_ROLE)} on the cluster; what a user may then do "
         "inside it comes from Azure RBAC roles on the cluster or on one namespace.\n\n" + table(("Fact", "Value"), rows)
     )
+    facts += _namespaces(ctx)
     steps = (
+        *_grant(ctx),
         Step(
             title="Install kubectl and kubelogin",
             owner="partner",
@@ -73,5 +76,86 @@ def access(ctx: Context) -> Section | None:
             result="a line ending in `exitcode=0`, then the namespaces you may list.",
             rollback="nothing to undo, this only reads.",
         ),
+        *_check(ctx),
     )
     return Section("access", "Access", facts, steps)
+
+
+def _namespaces(ctx: Context) -> str:
+    """The namespaces of the Kubernetes layer and, per partner group, its role in each."""
+    cfg = ctx.cfg
+    if not cfg.workloads:
+        return ""
+    rows = [
+        (code(w.namespace), w.app, w.system or "-", code(w.release) if w.release else "the customer's charts")
+        for w in cfg.workloads
+    ]
+    text = "\n## Namespaces\n\n" + table(("Namespace", "App", "System", "Helm release"), rows)
+    partners = cfg.kubernetes.partners
+    if not partners:
+        return text + f"\nNo partner group is registered yet ({code('caas:kubernetes.partners')}).\n"
+    role = layer.PARTNER_ROLE[cfg.environment]
+    rows = [
+        (
+            p.name,
+            code(p.group_object_id),
+            ", ".join(code(w.namespace) for w in cfg.workloads if w.app in p.apps),
+            f"{code(role)} in those namespaces; {code(CREDENTIALS_ROLE)} on the cluster",
+        )
+        for p in partners
+    ]
+    return (
+        text
+        + f"\n## Partner groups\n\nIn {cfg.environment} a partner group gets {code(role)} in the namespaces of its "
+        "apps and nothing outside them.\n\n"
+        + table(("Partner", "Entra ID group (object id)", "Namespaces", "Azure roles"), rows)
+    )
+
+
+def _grant(ctx: Context) -> list[Step]:
+    cfg = ctx.cfg
+    if not cfg.workloads:
+        return []
+    partners = "".join(
+        f"    - name: {p.name}\n      groupObjectId: {p.group_object_id}\n      apps: [{', '.join(p.apps)}]\n"
+        for p in cfg.kubernetes.partners
+    )
+    return [
+        Step(
+            title="Register the partner's Entra ID group",
+            owner="platform team",
+            why="The partner names its Entra ID group (object id) and the apps it works on; add it under "
+            f"{code('caas:kubernetes.partners')} in {ctx.source}"
+            + (
+                " (currently):\n\n" + fence("caas:kubernetes:\n  partners:\n" + partners.rstrip(), "yaml")
+                if partners
+                else ":"
+            ),
+            command=f"pulumi up --stack {ctx.qualified}",
+            result="the update adds the group's role assignments: one on the cluster, one per namespace of its apps.",
+            rollback="remove the entry and deploy again; the assignments are deleted.",
+        )
+    ]
+
+
+def _check(ctx: Context) -> list[Step]:
+    """A partner checks its rights in one of its namespaces: `yes` where it may change things, else `no`."""
+    cfg = ctx.cfg
+    mine = [w for w in cfg.workloads for p in cfg.kubernetes.partners if w.app in p.apps]
+    if not mine:
+        return []
+    namespace = mine[0].namespace
+    writes = layer.PARTNER_ROLE[cfg.environment].endswith("Writer")
+    return [
+        Step(
+            title="Check your rights in a namespace",
+            owner="partner",
+            why=f"In {cfg.environment} your group may {'change' if writes else 'only read'} what runs in its "
+            f"namespaces, for example {code(namespace)}:",
+            command=f"az aks command invoke --resource-group {cfg.names.resource('resource_group')} "
+            f"--name {cfg.names.resource('aks')} \\\n"
+            f'  --command "kubectl auth can-i patch deployments --namespace {namespace}"',
+            result=f"after the `exitcode=0` line, `{'yes' if writes else 'no'}`.",
+            rollback="nothing to undo, this only reads.",
+        )
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caas.cloud_init import ENVIRONMENT_FILE
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
+from caas.sections import kubernetes as layer
 from caas.sections.compute import HOST_ROLES
 from components.shared_services import FEDERATION_AUDIENCE
 
@@ -87,7 +88,7 @@ def build_and_release(ctx: Context) -> Section | None:
         ),
     ]
     if pool is not None:
-        image = f"{login_server}/$(Build.Repository.Name):$(Build.BuildNumber)"
+        image = f"{login_server}/{_project_repository(ctx)}:$(Build.BuildNumber)"
         pipeline = "\n".join(
             [
                 f"pool: {pool}",
@@ -123,11 +124,92 @@ def build_and_release(ctx: Context) -> Section | None:
             f"\nThe cluster {code(ctx.cfg.names.resource('aks'))} pulls from {code(login_server)} with its kubelet "
             "identity, which holds AcrPull on the registry and nothing else; image pull secrets are not needed.\n"
         )
+    if ctx.cfg.workloads:
+        more_facts, more_steps = _releases(ctx, login_server)
+        facts += more_facts
+        steps += more_steps
     if ctx.cfg.icm710_hosts:
         more_facts, more_steps = _icm710(ctx)
         facts += more_facts
         steps += more_steps
     return Section("build-and-release", "Build and release", facts, tuple(steps))
+
+
+def _project_repository(ctx: Context) -> str:
+    """The repository the example pipeline pushes to: the environment's first project image, else the
+    Azure DevOps repository's name."""
+    cfg = ctx.cfg
+    for app, roles in layer.PROJECT_IMAGES.items():
+        if cfg.workloads and getattr(cfg.apps, app, False):
+            return layer.image(cfg, roles[0]).repository
+    return "$(Build.Repository.Name)"
+
+
+# The chart each kind of workload is released with (caas/sections/kubernetes.py CHARTS, ChartVersions).
+CHART_OF = {"icm": "icm", "iom": "iom", "pwa": "pwaMain", "search": "solr"}
+
+
+def _releases(ctx: Context, login_server: str) -> tuple[str, list[Step]]:
+    """Images in the shared registry and the Helm releases that run them, per namespace."""
+    cfg = ctx.cfg
+    k8s = cfg.kubernetes
+    versions = k8s.charts.model_dump()
+    releases = []
+    for w in cfg.workloads:
+        if w.release is None:
+            continue
+        key = CHART_OF[w.app]
+        source = layer.CHARTS[key]
+        releases.append(
+            (code(w.namespace), code(w.release), f"{source.repo} {code(source.chart)}", code(versions[_snake(key)]))
+        )
+    platform = [(layer.INGRESS_NAMESPACE, layer.INGRESS_RELEASE, "ingress")]
+    if cfg.apps is not None and cfg.apps.icm11:
+        platform.append((layer.SOLR_OPERATOR_NAMESPACE, layer.SOLR_OPERATOR_RELEASE, "solrOperator"))
+    for namespace, release, key in platform:
+        source = layer.CHARTS[key]
+        releases.append(
+            (code(namespace), code(release), f"{source.repo} {code(source.chart)}", code(versions[_snake(key)]))
+        )
+    project = [role for app, roles in layer.PROJECT_IMAGES.items() if getattr(cfg.apps, app, False) for role in roles]
+    images = [
+        (
+            code(role),
+            code(f"{login_server}/{layer.image(cfg, role).repository}:{layer.image(cfg, role).tag}"),
+            "project image, pushed by the pipelines" if role in project else "chart default, mirrored",
+        )
+        for role in sorted({*project, *k8s.images}, key=lambda r: (r not in project, r))
+    ]
+    facts = (
+        "\n## Images and Helm releases\n\n"
+        f"Every container runs from {code(login_server)}, named by repository and an immutable tag ({code('latest')} "
+        f"is refused). The project images come from {code('caas:kubernetes.images')}; the images the charts bring "
+        "(web adapter, operators, kubectl and the like) are mirrored into the registry under the same path.\n\n"
+        + table(("Role", "Image", "Built by"), images)
+        + "\nHelm releases, deployed by Pulumi with the pinned chart versions of "
+        f"{code('caas:kubernetes.charts')}:\n\n" + table(("Namespace", "Release", "Chart", "Version"), releases)
+    )
+    role = project[0] if project else None
+    if role is None or not k8s.enabled or ctx.registry_model is None:
+        return facts, []
+    pool = ctx.registry_model.names.resource("devops_pool")
+    current = layer.image(cfg, role)
+    return facts, [
+        Step(
+            title="Release a new image",
+            owner="partner",
+            why=f"A release is a change of the tag in {ctx.source}, e.g. for {code(role)} (currently "
+            f"{code(current.tag)}), reviewed like code. The platform's pipeline then deploys it from the pool "
+            f"{code(pool)}, the only place that reaches the private API server:",
+            command=f"pulumi up --stack {ctx.qualified}",
+            result="the update changes the Helm release of that image's namespace; its pods roll over one by one.",
+            rollback="put the previous tag back and deploy again (the release keeps ten revisions).",
+        )
+    ]
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
 def _icm710(ctx: Context) -> tuple[str, list[Step]]:
