@@ -512,6 +512,13 @@ class _Counterfactual:
         return self.against(plan, Normaliser.of(cfg, self.base.name))
 
 
+def counterfactuals(project: Project, stack_a: str, stack_b: str) -> list[tuple[Stack, str | None]]:
+    """The counterfactual renders ``diff(a, b)`` asks its renderer for first: the undeclared check (B's model as
+    A) and A with B's declarations. Callers may render them ahead, e.g. in parallel, into the renderer's cache."""
+    a, b = Stack.load(project, stack_a), Stack.load(project, stack_b)
+    return [(Stack(a.name, b.cfg, b.raw, b.secret_keys), a.cfg.environment), (morph(a, b, declarations(a, b)), None)]
+
+
 def diff(
     project: Project,
     stack_a: str,

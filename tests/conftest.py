@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import multiprocessing
@@ -24,18 +25,47 @@ def _render(directory: Path, stack: str, shared: Plan | None) -> Plan:
     return render(project, stack, {project.directory: shared} if shared is not None else None)
 
 
-def _render_all(directories: list[Path]) -> dict[tuple[Path, str], Plan]:
-    """Every stack of every folder, each rendered exactly once, spread over the machine's cores.
+def _counterfactual(stack, disguise: str | None, shared: Plan) -> dict:
+    """One counterfactual render of the stack diff, as the entries of a Renderer's cache (run in a worker)."""
+    from caas import diff
 
-    Shared stacks go first; environment stacks then get their folder's shared plan instead of rendering it
-    again. Worker processes are forked before this process has rendered anything (no runtime threads yet).
+    renderer = diff.Renderer(Project.at(ROOT), {"shared": shared})
+    # A counterfactual the model rejects is left to the diff itself, which then takes the other direction.
+    with contextlib.suppress(model.ConfigError):
+        renderer.counterfactual(stack, disguise)
+    return renderer._counterfactuals
+
+
+def _render_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tuple[Path, str], Plan]:
+    """Every stack of every folder rendered exactly once, plus the counterfactuals of the shipped uat-prd diff,
+    spread over the machine's cores.
+
+    Shared stacks go first; everything else then gets its folder's shared plan instead of rendering it again.
     """
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
-        shared = {d: pool.submit(_render, d, "shared", None) for d in directories}
-        shared_plans = {d: f.result() for d, f in shared.items()}
-        envs = {(d, s): pool.submit(_render, d, s, shared_plans[d]) for d in directories for s in STACKS[1:]}
-        plans = {(d, s): f.result() for (d, s), f in envs.items()}
+    shared = {d: pool.submit(_render, d, "shared", None) for d in directories}
+    shared_plans = {d: f.result() for d, f in shared.items()}
+    from caas import diff
+
+    ahead = [
+        pool.submit(_counterfactual, stack, disguise, shared_plans[ROOT])
+        for stack, disguise in diff.counterfactuals(Project.at(ROOT), "uat", "prd")
+    ]
+    envs = {(d, s): pool.submit(_render, d, s, shared_plans[d]) for d in directories for s in STACKS[1:]}
+    plans = {(d, s): f.result() for (d, s), f in envs.items()}
+    for future in ahead:
+        COUNTERFACTUALS.update(future.result())
     return {**{(d, "shared"): p for d, p in shared_plans.items()}, **plans}
+
+
+# Counterfactual renders of the shipped uat-prd diff, made alongside the plans (see tests/test_diff.py).
+COUNTERFACTUALS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def pool():
+    # Forked before this process renders anything, so no runtime threads are copied into the workers.
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as executor:
+        yield executor
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +74,14 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="session")
-def all_plans() -> dict[tuple[Path, str], Plan]:
-    return _render_all([ROOT, EXAMPLE])
+def all_plans(pool: ProcessPoolExecutor) -> dict[tuple[Path, str], Plan]:
+    return _render_all(pool, [ROOT, EXAMPLE])
+
+
+@pytest.fixture(scope="session")
+def counterfactuals(all_plans: dict[tuple[Path, str], Plan]) -> dict:
+    """The counterfactual renders the shipped uat-prd diff needs, made alongside the plans."""
+    return COUNTERFACTUALS
 
 
 @pytest.fixture(scope="session")

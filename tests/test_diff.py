@@ -27,14 +27,16 @@ VAULT = "azure-native:keyvault:Vault"
 
 
 @pytest.fixture(scope="session")
-def renderer(project: Project, plans: dict[str, Plan]) -> Renderer:
-    """Shares the shipped plans and the counterfactual renders between the diffs of this module."""
-    return Renderer(project, plans)
+def renderer(project: Project, plans: dict[str, Plan], counterfactuals: dict) -> Renderer:
+    """Shares the shipped plans and the counterfactual renders (made ahead, in parallel) between the diffs."""
+    renderer = Renderer(project, plans)
+    renderer._counterfactuals.update(counterfactuals)
+    return renderer
 
 
 @pytest.fixture(scope="session")
 def uat_prd(project: Project, renderer: Renderer) -> Report:
-    """uat against prd (two counterfactual renders beyond the shipped plans)."""
+    """uat against prd; its two counterfactual renders come from the renderer's cache."""
     return stack_diff.diff(project, "uat", "prd", renderer=renderer)
 
 
