@@ -27,6 +27,8 @@ DELEGATIONS = {
 # network intent policy adds and owns them; a Pulumi-declared rule set would fight it on every update).
 NO_NSG = {"gateway"}
 SERVICE_MANAGED_RULES = {"sqlMi"}
+# Subnets whose platform-managed occupants handle their own egress: left at Azure's default outbound setting.
+PLATFORM_EGRESS = {"appGateway", "gateway", "bastion", "sqlMi", "postgres"}
 # Subnets whose workloads need outbound internet and get it through the NAT gateway only.
 NAT_ROLES = {"aks", "vms", "buildAgents"}
 
@@ -213,8 +215,9 @@ def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
                 delegations=[network.DelegationArgs(name=spec.role, service_name=delegation)] if delegation else None,
                 # NSGs and UDRs apply to private endpoints only with this on.
                 private_endpoint_network_policies="Enabled" if spec.role == "privateEndpoints" else None,
-                # No implicit internet egress: NAT-attached subnets get it explicitly, the rest need none.
-                default_outbound_access=False if spec.role not in ("appGateway", "gateway", "bastion") else None,
+                # No implicit internet egress: NAT-attached subnets get it explicitly, the rest need none. Subnets
+                # of gateways and of managed services (SQL MI's management routes, PostgreSQL) keep Azure's default.
+                default_outbound_access=None if spec.role in PLATFORM_EGRESS else False,
             ),
             # ARM rejects concurrent writes to subnets of one VNet (AnotherOperationInProgress),
             # so subnets are created one after another.

@@ -149,6 +149,15 @@ def test_nat_gateway_serves_aks_and_vm_subnets_only(plans: dict[str, Plan]) -> N
     assert with_nat == {"network-snet-aks", "network-snet-vms"}
 
 
+def test_workload_subnets_have_no_implicit_internet_egress(plans: dict[str, Plan]) -> None:
+    """Workload subnets are private (egress only via NAT); managed-service subnets keep Azure's default."""
+    prd = plans["prd"]
+    for role in ("aks", "vms", "privateEndpoints"):
+        assert prd.one("azure-native:network:Subnet", f"network-snet-{role}").inputs["defaultOutboundAccess"] is False
+    for role in ("sqlMi", "postgres", "appGateway"):
+        assert "defaultOutboundAccess" not in prd.one("azure-native:network:Subnet", f"network-snet-{role}").inputs
+
+
 def test_no_public_ip_except_nat_bastion_gateway_and_vpn(plans: dict[str, Plan]) -> None:
     """Public IPs exist only for egress (NAT), the operators' Bastion, the gateway and VPN; no host has one."""
     for stack in STACKS:
