@@ -116,3 +116,28 @@ def problems(stack: str, mutate, secret_keys: set[str] | None = None) -> list[st
     except model.ConfigError as error:
         return error.problems
     return []
+
+
+def set_key(path: str, value: Any):
+    """A mutation for ``problems``: set ``caas:<a>.<b>...`` to ``value``, creating objects on the way."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        head, *rest = path.split(".")
+        if not rest:
+            data[f"caas:{head}"] = value
+            return
+        node = data.setdefault(f"caas:{head}", {})
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+
+    return mutate
+
+
+def assert_reported(stack: str, mutate, key: str, text: str) -> None:
+    """The mutated stack yields a line ``Pulumi.<stack>.yaml: <key>: ...`` containing ``text``."""
+    lines = problems(stack, mutate)
+    prefix = f"Pulumi.{stack}.yaml: {key}: "
+    matching = [line for line in lines if line.startswith(prefix)]
+    assert matching, f"no message for {key}; got {lines}"
+    assert any(text in line for line in matching), matching

@@ -23,7 +23,7 @@ from caas.plan import Plan
 from caas.sections import compute
 from components.icm710_hosts import os_disk_type, zone_of
 from components.roles import ROLES
-from tests.conftest import ROOT, STACKS, parse, problems, stack_data
+from tests.conftest import ROOT, STACKS, assert_reported, parse, set_key, stack_data
 
 EXAMPLE = ROOT / "examples" / "globex"
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -587,22 +587,6 @@ def test_compute_diagnostics_reach_the_workspace(plans: dict[str, Plan]) -> None
 # Bad input: every problem names its key
 
 
-def _set(path: str, value: Any):
-    """A mutation that sets caas:<a>.<b>... (missing levels are created)."""
-
-    def mutate(data: dict[str, Any]) -> None:
-        key, *rest = path.split(".")
-        if not rest:
-            data[f"caas:{key}"] = value
-            return
-        node = data.setdefault(f"caas:{key}", {})
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
-
-    return mutate
-
-
 RSA_1024 = (
     "ssh-rsa "
     + base64.b64encode(
@@ -619,90 +603,101 @@ RSA_2048 = (
 BAD_INPUT = [
     (
         "prd",
-        _set("icm710.live.appServer.vmSize", "Standard_D2ls_v5"),
+        set_key("icm710.live.appServer.vmSize", "Standard_D2ls_v5"),
         "caas:icm710.live.appServer.vmSize",
         "at least 8 GiB",
     ),
-    ("uat", _set("icm710.edit.appServer.vmSize", "Standard_D2lds_v5"), "caas:icm710.edit.appServer.vmSize", "4 GiB"),
-    ("prd", _set("icm710.live.solr.vmSize", "Standard_B1s"), "caas:icm710.live.solr.vmSize", "unknown VM size"),
-    ("prd", _set("icm710.live.webAdapter.count", 0), "caas:icm710.live.webAdapter.count", "greater than or equal to 1"),
-    ("prd", _set("aks.systemPool.minCount", 0), "caas:aks.systemPool.minCount", "greater than or equal to 1"),
-    ("prd", _set("aks.userPool.maxCount", 2), "caas:aks.userPool.maxCount", "below minCount 3"),
-    ("prd", _set("aks.userPool.vmSize", "Standard_D8as_v4"), "caas:aks.userPool.vmSize", "unknown VM size"),
-    ("prd", _set("location.primary", "francesouth"), "caas:profile.zones", "no availability zones"),
+    ("uat", set_key("icm710.edit.appServer.vmSize", "Standard_D2lds_v5"), "caas:icm710.edit.appServer.vmSize", "4 GiB"),
+    ("prd", set_key("icm710.live.solr.vmSize", "Standard_B1s"), "caas:icm710.live.solr.vmSize", "unknown VM size"),
     (
         "prd",
-        _set("dns.hostnames", {"edit": {"shop": "shop.acme-shop.com"}}),
+        set_key("icm710.live.webAdapter.count", 0),
+        "caas:icm710.live.webAdapter.count",
+        "greater than or equal to 1",
+    ),
+    ("prd", set_key("aks.systemPool.minCount", 0), "caas:aks.systemPool.minCount", "greater than or equal to 1"),
+    ("prd", set_key("aks.userPool.maxCount", 2), "caas:aks.userPool.maxCount", "below minCount 3"),
+    ("prd", set_key("aks.userPool.vmSize", "Standard_D8as_v4"), "caas:aks.userPool.vmSize", "unknown VM size"),
+    ("prd", set_key("location.primary", "francesouth"), "caas:profile.zones", "no availability zones"),
+    (
+        "prd",
+        set_key("dns.hostnames", {"edit": {"shop": "shop.acme-shop.com"}}),
         "caas:dns.hostnames",
         "must be unique",
     ),
-    ("prd", _set("aks.podCidr", "10.43.0.0/16"), "caas:aks.podCidr", "overlaps caas:network.addressSpace"),
-    ("prd", _set("aks.serviceCidr", "10.40.0.0/16"), "caas:aks.serviceCidr", "overlaps caas:network.hubAddressSpace"),
-    ("prd", _set("aks.serviceCidr", "10.244.0.0/20"), "caas:aks.serviceCidr", "overlaps caas:aks.podCidr"),
-    ("prd", _set("aks.podCidr", "10.244.0.0/28"), "caas:aks.podCidr", "node /24 blocks"),
+    ("prd", set_key("aks.podCidr", "10.43.0.0/16"), "caas:aks.podCidr", "overlaps caas:network.addressSpace"),
     (
         "prd",
-        _set("vpn", {"sites": [{"name": "erp", "gatewayIp": "198.51.100.7", "addressPrefixes": ["10.245.8.0/24"]}]}),
+        set_key("aks.serviceCidr", "10.40.0.0/16"),
+        "caas:aks.serviceCidr",
+        "overlaps caas:network.hubAddressSpace",
+    ),
+    ("prd", set_key("aks.serviceCidr", "10.244.0.0/20"), "caas:aks.serviceCidr", "overlaps caas:aks.podCidr"),
+    ("prd", set_key("aks.podCidr", "10.244.0.0/28"), "caas:aks.podCidr", "node /24 blocks"),
+    (
+        "prd",
+        set_key("vpn", {"sites": [{"name": "erp", "gatewayIp": "198.51.100.7", "addressPrefixes": ["10.245.8.0/24"]}]}),
         "caas:aks.serviceCidr",
         "overlaps caas:vpn.sites[0].addressPrefixes[0]",
     ),
-    ("prd", _set("aks.ingressIp", "10.43.4.10"), "caas:aks.ingressIp", "usable address of the AKS subnet"),
-    ("prd", _set("aks.ingressIp", "10.43.3.255"), "caas:aks.ingressIp", "usable address"),
-    ("prd", _set("aks.kubernetesVersion", "latest"), "caas:aks.kubernetesVersion", "e.g. 1.33"),
-    ("prd", _set("aks.adminGroupObjectIds", ["ops-team"]), "caas:aks.adminGroupObjectIds", "object id"),
-    ("prd", _set("icm710.sshPublicKeys", ["hunter2"]), "caas:icm710.sshPublicKeys[0]", "not an SSH public key"),
-    ("prd", _set("icm710.sshPublicKeys", [RSA_1024]), "caas:icm710.sshPublicKeys[0]", "at least 2048 bits"),
+    ("prd", set_key("aks.ingressIp", "10.43.4.10"), "caas:aks.ingressIp", "usable address of the AKS subnet"),
+    ("prd", set_key("aks.ingressIp", "10.43.3.255"), "caas:aks.ingressIp", "usable address"),
+    ("prd", set_key("aks.kubernetesVersion", "latest"), "caas:aks.kubernetesVersion", "e.g. 1.33"),
+    ("prd", set_key("aks.adminGroupObjectIds", ["ops-team"]), "caas:aks.adminGroupObjectIds", "object id"),
+    ("prd", set_key("icm710.sshPublicKeys", ["hunter2"]), "caas:icm710.sshPublicKeys[0]", "not an SSH public key"),
+    ("prd", set_key("icm710.sshPublicKeys", [RSA_1024]), "caas:icm710.sshPublicKeys[0]", "at least 2048 bits"),
     (
         "prd",
-        _set("icm710.sshPublicKeys", ["ssh-ed25519 AAAAB3NzaC1yc2E="]),
+        set_key("icm710.sshPublicKeys", ["ssh-ed25519 AAAAB3NzaC1yc2E="]),
         "caas:icm710.sshPublicKeys[0]",
         "does not hold",
     ),
-    ("prd", _set("icm710.sshPublicKeys", []), "caas:icm710.sshPublicKeys", "at least 1 item"),
-    ("prd", _set("icm710.adminUsername", "admin"), "caas:icm710.adminUsername", "reserved"),
+    ("prd", set_key("icm710.sshPublicKeys", []), "caas:icm710.sshPublicKeys", "at least 1 item"),
+    ("prd", set_key("icm710.adminUsername", "admin"), "caas:icm710.adminUsername", "reserved"),
     ("prd", lambda d: d.pop("caas:icm710"), "caas:icm710", "required when caas:apps.icm710"),
-    ("prd", _set("apps", {"icm11": True}), "caas:icm710", "caas:apps.icm710 is false"),
-    ("prd", _set("apps", {"icm710": True}), "caas:aks", "no containerised app"),
-    ("shared", _set("publicEntry", {"enabled": True}), "caas:publicEntry", "belongs to the environment stacks"),
-    ("shared", _set("aks", {"kubernetesVersion": "1.33"}), "caas:aks", "belongs to the environment stacks"),
-    ("prd", _set("publicEntry.restrictedSources", []), "caas:publicEntry.restrictedSources", "required while enabled"),
+    ("prd", set_key("apps", {"icm11": True}), "caas:icm710", "caas:apps.icm710 is false"),
+    ("prd", set_key("apps", {"icm710": True}), "caas:aks", "no containerised app"),
+    ("shared", set_key("publicEntry", {"enabled": True}), "caas:publicEntry", "belongs to the environment stacks"),
+    ("shared", set_key("aks", {"kubernetesVersion": "1.33"}), "caas:aks", "belongs to the environment stacks"),
     (
         "prd",
-        _set("publicEntry.restrictedSources", ["10.0.0.0/8"]),
+        set_key("publicEntry.restrictedSources", []),
+        "caas:publicEntry.restrictedSources",
+        "required while enabled",
+    ),
+    (
+        "prd",
+        set_key("publicEntry.restrictedSources", ["10.0.0.0/8"]),
         "caas:publicEntry.restrictedSources[0]",
         "public range",
     ),
     (
         "prd",
-        _set("publicEntry.restrictedSources", ["0.0.0.0/0"]),
+        set_key("publicEntry.restrictedSources", ["0.0.0.0/0"]),
         "caas:publicEntry.restrictedSources[0]",
         "public range",
     ),
     (
         "prd",
-        _set("publicEntry.certificates", {"live.blog": "x"}),
+        set_key("publicEntry.certificates", {"live.blog": "x"}),
         "caas:publicEntry.certificates.live.blog",
         "no such hostname role",
     ),
     (
         "prd",
-        _set("publicEntry.certificates", {"live.shop": "a.b"}),
+        set_key("publicEntry.certificates", {"live.shop": "a.b"}),
         "caas:publicEntry.certificates.live.shop",
         "certificate name",
     ),
-    ("prd", _set("publicEntry.maxCapacity", 1), "caas:publicEntry.maxCapacity", "below minCapacity 2"),
-    ("prd", _set("fileShares.icm710QuotaGib", 50), "caas:fileShares.icm710QuotaGib", "greater than or equal to 100"),
+    ("prd", set_key("publicEntry.maxCapacity", 1), "caas:publicEntry.maxCapacity", "below minCapacity 2"),
+    ("prd", set_key("fileShares.icm710QuotaGib", 50), "caas:fileShares.icm710QuotaGib", "greater than or equal to 100"),
 ]
 
 
 @pytest.mark.parametrize(("stack", "mutate", "key", "text"), BAD_INPUT, ids=[f"{c[2]}:{c[3]}" for c in BAD_INPUT])
 def test_bad_compute_input_names_the_key(stack: str, mutate, key: str, text: str) -> None:
     """Each impossible value yields `Pulumi.<stack>.yaml: <key>: ...` saying what is wrong (no traceback)."""
-    lines = problems(stack, mutate)
-    prefix = f"Pulumi.{stack}.yaml: {key}: "
-    matching = [line for line in lines if line.startswith(prefix)]
-    assert matching, f"no message for {key}; got {lines}"
-    assert any(text in line for line in matching), matching
+    assert_reported(stack, mutate, key, text)
 
 
 def test_good_ssh_keys_are_accepted() -> None:

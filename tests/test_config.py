@@ -8,7 +8,7 @@ import pytest
 
 from caas import config as model
 from caas.profiles import PROFILES
-from tests.conftest import STACKS, parse, problems, stack_data
+from tests.conftest import STACKS, assert_reported, parse, problems, set_key, stack_data
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -75,112 +75,92 @@ def test_hostnames_follow_environment_and_system() -> None:
     assert uat["live.shop"] == "uat-shop.acme-shop.com" and uat["iom"] == "uat-iom.acme-shop.com"
 
 
-def _set(path: str, value):
-    """A mutation that sets caas:<a>.<b>... to value."""
-
-    def mutate(data):
-        key, *rest = path.split(".")
-        if not rest:
-            data[f"caas:{key}"] = value
-            return
-        node = data.setdefault(f"caas:{key}", {})
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
-
-    return mutate
-
-
 def _delete(key: str):
     return lambda data: data.pop(f"caas:{key}")
 
 
 BAD_INPUT = [
-    ("prd", _set("customer.code", "ACME"), "caas:customer.code", "2-8 lowercase"),
-    ("prd", _set("customer.code", "waytoolongcode"), "caas:customer.code", "2-8 lowercase"),
-    ("prd", _set("customer.nickname", "x"), "caas:customer.nickname", "unknown key; allowed here: code, name"),
-    ("prd", _set("environment", "dev"), "caas:environment", "'shared', 'int', 'uat' or 'prd'"),
-    ("prd", _set("colour", "blue"), "caas:colour", "unknown key"),
+    ("prd", set_key("customer.code", "ACME"), "caas:customer.code", "2-8 lowercase"),
+    ("prd", set_key("customer.code", "waytoolongcode"), "caas:customer.code", "2-8 lowercase"),
+    ("prd", set_key("customer.nickname", "x"), "caas:customer.nickname", "unknown key; allowed here: code, name"),
+    ("prd", set_key("environment", "dev"), "caas:environment", "'shared', 'int', 'uat' or 'prd'"),
+    ("prd", set_key("colour", "blue"), "caas:colour", "unknown key"),
     ("prd", _delete("location"), "caas:location", "required"),
-    ("prd", _set("location.primary", "eastus"), "caas:location.primary", "outside the EU"),
-    ("prd", _set("location.dr", "westeurope"), "caas:location.dr", "must differ"),
-    ("prd", _set("location.primary", "moon"), "caas:location.primary", "unknown region"),
-    ("prd", _set("location.allowOutsideEu", True), "caas:location.waiverReason", "required when allowOutsideEu"),
-    ("prd", _set("network.addressSpace", "10.43.0.1/20"), "caas:network.addressSpace", "network"),
-    ("prd", _set("network.addressSpace", "10.43.0.0/24"), "caas:network.addressSpace", "too small"),
+    ("prd", set_key("location.primary", "eastus"), "caas:location.primary", "outside the EU"),
+    ("prd", set_key("location.dr", "westeurope"), "caas:location.dr", "must differ"),
+    ("prd", set_key("location.primary", "moon"), "caas:location.primary", "unknown region"),
+    ("prd", set_key("location.allowOutsideEu", True), "caas:location.waiverReason", "required when allowOutsideEu"),
+    ("prd", set_key("network.addressSpace", "10.43.0.1/20"), "caas:network.addressSpace", "network"),
+    ("prd", set_key("network.addressSpace", "10.43.0.0/24"), "caas:network.addressSpace", "too small"),
     (
         "prd",
-        _set("network.addressSpace", "10.40.0.0/20"),
+        set_key("network.addressSpace", "10.40.0.0/20"),
         "caas:network.hubAddressSpace",
         "overlaps caas:network.addressSpace",
     ),
-    ("prd", _set("network.drAddressSpace", "10.43.8.0/24"), "caas:network.drAddressSpace", "overlaps"),
+    ("prd", set_key("network.drAddressSpace", "10.43.8.0/24"), "caas:network.drAddressSpace", "overlaps"),
     (
         "prd",
-        _delete("network.drAddressSpace") if False else _set("network.drAddressSpace", None),
+        _delete("network.drAddressSpace") if False else set_key("network.drAddressSpace", None),
         "caas:network.drAddressSpace",
         "required in prd",
     ),
-    ("prd", _set("network.subnets", {"sqlMi": "10.43.15.0/28"}), "caas:network.subnets.sqlMi", "too small"),
-    ("prd", _set("network.subnets", {"vms": "10.99.0.0/24"}), "caas:network.subnets.vms", "outside"),
+    ("prd", set_key("network.subnets", {"sqlMi": "10.43.15.0/28"}), "caas:network.subnets.sqlMi", "too small"),
+    ("prd", set_key("network.subnets", {"vms": "10.99.0.0/24"}), "caas:network.subnets.vms", "outside"),
     (
         "prd",
-        _set("network.subnets", {"vms": "10.43.0.0/24", "privateEndpoints": "10.43.0.0/25"}),
+        set_key("network.subnets", {"vms": "10.43.0.0/24", "privateEndpoints": "10.43.0.0/25"}),
         "caas:network.subnets.vms",
         "overlaps",
     ),
-    ("prd", _set("network.subnets", {"dmz": "10.43.15.0/24"}), "caas:network.subnets.dmz", "unknown subnet role"),
-    ("prd", _set("profile.protect", False), "caas:profile.protect", "prd cannot weaken"),
-    ("prd", _set("profile.zones", []), "caas:profile.zones", "prd cannot weaken"),
-    ("prd", _set("profile.backup", False), "caas:profile.backup", "prd cannot weaken"),
-    ("prd", _set("profile.purgeProtection", False), "caas:profile.purgeProtection", "prd cannot weaken"),
-    ("prd", _set("profile.logRetentionDays", 30), "caas:profile.logRetentionDays", "at least 90"),
-    ("uat", _set("location.primary", "germanynorth"), "caas:profile.zones", "no availability zones"),
-    ("prd", _set("apps", {"iom": True}), "caas:apps", "no ICM"),
+    ("prd", set_key("network.subnets", {"dmz": "10.43.15.0/24"}), "caas:network.subnets.dmz", "unknown subnet role"),
+    ("prd", set_key("profile.protect", False), "caas:profile.protect", "prd cannot weaken"),
+    ("prd", set_key("profile.zones", []), "caas:profile.zones", "prd cannot weaken"),
+    ("prd", set_key("profile.backup", False), "caas:profile.backup", "prd cannot weaken"),
+    ("prd", set_key("profile.purgeProtection", False), "caas:profile.purgeProtection", "prd cannot weaken"),
+    ("prd", set_key("profile.logRetentionDays", 30), "caas:profile.logRetentionDays", "at least 90"),
+    ("uat", set_key("location.primary", "germanynorth"), "caas:profile.zones", "no availability zones"),
+    ("prd", set_key("apps", {"iom": True}), "caas:apps", "no ICM"),
     ("prd", _delete("sharedStack"), "caas:sharedStack", "required in the prd stack"),
-    ("prd", _set("registry", {"retentionDays": 7}), "caas:registry", "belongs to the shared stack"),
-    ("shared", _set("apps", {"icm11": True}), "caas:apps", "belongs to environment stacks"),
+    ("prd", set_key("registry", {"retentionDays": 7}), "caas:registry", "belongs to the shared stack"),
+    ("shared", set_key("apps", {"icm11": True}), "caas:apps", "belongs to environment stacks"),
     ("shared", _delete("devops"), "caas:devops", "required in the shared stack"),
-    ("shared", _set("devops.serviceConnectionSubject", "acme"), "caas:devops.serviceConnectionSubject", "sc://"),
+    ("shared", set_key("devops.serviceConnectionSubject", "acme"), "caas:devops.serviceConnectionSubject", "sc://"),
     (
         "prd",
-        _set("dns.hostnames", {"live": {"shop": "shop.acme-shop.com", "pwa": "shop.acme-shop.com"}}),
+        set_key("dns.hostnames", {"live": {"shop": "shop.acme-shop.com", "pwa": "shop.acme-shop.com"}}),
         "caas:dns.hostnames",
         "must be unique",
     ),
-    ("prd", _set("dns.domain", "Not A Domain"), "caas:dns.domain", "DNS name"),
-    ("prd", _set("tags", {"bad/name": "x"}), "caas:tags", "tag name"),
-    ("prd", _set("secrets", {"vpnSharedKey": "plaintext"}), "caas:secrets", "plain text found"),
+    ("prd", set_key("dns.domain", "Not A Domain"), "caas:dns.domain", "DNS name"),
+    ("prd", set_key("tags", {"bad/name": "x"}), "caas:tags", "tag name"),
+    ("prd", set_key("secrets", {"vpnSharedKey": "plaintext"}), "caas:secrets", "plain text found"),
     (
         "prd",
-        _set("vpn", {"sites": [{"name": "erp", "gatewayIp": "198.51.100.7", "addressPrefixes": ["10.43.4.0/24"]}]}),
+        set_key("vpn", {"sites": [{"name": "erp", "gatewayIp": "198.51.100.7", "addressPrefixes": ["10.43.4.0/24"]}]}),
         "caas:vpn.sites[0].addressPrefixes[0]",
         "overlaps caas:network.addressSpace",
     ),
     (
         "prd",
-        _set("vpn", {"sites": [{"name": "erp", "gatewayIp": "10.1.1.1", "addressPrefixes": ["192.168.10.0/24"]}]}),
+        set_key("vpn", {"sites": [{"name": "erp", "gatewayIp": "10.1.1.1", "addressPrefixes": ["192.168.10.0/24"]}]}),
         "caas:vpn.sites[0].gatewayIp",
         "not a public address",
     ),
     (
         "prd",
-        _set("vpn", {"sites": [{"name": "erp", "addressPrefixes": ["192.168.10.0/24"]}]}),
+        set_key("vpn", {"sites": [{"name": "erp", "addressPrefixes": ["192.168.10.0/24"]}]}),
         "caas:vpn.sites[0].gatewayIp",
         "exactly one of gatewayIp and gatewayFqdn",
     ),
-    ("prd", _set("vpn", {"sku": "VpnGw2", "sites": []}), "caas:vpn.sku", "VpnGw2AZ"),
+    ("prd", set_key("vpn", {"sku": "VpnGw2", "sites": []}), "caas:vpn.sku", "VpnGw2AZ"),
 ]
 
 
 @pytest.mark.parametrize(("stack", "mutate", "key", "text"), BAD_INPUT, ids=[f"{c[2]}:{c[3]}" for c in BAD_INPUT])
 def test_bad_input_names_file_and_key(stack: str, mutate, key: str, text: str) -> None:
     """Each bad value yields a line `Pulumi.<stack>.yaml: <key>: ...` that says what is allowed."""
-    lines = problems(stack, mutate)
-    prefix = f"Pulumi.{stack}.yaml: {key}: "
-    matching = [line for line in lines if line.startswith(prefix)]
-    assert matching, f"no message for {key}; got {lines}"
-    assert any(text in line for line in matching), matching
+    assert_reported(stack, mutate, key, text)
 
 
 def test_all_problems_are_reported_at_once() -> None:

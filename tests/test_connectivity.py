@@ -20,7 +20,7 @@ from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration, f
 from caas.plan import Plan, Project, render
 from caas.sections.connectivity import parse_ssh_public_key
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
-from tests.conftest import ROOT, parse, problems, stack_data
+from tests.conftest import ROOT, assert_reported, parse, problems, stack_data
 
 ENVS = ("int", "uat", "prd")
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -529,11 +529,7 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("stack", "mutate", "key", "text"), BAD_INPUT, ids=[f"{c[2]}:{c[3]}" for c in BAD_INPUT])
 def test_bad_input_names_file_and_key(stack: str, mutate, key: str, text: str) -> None:
     """Each bad connectivity value yields `Pulumi.<stack>.yaml: <key>: ...` saying what is wrong or allowed."""
-    lines = problems(stack, mutate)
-    prefix = f"Pulumi.{stack}.yaml: {key}: "
-    matching = [line for line in lines if line.startswith(prefix)]
-    assert matching, f"no message for {key}; got {lines}"
-    assert any(text in line for line in matching), matching
+    assert_reported(stack, mutate, key, text)
 
 
 def test_non_production_users_may_share_a_key() -> None:

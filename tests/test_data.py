@@ -21,7 +21,7 @@ from components.backup import Backup, BackupArgs, vm_policy, vm_protection_names
 from components.monitoring import Monitoring, MonitoringArgs
 from components.roles import ROLES
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
-from tests.conftest import STACKS, parse, problems, stack_data
+from tests.conftest import STACKS, assert_reported, parse, problems, set_key, stack_data
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -33,22 +33,6 @@ ALERT = "azure-native:monitor:MetricAlert"
 
 def cfg_of(stack: str) -> model.EstateConfig:
     return parse(stack_data(stack), stack)
-
-
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    """A mutation that sets caas:<a>.<b>... to value, creating objects on the way."""
-
-    def mutate(data: dict[str, Any]) -> None:
-        head, *rest = path.split(".")
-        if not rest:
-            data[f"caas:{head}"] = value
-            return
-        node = data.setdefault(f"caas:{head}", {})
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
-
-    return mutate
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -116,41 +100,41 @@ def test_secrets_are_named_in_the_model() -> None:
 
 
 BAD_INPUT = [
-    ("prd", _set("location.dr", "eastus"), "caas:location.dr", "outside the EU"),
-    ("prd", _set("databases.icm.retentionDays", 7), "caas:databases.icm.retentionDays", "at least 14"),
-    ("prd", _set("databases.iom.retentionDays", 7), "caas:databases.iom.retentionDays", "at least 14"),
-    ("prd", _set("backup.vm.dailyRetentionDays", 7), "caas:backup.vm.dailyRetentionDays", "at least 30"),
-    ("prd", _set("profile.purgeProtection", False), "caas:profile.purgeProtection", "cannot weaken"),
-    ("prd", _set("profile.backup", False), "caas:profile.backup", "cannot weaken"),
-    ("prd", _set("profile.backupRedundancy", "ZoneRedundant"), "caas:profile.backupRedundancy", "geo-redundantly"),
-    ("prd", _set("backup.immutability", "Disabled"), "caas:backup.immutability", "immutable"),
-    ("prd", _set("databases.icm.longTermRetention", {}), "caas:databases.icm.longTermRetention", "long-term"),
-    ("prd", _set("databases.iom.tier", "Burstable"), "caas:databases.iom.tier", "zone-redundant HA"),
-    ("uat", _set("databases.iom.version", "16"), "caas:databases.iom.version", "not supported by IOM"),
-    ("uat", _set("databases.icm.vCores", 6), "caas:databases.icm.vCores", "not a SQL MI size"),
-    ("uat", _set("databases.icm.storageSizeGb", 100), "caas:databases.icm.storageSizeGb", "multiple of 32"),
-    ("prd", _set("dataProtection.maxLogRetentionDays", 60), "caas:profile.logRetentionDays", "exceeds"),
-    ("uat", _set("monitoring.emails", ["not-an-address"]), "caas:monitoring.emails[0]", "invalid value"),
-    ("uat", _set("monitoring.budget.startDate", "2026-01-15"), "caas:monitoring.budget.startDate", "first day"),
+    ("prd", set_key("location.dr", "eastus"), "caas:location.dr", "outside the EU"),
+    ("prd", set_key("databases.icm.retentionDays", 7), "caas:databases.icm.retentionDays", "at least 14"),
+    ("prd", set_key("databases.iom.retentionDays", 7), "caas:databases.iom.retentionDays", "at least 14"),
+    ("prd", set_key("backup.vm.dailyRetentionDays", 7), "caas:backup.vm.dailyRetentionDays", "at least 30"),
+    ("prd", set_key("profile.purgeProtection", False), "caas:profile.purgeProtection", "cannot weaken"),
+    ("prd", set_key("profile.backup", False), "caas:profile.backup", "cannot weaken"),
+    ("prd", set_key("profile.backupRedundancy", "ZoneRedundant"), "caas:profile.backupRedundancy", "geo-redundantly"),
+    ("prd", set_key("backup.immutability", "Disabled"), "caas:backup.immutability", "immutable"),
+    ("prd", set_key("databases.icm.longTermRetention", {}), "caas:databases.icm.longTermRetention", "long-term"),
+    ("prd", set_key("databases.iom.tier", "Burstable"), "caas:databases.iom.tier", "zone-redundant HA"),
+    ("uat", set_key("databases.iom.version", "16"), "caas:databases.iom.version", "not supported by IOM"),
+    ("uat", set_key("databases.icm.vCores", 6), "caas:databases.icm.vCores", "not a SQL MI size"),
+    ("uat", set_key("databases.icm.storageSizeGb", 100), "caas:databases.icm.storageSizeGb", "multiple of 32"),
+    ("prd", set_key("dataProtection.maxLogRetentionDays", 60), "caas:profile.logRetentionDays", "exceeds"),
+    ("uat", set_key("monitoring.emails", ["not-an-address"]), "caas:monitoring.emails[0]", "invalid value"),
+    ("uat", set_key("monitoring.budget.startDate", "2026-01-15"), "caas:monitoring.budget.startDate", "first day"),
     (
         "uat",
-        _set("monitoring.budget.thresholds", [10, 20, 30, 40, 50]),
+        set_key("monitoring.budget.thresholds", [10, 20, 30, 40, 50]),
         "caas:monitoring.budget.thresholds",
         "at most 5",
     ),
-    ("uat", _set("databases.icm.collation", "x"), "caas:databases.icm.collation", "unknown key"),
+    ("uat", set_key("databases.icm.collation", "x"), "caas:databases.icm.collation", "unknown key"),
     (
         "uat",
-        _set("monitoring.webhooks", [{"name": "pager", "serviceUri": "https://hooks.example.com/abc"}]),
+        set_key("monitoring.webhooks", [{"name": "pager", "serviceUri": "https://hooks.example.com/abc"}]),
         "caas:monitoring.webhooks",
         "plain-text",
     ),
-    ("shared", _set("backup", {"softDeleteDays": 30}), "caas:backup", "not allowed here"),
+    ("shared", set_key("backup", {"softDeleteDays": 30}), "caas:backup", "not allowed here"),
     ("int", lambda d: d.pop("caas:databases"), "caas:databases", "required in the int stack"),
     ("int", lambda d: d.pop("caas:monitoring"), "caas:monitoring", "required in the int stack"),
     (
         "shared",
-        _set("monitoring", {"emails": ["a@b.example"], "budget": {"amount": 1, "startDate": "2026-01-01"}}),
+        set_key("monitoring", {"emails": ["a@b.example"], "budget": {"amount": 1, "startDate": "2026-01-01"}}),
         "caas:monitoring",
         "not allowed here",
     ),
@@ -160,11 +144,7 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("stack", "mutate", "key", "text"), BAD_INPUT, ids=[f"{k}:{t}" for _, _, k, t in BAD_INPUT])
 def test_bad_data_input_names_the_key(stack: str, mutate, key: str, text: str) -> None:
     """Every bad data-area input is reported against its key, before anything is registered."""
-    found = problems(stack, mutate)
-    prefix = f"Pulumi.{stack}.yaml: {key}: "
-    matching = [m for m in found if m.startswith(prefix)]
-    assert matching, found
-    assert any(text in m for m in matching), matching
+    assert_reported(stack, mutate, key, text)
 
 
 def test_geo_backup_needs_an_eu_pair() -> None:
