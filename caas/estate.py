@@ -197,6 +197,7 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
 
     outputs.update(
         vnetId=net.vnet.id,
+        egressIpAddress=net.egress_ip,
         subnetIds=net.subnet_ids,
         keyVaultId=vault.vault_id,
         keyVaultUri=vault.vault_uri,

@@ -90,6 +90,7 @@ def build(
                 vault.vault_id,
                 vault.vault_uri,
                 {r.backend: backends[r.backend] for r in cfg.public_routes},
+                [net.egress_ip] if net.egress_ip is not None else [],
             ),
         )
         outputs["publicIpAddress"] = entry.public_ip_address

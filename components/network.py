@@ -65,6 +65,7 @@ class Network(pulumi.ComponentResource):
         self.vnet = built.vnet
         self.subnet_ids = built.subnet_ids
         self.nat_gateway = built.nat_gateway
+        self.egress_ip = built.egress_ip
 
         # Both directions are created here so that the shared stack never depends on an environment.
         network.VirtualNetworkPeering(

@@ -3,7 +3,7 @@ the AKS ingress, with TLS certificates read from the environment's Key Vault."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -32,6 +32,9 @@ class PublicEntryArgs:
     vault_id: pulumi.Input[str]
     vault_uri: pulumi.Input[str]  # https://<vault>.vault.azure.net/
     backends: dict[str, pulumi.Input[str]]  # route backend (icm710-live, icm710-edit, aks) -> private IP
+    # The environment's own egress addresses: its workloads (e.g. the edit PWA calling ICM's edit hostname)
+    # come back in through the gateway from these and must pass the restricted hostnames' rule.
+    own_egress_ips: list[pulumi.Input[str]] = field(default_factory=list)
 
 
 class PublicEntry(pulumi.ComponentResource):
@@ -107,7 +110,10 @@ class PublicEntry(pulumi.ComponentResource):
                                 ],
                                 operator=network.WebApplicationFirewallOperator.IP_MATCH,
                                 negation_conditon=True,  # sic: the API's spelling
-                                match_values=[str(n) for n in cfg.public_entry.restricted_sources],
+                                match_values=[
+                                    *(str(n) for n in cfg.public_entry.restricted_sources),
+                                    *args.own_egress_ips,
+                                ],
                             )
                         ],
                     )

@@ -136,6 +136,7 @@ class BuiltVNet:
     subnet_ids: dict[str, pulumi.Output[str]]
     nsg_ids: dict[str, pulumi.Output[str]]
     nat_gateway: network.NatGateway | None
+    egress_ip: pulumi.Output[str] | None  # the NAT gateway's public address: what the internet sees of us
 
 
 def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
@@ -158,7 +159,9 @@ def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
     send_to_log_analytics(f"{name}-vnet", resource_id=vnet.id, workspace_id=args.workspace_id, parent=parent)
 
     roles = [s for s in args.specs if s.role not in args.reserved_only]
-    nat_gateway = _nat_gateway(name, args, parent) if any(s.role in NAT_ROLES for s in roles) else None
+    nat_gateway, egress_ip = (
+        _nat_gateway(name, args, parent) if any(s.role in NAT_ROLES for s in roles) else (None, None)
+    )
 
     subnet_ids: dict[str, pulumi.Output[str]] = {}
     nsg_ids: dict[str, pulumi.Output[str]] = {}
@@ -225,10 +228,10 @@ def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
         )
         previous = subnet
         subnet_ids[spec.role] = subnet.id
-    return BuiltVNet(vnet, subnet_ids, nsg_ids, nat_gateway)
+    return BuiltVNet(vnet, subnet_ids, nsg_ids, nat_gateway, egress_ip)
 
 
-def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> network.NatGateway:
+def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> tuple[network.NatGateway, pulumi.Output[str]]:
     names = args.names
     # A Standard NAT gateway can sit in at most one zone, never span zones: it is left unpinned (and its
     # IP regional to match) rather than tying the zone-spread subnets' egress to one chosen zone.
@@ -246,7 +249,7 @@ def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> network.
         opts=pulumi.ResourceOptions(parent=parent),
     )
     send_to_log_analytics(f"{name}-nat-ip", resource_id=ip.id, workspace_id=args.workspace_id, parent=parent)
-    return network.NatGateway(
+    nat = network.NatGateway(
         f"{name}-nat",
         network.NatGatewayInitArgs(
             nat_gateway_name=names.resource("nat_gateway"),
@@ -259,3 +262,4 @@ def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> network.
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
+    return nat, ip.ip_address

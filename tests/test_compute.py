@@ -539,14 +539,16 @@ def test_gateway_is_waf_v2_in_prevention_with_managed_rules(plans: dict[str, Pla
 
 def test_edit_and_back_office_are_restricted_to_configured_sources(plans: dict[str, Plan]) -> None:
     """Listeners of edit, back-office and IOM hostnames carry the restricted policy, which blocks every source
-    outside caas:publicEntry.restrictedSources; the live shop and PWA listeners do not."""
+    outside caas:publicEntry.restrictedSources and the environment's own egress; the live shop and PWA listeners
+    do not."""
     prd, cfg = plans["prd"], model_of("prd")
     restricted = prd.one(WAF, "public-entry-waf-restricted").inputs
     rule = restricted["customRules"][0]
     condition = rule["matchConditions"][0]
     assert rule["action"] == "Block" and condition["negationConditon"] is True
     assert condition["matchVariables"] == [{"variableName": "RemoteAddr"}] and condition["operator"] == "IPMatch"
-    assert condition["matchValues"] == [str(n) for n in cfg.public_entry.restricted_sources]
+    own_egress = [prd.outputs["egressIpAddress"]]
+    assert condition["matchValues"] == [str(n) for n in cfg.public_entry.restricted_sources] + own_egress
     guarded = {
         listener["hostNames"][0]
         for listener in _gateway(prd)["httpListeners"]
