@@ -117,7 +117,7 @@ class AppNamespace(pulumi.ComponentResource):
 
     def _partners(self, name: str, args: AppNamespaceArgs) -> None:
         cfg, w = args.config, args.workload
-        role = layer.PARTNER_ROLE[cfg.environment]
+        role = layer.partner_role(cfg)
         for partner in cfg.kubernetes.partners:
             if w.app in partner.apps:
                 roles.assign(

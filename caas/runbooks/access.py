@@ -94,7 +94,7 @@ def _namespaces(ctx: Context) -> str:
     partners = cfg.kubernetes.partners
     if not partners:
         return text + f"\nNo partner group is registered yet ({code('caas:kubernetes.partners')}).\n"
-    role = layer.PARTNER_ROLE[cfg.environment]
+    role = layer.partner_role(cfg)
     rows = [
         (
             p.name,
@@ -145,7 +145,7 @@ def _check(ctx: Context) -> list[Step]:
     if not mine:
         return []
     namespace = mine[0].namespace
-    writes = layer.PARTNER_ROLE[cfg.environment].endswith("Writer")
+    writes = layer.partner_role(cfg).endswith("Writer")
     return [
         Step(
             title="Check your rights in a namespace",

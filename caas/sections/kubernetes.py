@@ -319,11 +319,17 @@ STATIC_STORAGE_CLASS = "caas-static-nfs"  # no StorageClass of this name exists:
 # Namespaces the platform owns; overrides may not take them.
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "gatekeeper-system"})
 
+# What a partner's group may do in its namespaces: deploy in int and uat, only read in prd.
 PARTNER_ROLE = {
     "int": "Azure Kubernetes Service RBAC Writer",
     "uat": "Azure Kubernetes Service RBAC Writer",
     "prd": "Azure Kubernetes Service RBAC Reader",
 }
+
+
+def partner_role(cfg: EstateConfig) -> str:
+    """The Azure role partner groups get on their namespaces in this environment."""
+    return PARTNER_ROLE[cfg.environment]
 
 
 def helm_fullname(release: str, chart: str) -> str:
