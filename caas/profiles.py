@@ -24,7 +24,9 @@ class Profile(BaseModel):
         description="Availability zones for zonal resources; () means regional (no zone pinning)."
     )
     protect: bool = Field(description="Pulumi `protect` on stateful resources and CanNotDelete locks.")
-    backup: bool = Field(description="Backup of VMs, shares and databases.")
+    backup: bool = Field(
+        description="Backup of VMs and databases (NFS shares: soft delete, Azure Backup does not cover them)."
+    )
     purge_protection: bool = Field(description="Key Vault purge protection (irreversible once on).")
     disaster_recovery: bool = Field(description="Secondary region network and database failover group.")
     log_retention_days: int = Field(ge=30, le=730, description="Log Analytics retention.")
