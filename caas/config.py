@@ -23,7 +23,7 @@ from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, 
 from caas.sections import compute, connectivity
 from caas.sections import data as data_section
 from caas.sections import kubernetes as kubernetes_layer
-from caas.sections.base import SYSTEMS, Hostname, Section
+from caas.sections.base import PATTERN_NAMES, SYSTEMS, Hostname, Section
 from caas.sections.connectivity import Sftp, Vpn
 
 NAMESPACE = "caas"
@@ -431,9 +431,19 @@ def _describe(error: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
         return loc, f"required{hint}"
     if kind == "string_pattern_mismatch":
         field = _field_at(loc)
-        what = field.description if field is not None and field.description else f"pattern {error['ctx']['pattern']}"
-        return loc, f"invalid value; must be {what}"
+        pattern = error["ctx"]["pattern"]
+        what = field.description if field is not None and field.description else None
+        return loc, f"invalid value; must be {what or PATTERN_NAMES.get(pattern) or f'pattern {pattern}'}"
+    if kind == "model_type":
+        return loc, f"must be an object with the keys {_allowed(_model_at(loc))}"
     return loc, msg[0].lower() + msg[1:]
+
+
+def _errors(exc: ValidationError) -> list[Mapping[str, Any]]:
+    """pydantic's errors minus the echoes: a list reported too short only because its items failed."""
+    errors = exc.errors()
+    failed_inside = {tuple(e["loc"][:i]) for e in errors for i in range(1, len(e["loc"]))}
+    return [e for e in errors if not (e["type"] == "too_short" and tuple(e["loc"]) in failed_inside)]
 
 
 def _field_at(loc: tuple[Any, ...]):
@@ -461,7 +471,7 @@ def parse(raw: Mapping[str, Any], secret_keys: set[str], source: str) -> EstateC
     try:
         cfg = EstateConfig.model_validate(data)
     except ValidationError as exc:
-        lines = sorted({f"{source}: {_key(loc)}: {msg}" for loc, msg in map(_describe, exc.errors())})
+        lines = sorted({f"{source}: {_key(loc)}: {msg}" for loc, msg in map(_describe, _errors(exc))})
         raise ConfigError(lines) from None
 
     problems = semantic_problems(cfg, secret_keys)

@@ -154,6 +154,13 @@ BAD_INPUT = [
         "exactly one of gatewayIp and gatewayFqdn",
     ),
     ("prd", set_key("vpn", {"sku": "VpnGw2", "sites": []}), "caas:vpn.sku", "VpnGw2AZ"),
+    ("prd", set_key("customer", "acme"), "caas:customer", "must be an object with the keys code, name"),
+    (
+        "prd",
+        set_key("dns.hostnames", {"live": {"shop": "UPPER.example.com"}}),
+        "caas:dns.hostnames.live.shop",
+        "a lower-case DNS name",
+    ),
 ]
 
 
@@ -214,3 +221,11 @@ def test_environment_must_match_its_shared_stack() -> None:
     keys = [key for key, _ in model.cross_stack_problems(parse(data, "prd"), shared, "caas-acme")]
     assert keys == ["caas:network.hubAddressSpace", "caas:sharedStack"]
     assert model.cross_stack_problems(parse(stack_data("prd"), "prd"), shared, "caas-acme") == []
+
+
+def test_a_failing_item_is_not_echoed_as_an_empty_list() -> None:
+    """A list whose only item is invalid reports the item, not also that the list is too short."""
+    lines = problems(
+        "prd", set_key("vpn", {"sites": [{"name": "erp", "gatewayIp": "198.51.100.7", "addressPrefixes": ["bad"]}]})
+    )
+    assert lines == ["Pulumi.prd.yaml: caas:vpn.sites[0].addressPrefixes[0]: input is not a valid IPv4 network"]
