@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from caas import config as model
+from caas import diff
 from caas.plan import Plan, Project, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +28,6 @@ def _render(directory: Path, stack: str, shared: Plan | None) -> Plan:
 
 def _counterfactual(stack, disguise: str | None, shared: Plan) -> dict:
     """One counterfactual render of the stack diff, as the entries of a Renderer's cache (run in a worker)."""
-    from caas import diff
-
     renderer = diff.Renderer(Project.at(ROOT), {"shared": shared})
     # A counterfactual the model rejects is left to the diff itself, which then takes the other direction.
     with contextlib.suppress(model.ConfigError):
@@ -44,13 +43,12 @@ def _render_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tupl
     """
     shared = {d: pool.submit(_render, d, "shared", None) for d in directories}
     shared_plans = {d: f.result() for d, f in shared.items()}
-    from caas import diff
-
+    # Longest first (prd, then the others, then the diff's counterfactuals) packs the two workers best.
+    envs = {(d, s): pool.submit(_render, d, s, shared_plans[d]) for s in reversed(STACKS[1:]) for d in directories}
     ahead = [
         pool.submit(_counterfactual, stack, disguise, shared_plans[ROOT])
         for stack, disguise in diff.counterfactuals(Project.at(ROOT), "uat", "prd")
     ]
-    envs = {(d, s): pool.submit(_render, d, s, shared_plans[d]) for d in directories for s in STACKS[1:]}
     plans = {(d, s): f.result() for (d, s), f in envs.items()}
     for future in ahead:
         COUNTERFACTUALS.update(future.result())
