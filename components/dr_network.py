@@ -9,7 +9,7 @@ import pulumi_azure_native as azure_native
 
 from caas import addressing
 from caas.config import EstateConfig
-from components.vnet import VNetArgs, build_vnet
+from components.vnet import VNetArgs, build_vnet, peer
 
 network = azure_native.network
 
@@ -58,18 +58,13 @@ class DrNetwork(pulumi.ComponentResource):
             "to-dr": (args.resource_group_name, args.primary_vnet_name, self.vnet.id),
         }
         for peering, (rg, vnet_name, remote_id) in peerings.items():
-            network.VirtualNetworkPeering(
+            peer(
                 f"{name}-peering-{peering}",
-                network.VirtualNetworkPeeringInitArgs(
-                    virtual_network_peering_name=peering,
-                    resource_group_name=rg,
-                    virtual_network_name=vnet_name,
-                    remote_virtual_network=network.SubResourceArgs(id=remote_id),
-                    allow_virtual_network_access=True,
-                    allow_forwarded_traffic=False,
-                    use_remote_gateways=False,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
+                peering_name=peering,
+                resource_group_name=rg,
+                vnet_name=vnet_name,
+                remote_vnet_id=remote_id,
+                parent=self,
             )
 
         # The primary NSG is the core network's (named by the model); its subnet id orders these rules after it.

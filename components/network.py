@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_azure_native as azure_native
 
 from caas import addressing
 from caas.config import EstateConfig
 from components.private_link import private_endpoint, private_zone
-from components.vnet import VNetArgs, build_vnet
-
-network = azure_native.network
+from components.vnet import VNetArgs, build_vnet, peer
 
 
 @dataclass
@@ -68,31 +65,21 @@ class Network(pulumi.ComponentResource):
         self.egress_ip = built.egress_ip
 
         # Both directions are created here so that the shared stack never depends on an environment.
-        network.VirtualNetworkPeering(
+        peer(
             f"{name}-peering-to-hub",
-            network.VirtualNetworkPeeringInitArgs(
-                virtual_network_peering_name="to-hub",
-                resource_group_name=rg,
-                virtual_network_name=self.vnet.name,
-                remote_virtual_network=network.SubResourceArgs(id=args.shared.hub_vnet_id),
-                allow_virtual_network_access=True,
-                allow_forwarded_traffic=False,
-                use_remote_gateways=False,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            peering_name="to-hub",
+            resource_group_name=rg,
+            vnet_name=self.vnet.name,
+            remote_vnet_id=args.shared.hub_vnet_id,
+            parent=self,
         )
-        network.VirtualNetworkPeering(
+        peer(
             f"{name}-peering-from-hub",
-            network.VirtualNetworkPeeringInitArgs(
-                virtual_network_peering_name=names.resource("vnet"),
-                resource_group_name=args.shared.hub_resource_group_name,
-                virtual_network_name=args.shared.hub_vnet_name,
-                remote_virtual_network=network.SubResourceArgs(id=self.vnet.id),
-                allow_virtual_network_access=True,
-                allow_forwarded_traffic=False,
-                allow_gateway_transit=False,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            peering_name=names.resource("vnet"),
+            resource_group_name=args.shared.hub_resource_group_name,
+            vnet_name=args.shared.hub_vnet_name,
+            remote_vnet_id=self.vnet.id,
+            parent=self,
         )
 
         self.dns_zone_ids: dict[str, pulumi.Output[str]] = {}

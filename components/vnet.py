@@ -263,3 +263,29 @@ def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> tuple[ne
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return nat, ip.ip_address
+
+
+def peer(
+    name: str,
+    *,
+    peering_name: str,
+    resource_group_name: pulumi.Input[str],
+    vnet_name: pulumi.Input[str],
+    remote_vnet_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> network.VirtualNetworkPeering:
+    """One direction of a peering: address space shared, nothing forwarded, no gateway shared either way."""
+    return network.VirtualNetworkPeering(
+        name,
+        network.VirtualNetworkPeeringInitArgs(
+            virtual_network_peering_name=peering_name,
+            resource_group_name=resource_group_name,
+            virtual_network_name=vnet_name,
+            remote_virtual_network=network.SubResourceArgs(id=remote_vnet_id),
+            allow_virtual_network_access=True,
+            allow_forwarded_traffic=False,
+            allow_gateway_transit=False,
+            use_remote_gateways=False,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
