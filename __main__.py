@@ -2,7 +2,7 @@
 
 import pulumi
 
-from caas import config, estate
+from caas import config, estate, specs
 
 try:
     model = config.load()
@@ -10,5 +10,5 @@ except config.ConfigError as error:
     # One line per problem, naming the stack file and key; no traceback.
     raise pulumi.RunError(str(error)) from None
 
-for name, value in estate.build(model).items():
+for name, value in estate.build(specs.derive(model)).items():
     pulumi.export(name, value)

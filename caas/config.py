@@ -1,9 +1,8 @@
-"""The stack model: one validated, immutable description of everything a stack contains.
+"""Reading and validating a stack's ``caas:`` config: the loader and its messages.
 
-It is read once from the Pulumi config namespace ``caas:`` (one object per area) and is the single source
-of truth: components, the offline plan, runbooks and tests read it and never re-derive it. Every problem
-is found before any resource is registered and reported as one line per problem:
-``Pulumi.<stack>.yaml: caas:<key.path>: <what is wrong; what is allowed>``.
+The model itself is ``caas.model.EstateConfig`` (re-exported here). Every problem is found before any resource
+is registered and reported as one line per problem: ``Pulumi.<stack>.yaml: caas:<key.path>: <what is wrong;
+what is allowed>``. Rules that need a derived fact (subnets, hostnames) call its derivation in ``caas.specs``.
 """
 
 from __future__ import annotations
@@ -11,367 +10,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from functools import cached_property
-from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
-from caas.profiles import NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES, Profile, ProfileOverrides, effective
-from caas.sections import compute, connectivity
-from caas.sections import data as data_section
-from caas.sections import kubernetes as kubernetes_layer
-from caas.sections.base import PATTERN_NAMES, SYSTEMS, Hostname, Section
-from caas.sections.connectivity import Sftp, Vpn
-
-NAMESPACE = "caas"
-ENVIRONMENTS = ("int", "uat", "prd")
-
-# GDPR: customer data stays in EU regions unless the stack explicitly waives it (caas:location).
-EU_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "francesouth",
-        "germanywestcentral",
-        "germanynorth",
-        "swedencentral",
-        "swedensouth",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-    }
-)
-# Regions with availability zones (learn.microsoft.com, "Azure regions list").
-ZONAL_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "germanywestcentral",
-        "swedencentral",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-        "switzerlandnorth",
-        "norwayeast",
-        "uksouth",
-        "eastus",
-        "eastus2",
-        "westus3",
-    }
-)
-
-# Private DNS zone per private-link sub-resource (learn.microsoft.com, "Azure Private Endpoint DNS values").
-PRIVATELINK_ZONES = {
-    "registry": "privatelink.azurecr.io",
-    "file": "privatelink.file.core.windows.net",
-    "blob": "privatelink.blob.core.windows.net",
-    "vault": "privatelink.vaultcore.azure.net",
-    "sqlMi": "privatelink.database.windows.net",
-}
-
-
-class Customer(Section):
-    """The customer whose estate this is."""
-
-    code: str = Field(pattern=r"^[a-z0-9]{2,8}$", description="2-8 lowercase letters/digits, part of every name")
-    name: str = Field(min_length=1, max_length=80, description="display name in runbooks")
-
-
-class Location(Section):
-    """Where the stack runs; EU regions only unless waived (GDPR)."""
-
-    primary: str = Field(description="Azure region of the stack, e.g. westeurope")
-    dr: str = Field(description="disaster-recovery region, e.g. northeurope")
-    allow_outside_eu: bool = Field(default=False, description="waive the EU-only rule (GDPR); needs waiverReason")
-    waiver_reason: str | None = Field(default=None, min_length=10)
-
-
-class Network(Section):
-    """The stack's VNet range; subnets are carved from it deterministically."""
-
-    address_space: IPv4Network
-    hub_address_space: IPv4Network | None = Field(default=None, description="env stacks: the shared hub's range")
-    dr_address_space: IPv4Network | None = Field(default=None, description="prd: the DR region's VNet range")
-    subnets: dict[str, IPv4Network] = Field(default_factory=dict, description="per-role overrides of the plan")
-
-
-class Apps(Section):
-    """Which parts of the Intershop platform run in this environment."""
-
-    icm710: bool = Field(default=False, description="ICM 7.10 on VMs with a shared file system")
-    icm11: bool = Field(default=False, description="ICM 11 on AKS")
-    iom: bool = False
-    pwa: bool = False
-    microservices: bool = False
-
-    @property
-    def containerised(self) -> bool:
-        return self.icm11 or self.iom or self.pwa or self.microservices
-
-
-class SystemHostnames(Section):
-    """Public hostnames of one system; defaults derive from caas:dns.domain."""
-
-    shop: Hostname | None = None
-    backoffice: Hostname | None = None
-    pwa: Hostname | None = None
-
-
-class HostnameOverrides(Section):
-    """Per-system hostname overrides."""
-
-    live: SystemHostnames = SystemHostnames()
-    edit: SystemHostnames = SystemHostnames()
-    iom: Hostname | None = None
-
-
-class Dns(Section):
-    """The customer's domain and public hostnames."""
-
-    domain: Hostname = Field(description="the customer's base domain, a lower-case DNS name such as acme.com")
-    hostnames: HostnameOverrides = HostnameOverrides()
-
-
-class Registry(Section):
-    """The shared container registry (shared stack only)."""
-
-    retention_days: int = Field(default=30, ge=0, le=365, description="untagged manifests kept for")
-    geo_replication: bool = Field(default=True, description="replicate to the DR region")
-
-
-class DevOps(Section):
-    """Azure DevOps organisation and its service connection (shared stack only)."""
-
-    organization_url: str = Field(pattern=r"^https://dev\.azure\.com/[A-Za-z0-9][A-Za-z0-9-]{0,49}$")
-    projects: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = Field(min_length=1)
-    service_connection_issuer: str = Field(
-        pattern=r"^https://vstoken\.dev\.azure\.com/[0-9a-f-]{36}$",
-        description="workload identity federation issuer of the Azure DevOps organisation",
-    )
-    service_connection_subject: str = Field(
-        pattern=r"^sc://[^/\s]+/[^/\s]+/[^/\s]+$", description="sc://<organisation>/<project>/<connection>"
-    )
-
-
-class BuildAgents(Section):
-    """Self-hosted build agents in the hub (Managed DevOps Pool; shared stack only)."""
-
-    vm_size: str = Field(default="Standard_D2ads_v5", pattern=r"^Standard_[A-Za-z0-9_]+$")
-    max_concurrency: int = Field(default=2, ge=1, le=50)
-    image: str = Field(default="ubuntu-22.04/latest", description="well-known Managed DevOps Pools image")
-    devops_infrastructure_principal_id: str = Field(
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-        description="object id of the tenant's DevOpsInfrastructure service principal (needs the agent subnet)",
-    )
-
-
-class KeyVault(Section):
-    """The environment's Key Vault."""
-
-    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
-
-
-class Secrets(Section):
-    """``caas:secrets``: set only with ``pulumi config set --secret --path caas:secrets.<name>``."""
-
-    vpn_shared_key: SecretStr | None = Field(default=None, description="else generated and kept in Key Vault")
-    smtp_password: SecretStr | None = Field(default=None, description="IOM's SMTP relay password")
-
-
-class EstateConfig(Section):
-    """Everything under ``caas:`` for one stack."""
-
-    customer: Customer
-    environment: Literal["shared", "int", "uat", "prd"] = Field(
-        description="which stack this is: the shared PA/AR layer or one environment"
-    )
-    location: Location
-    shared_stack: str | None = Field(
-        default=None,
-        pattern=r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$",
-        description="env stacks: the shared stack to reference, <org>/<project>/shared",
-    )
-    network: Network
-    apps: Apps | None = None
-    dns: Dns | None = None
-    profile_overrides: ProfileOverrides = Field(default=ProfileOverrides(), alias="profile")
-    key_vault: KeyVault = KeyVault()
-    registry: Registry | None = None
-    devops: DevOps | None = None
-    build_agents: BuildAgents | None = None
-    secrets: Secrets = Secrets()
-    tags: dict[str, str] = Field(default_factory=dict)
-
-    # Sections added per area of the estate; keep each area's fields under its own marker.
-    # -- compute: AKS, ICM 7.10 hosts, shared file system, public entry --
-    aks: compute.Aks = compute.Aks()
-    icm710: compute.Icm710 | None = None
-    file_shares: compute.FileShares = compute.FileShares()
-    public_entry: compute.PublicEntry = compute.PublicEntry()
-
-    @cached_property
-    def icm710_hosts(self) -> dict[str, dict[str, compute.HostSpec]]:
-        return compute.icm710_hosts(self)
-
-    @cached_property
-    def icm710_frontend_ips(self) -> dict[str, IPv4Address]:
-        return compute.icm710_frontend_ips(self)
-
-    @cached_property
-    def aks_pools(self) -> dict[str, compute.PoolSpec]:
-        return compute.aks_pools(self)
-
-    @cached_property
-    def aks_ingress_ip(self) -> IPv4Address | None:
-        return compute.aks_ingress_ip(self)
-
-    @cached_property
-    def nfs_shares(self) -> dict[str, int]:
-        return compute.nfs_shares(self)
-
-    @cached_property
-    def public_routes(self) -> list[compute.Route]:
-        return compute.public_routes(self)
-
-    @cached_property
-    def gateway_capacity(self) -> tuple[int, int]:
-        return compute.gateway_capacity(self)
-
-    # -- data: databases, secrets, backup, monitoring, GDPR --
-    databases: data_section.Databases | None = None
-    backup: data_section.Backup = data_section.Backup()
-    monitoring: data_section.Monitoring | None = None
-    data_protection: data_section.DataProtection = data_section.DataProtection()
-
-    @cached_property
-    def data(self) -> data_section.DataModel | None:
-        """The data area's derived facts (sizes, retention, names, alerts, RPO/RTO); None for the shared stack."""
-        return data_section.derive(self)
-
-    @cached_property
-    def data_regions(self) -> dict[str, str]:
-        """Every region holding the stack's data, by role (primary, dr, backupPair): all EU unless waived."""
-        return data_section.data_regions(self)
-
-    @property
-    def data_rule(self) -> dict[str, object]:
-        """Where this environment's data may come from and go to (GDPR; uat holds pseudonymised prd data only)."""
-        return data_section.data_rule(self)
-
-    # -- connectivity: SFTP, VPN --
-    sftp: Sftp | None = None
-    vpn: Vpn | None = None
-
-    @cached_property
-    def sftp_service(self) -> connectivity.SftpService | None:
-        """Shared stack: the SFTP host with its users, network rules and housekeeping."""
-        return connectivity.sftp_service(self)
-
-    @cached_property
-    def sftp_endpoint(self) -> connectivity.SftpEndpoint | None:
-        """Environment stacks: their own SFTP user and container, when ``caas:sftp.enabled``."""
-        return connectivity.sftp_endpoint(self)
-
-    @cached_property
-    def vpn_plan(self) -> connectivity.VpnPlan | None:
-        """Environment stacks: the VPN gateway and its partner sites, with effective defaults."""
-        return connectivity.vpn_plan(self)
-
-    # -- kubernetes layer and apps --
-    kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
-
-    @cached_property
-    def workloads(self) -> list[kubernetes_layer.Workload]:
-        """The namespaces of the Kubernetes layer and what runs in each; [] without containerised apps."""
-        return kubernetes_layer.workloads(self)
-
-    # -- derived facts: computed once, read everywhere ------------------------------------------------
-
-    @property
-    def is_shared(self) -> bool:
-        return self.environment == "shared"
-
-    @cached_property
-    def profile(self) -> Profile:
-        return effective(self.environment, self.profile_overrides)
-
-    @cached_property
-    def names(self) -> naming.Namer:
-        return naming.Namer(self.customer.code, self.environment, self.location.primary)
-
-    @cached_property
-    def dr_names(self) -> naming.Namer:
-        return self.names.in_region(self.location.dr)
-
-    @cached_property
-    def subnets(self) -> dict[str, IPv4Network]:
-        specs = addressing.HUB_SUBNETS if self.is_shared else addressing.ENVIRONMENT_SUBNETS
-        return addressing.plan_subnets(self.network.address_space, specs, self.network.subnets)
-
-    @cached_property
-    def dr_subnets(self) -> dict[str, IPv4Network]:
-        if not (self.profile.disaster_recovery and self.network.dr_address_space):
-            return {}
-        return addressing.plan_subnets(self.network.dr_address_space, addressing.DR_SUBNETS, {})
-
-    @cached_property
-    def hostnames(self) -> dict[str, str]:
-        """Public hostnames by role (``live.shop``, ``edit.backoffice``, ``iom`` ...), only for enabled apps."""
-        if self.is_shared or self.dns is None or self.apps is None:
-            return {}
-        prefix = "" if self.environment == "prd" else f"{self.environment}-"
-        roles = []
-        if self.apps.icm710 or self.apps.icm11:
-            roles += ["shop", "backoffice"]
-        if self.apps.pwa:
-            roles.append("pwa")
-        result: dict[str, str] = {}
-        for system in SYSTEMS:
-            overrides = getattr(self.dns.hostnames, system)
-            suffix = "" if system == "live" else "-edit"
-            for role in roles:
-                default = f"{prefix}{role}{suffix}.{self.dns.domain}"
-                result[f"{system}.{role}"] = getattr(overrides, role) or default
-        if self.apps.iom:
-            result["iom"] = self.dns.hostnames.iom or f"{prefix}iom.{self.dns.domain}"
-        return result
-
-    @cached_property
-    def private_dns_zones(self) -> dict[str, str]:
-        """Private DNS zones of an environment, by key: the privatelink zones plus PostgreSQL's own zone."""
-        if self.is_shared or self.apps is None:
-            return {}
-        zones = {key: PRIVATELINK_ZONES[key] for key in ("registry", "vault", "file", "sqlMi")}
-        if self.sftp_endpoint is not None:
-            zones["blob"] = PRIVATELINK_ZONES["blob"]  # the private endpoint to the shared SFTP host
-        if self.apps.iom:
-            # Flexible server with VNet integration needs a zone ending in .postgres.database.azure.com.
-            zones["postgres"] = f"{self.customer.code}-{self.environment}.private.postgres.database.azure.com"
-        return zones
-
-    @property
-    def privatelink_zone_keys(self) -> frozenset[str]:
-        return frozenset(PRIVATELINK_ZONES)
-
-    @cached_property
-    def tag_set(self) -> dict[str, str]:
-        """Tags on every resource: the mandatory ones win over user tags of the same name."""
-        return {
-            **self.tags,
-            "customer": self.customer.code,
-            "environment": self.environment,
-            "managed-by": "pulumi",
-            "platform": "intershop-caas",
-        }
-
-
-# --------------------------------------------------------------------------------------------------------
-# Loading and reporting
+from caas.model import EU_REGIONS, NAMESPACE, ZONAL_REGIONS, EstateConfig
+from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
+from caas.sections.base import PATTERN_NAMES
+from caas.specs import compute, connectivity, data, kubernetes, network, site
+
+__all__ = ["ENVIRONMENTS", "ConfigError", "EstateConfig", "load", "parse", "stack_file_config"]
 
 
 class ConfigError(Exception):
@@ -503,16 +153,17 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     # -- compute --
     p += compute.problems(cfg)
     # -- data --
-    p += data_section.problems(cfg, secret_keys)
+    p += data.problems(cfg, secret_keys)
 
     # -- connectivity --
     p += connectivity.problems(cfg)
     # -- kubernetes --
-    p += kubernetes_layer.problems(cfg)
+    p += kubernetes.problems(cfg)
 
-    if cfg.hostnames:
+    hostnames = network.hostnames(cfg)
+    if hostnames:
         seen: dict[str, str] = {}
-        for role, host in cfg.hostnames.items():
+        for role, host in hostnames.items():
             if host in seen:
                 p.append(("caas:dns.hostnames", f"'{host}' is used for both {seen[host]} and {role}; must be unique"))
             seen[host] = role
@@ -638,7 +289,7 @@ def _check_network(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         ok = False
     if ok:
         try:
-            cfg.subnets  # noqa: B018 - computing the plan is the check
+            network.subnets(cfg)  # computing the plan is the check
         except ValueError as exc:
             p.append(("caas:network.subnets", str(exc)))
 
@@ -660,11 +311,11 @@ def _check_names(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     """Every physical name the stack will use must satisfy Azure's limits."""
     try:
         for kind in ("resource_group", "vnet", "log_analytics", "key_vault", "nat_gateway"):
-            cfg.names.resource(kind)
+            site.names(cfg).resource(kind)
         if cfg.is_shared:
-            cfg.names.compact("registry")
+            site.names(cfg).compact("registry")
         else:
-            cfg.names.compact("storage", "nfs")
+            site.names(cfg).compact("storage", "nfs")
     except (ValueError, KeyError) as exc:
         p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
 

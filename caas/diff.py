@@ -41,6 +41,7 @@ from caas import config as model
 from caas.config import EstateConfig
 from caas.mocks import SECRET
 from caas.plan import Plan, Project, render
+from caas.specs import derive
 
 # Settings of a resource besides its inputs; inputs appear under their own (camelCase) paths.
 OPTION_SETTINGS = ("opts.protect", "opts.parent", "opts.provider", "opts.dependencies")
@@ -85,12 +86,12 @@ class Normaliser:
         ranges: dict[str, IPv4Network] = {"addressSpace": cfg.network.address_space}
         if cfg.network.dr_address_space is not None:
             ranges["drAddressSpace"] = cfg.network.dr_address_space
-        ranges.update({f"subnet.{role}": net for role, net in cfg.subnets.items()})
-        ranges.update({f"drSubnet.{role}": net for role, net in cfg.dr_subnets.items()})
+        ranges.update({f"subnet.{role}": net for role, net in derive(cfg).subnets.items()})
+        ranges.update({f"drSubnet.{role}": net for role, net in derive(cfg).dr_subnets.items()})
         ordered = sorted(ranges.items(), key=lambda item: (-item[1].prefixlen, item[0]))
         # Hostnames, and the same with dots as hyphens (certificate and listener names derive from them).
-        hosts = {host: f"host:{role}" for role, host in cfg.hostnames.items()}
-        hosts |= {host.replace(".", "-"): f"host-dashed:{role}" for role, host in cfg.hostnames.items()}
+        hosts = {host: f"host:{role}" for role, host in derive(cfg).hostnames.items()}
+        hosts |= {host.replace(".", "-"): f"host-dashed:{role}" for role, host in derive(cfg).hostnames.items()}
         words = tuple(sorted({cfg.environment, *also}, key=lambda w: (-len(w), w)))
         return cls(words, cfg.customer.code, hosts, tuple(ordered))
 

@@ -1,4 +1,4 @@
-"""Wires the components for one stack from its model. The only place that knows the order of the parts."""
+"""Wires the components for one stack from its specs. The only place that knows the order of the parts."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from typing import Any
 import pulumi
 
 from caas import estate_compute
-from caas.config import EstateConfig
+from caas.specs import EstateSpec
+from caas.specs.shared import SharedSpec
 from components.backup import Backup, BackupArgs
+from components.bastion import Bastion, BastionArgs
+from components.build_agents import BuildAgents, BuildAgentsArgs
 from components.dr_network import DrNetwork, DrNetworkArgs
 from components.foundation import Foundation, FoundationArgs
+from components.hub_network import HubNetwork, HubNetworkArgs
 from components.icm_database import DrSite, IcmDatabase, IcmDatabaseArgs
 from components.iom_database import IomDatabase, IomDatabaseArgs
 from components.key_vault import KeyVault, KeyVaultArgs
@@ -18,9 +22,9 @@ from components.kubernetes_layer import ClusterFacts, DatabaseFacts, KubernetesL
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
+from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
-from components.shared_services import SharedServices, SharedServicesArgs
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 
 # Exported by the shared stack when it runs an SFTP host; read only by environments with caas:sftp.
@@ -36,101 +40,103 @@ SHARED_OUTPUTS = (
 )
 
 
-def build(cfg: EstateConfig) -> dict[str, Any]:
+def build(spec: EstateSpec) -> dict[str, Any]:
     """Register the stack's resources; return its outputs."""
-    foundation = Foundation("foundation", FoundationArgs(cfg))
+    site = spec.site
+    foundation = Foundation("foundation", FoundationArgs(site, spec.dr_site))
     rg = foundation.resource_group_name
-    observability = Observability("observability", ObservabilityArgs(cfg, rg))
+    observability = Observability("observability", ObservabilityArgs(site, spec.log_retention_days, rg))
     outputs: dict[str, Any] = {
-        "customer": cfg.customer.code,
-        "environment": cfg.environment,
-        "location": cfg.location.primary,
+        "customer": site.names.customer,
+        "environment": site.environment,
+        "location": site.location,
         "resourceGroupName": rg,
         "logAnalyticsWorkspaceId": observability.workspace_id,
     }
-    if cfg.is_shared:
-        # -- shared: connectivity (SFTP account) --
-        if cfg.sftp_service is not None:
-            sftp = Sftp("sftp", SftpArgs(cfg, rg, observability.workspace_id))
-            outputs.update(
-                sftpStorageAccountId=sftp.account.id,
-                sftpStorageAccountName=sftp.account.name,
-                sftpHost=sftp.host,
-                sftp=sftp.facts,
-            )
-
-        shared = SharedServices("shared", SharedServicesArgs(cfg, rg, observability.workspace_id))
-        outputs.update(
-            hubVnetId=shared.hub_vnet.id,
-            hubVnetName=shared.hub_vnet.name,
-            hubResourceGroupName=rg,
-            registryId=shared.registry.id,
-            registryName=shared.registry.name,
-            registryLoginServer=shared.registry.login_server,
-            pipelineIdentityClientId=shared.pipeline_identity.client_id,
-        )
+    if spec.shared is not None:
+        outputs.update(_shared(spec, spec.shared, rg, observability.workspace_id))
         return outputs
+    outputs.update(_environment(spec, foundation, rg, observability.workspace_id))
+    return outputs
 
-    assert cfg.shared_stack is not None  # the model requires it for environment stacks
-    shared_stack = pulumi.StackReference("shared", stack_name=cfg.shared_stack)
+
+def _shared(
+    spec: EstateSpec, shared: SharedSpec, rg: pulumi.Input[str], workspace: pulumi.Input[str]
+) -> dict[str, Any]:
+    """The shared PA/AR layer: SFTP host, hub, Bastion, registry, pipelines' identity, build agents."""
+    site, outputs = spec.site, {}
+    if spec.sftp_service is not None:
+        sftp = Sftp("sftp", SftpArgs(site, spec.sftp_service, spec.storage_redundancy, rg, workspace))
+        outputs.update(
+            sftpStorageAccountId=sftp.account.id,
+            sftpStorageAccountName=sftp.account.name,
+            sftpHost=sftp.host,
+            sftp=sftp.facts,
+        )
+    hub = HubNetwork("shared-hub", HubNetworkArgs(site, shared.hub, rg, workspace))
+    Bastion("shared-bastion", BastionArgs(site, rg, hub.subnet_ids["bastion"], workspace))
+    registry = ContainerRegistry(
+        "shared-registry",
+        ContainerRegistryArgs(site, shared.registry, rg, hub.vnet.id, hub.subnet_ids["privateEndpoints"], workspace),
+    )
+    pipelines = PipelineIdentity(
+        "shared-pipeline", PipelineIdentityArgs(site, shared.pipeline_identity, rg, registry.registry.id)
+    )
+    BuildAgents(
+        "shared-build-agents",
+        BuildAgentsArgs(site, shared.build_agents, rg, hub.vnet.id, hub.subnet_ids["buildAgents"]),
+    )
+    outputs.update(
+        hubVnetId=hub.vnet.id,
+        hubVnetName=hub.vnet.name,
+        hubResourceGroupName=rg,
+        registryId=registry.registry.id,
+        registryName=registry.registry.name,
+        registryLoginServer=registry.registry.login_server,
+        pipelineIdentityClientId=pipelines.client_id,
+    )
+    return outputs
+
+
+def _environment(
+    spec: EstateSpec, foundation: Foundation, rg: pulumi.Input[str], workspace: pulumi.Input[str]
+) -> dict[str, Any]:
+    site = spec.site
+    assert spec.shared_stack is not None and spec.network is not None and spec.compute is not None
+    assert spec.data is not None  # the model requires caas:databases and caas:monitoring in environment stacks
+    shared_stack = pulumi.StackReference("shared", stack_name=spec.shared_stack)
     refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS if key not in SFTP_SHARED_OUTPUTS))
-    net = Network("network", NetworkArgs(cfg, rg, observability.workspace_id, refs))
+    net = Network("network", NetworkArgs(site, spec.network, rg, workspace, refs))
     vault = KeyVault(
         "keyvault",
         KeyVaultArgs(
-            cfg, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["vault"], observability.workspace_id
+            site,
+            spec.key_vault_soft_delete_days,
+            spec.purge_protection,
+            rg,
+            net.subnet_ids["privateEndpoints"],
+            net.dns_zone_ids["vault"],
+            workspace,
         ),
     )
-    # Each area wires its components below its marker and adds its outputs to `outputs`.
     # -- compute --
-    compute = estate_compute.build(cfg, rg, observability.workspace_id, net, vault, refs)
-    outputs.update(compute.outputs)
+    compute = estate_compute.build(site, spec.compute, rg, workspace, net, vault, refs)
+    outputs = dict(compute.outputs)
 
     # -- data --
-    data = cfg.data
-    assert data is not None  # the model requires caas:databases and caas:monitoring in environment stacks
-    workspace = observability.workspace_id
-    secrets = PlatformSecrets("secrets", PlatformSecretsArgs(cfg, rg, vault.vault_id, vault.vault.name))
-    dr_site = None
-    if cfg.dr_subnets:
-        assert foundation.dr_resource_group_name is not None
-        dr_net = DrNetwork(
-            "dr-network",
-            DrNetworkArgs(
-                cfg,
-                foundation.dr_resource_group_name,
-                rg,
-                workspace,
-                net.vnet.id,
-                net.vnet.name,
-                net.subnet_ids["sqlMi"],
-            ),
-        )
-        dr_site = DrSite(foundation.dr_resource_group_name, dr_net.subnet_ids["sqlMi"])
-    icm_db = IcmDatabase(
-        "icm-database",
-        IcmDatabaseArgs(
-            cfg, rg, net.subnet_ids["sqlMi"], workspace, secrets.values.get("sql-mi-admin-password"), dr_site
-        ),
+    data = spec.data.model
+    secrets = PlatformSecrets(
+        "secrets",
+        PlatformSecretsArgs(site, data.secrets, spec.data.smtp_password, rg, vault.vault_id, vault.vault.name),
     )
-    iom_db = None
-    if data.postgres is not None:
-        iom_db = IomDatabase(
-            "iom-database",
-            IomDatabaseArgs(
-                cfg,
-                rg,
-                net.subnet_ids["postgres"],
-                net.dns_zone_ids["postgres"],
-                workspace,
-                secrets.values["postgres-admin-password"],
-            ),
-        )
-    backup = Backup("backup", BackupArgs(cfg, rg, workspace, compute.vm_ids)) if data.vault is not None else None
+    icm_db, iom_db = _databases(spec, foundation, net, rg, workspace, secrets)
+    backup = Backup("backup", BackupArgs(site, data.vault, rg, workspace, compute.vm_ids)) if data.vault else None
     monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(
-            cfg,
+            site,
+            data,
+            spec.data.monitoring,
             rg,
             [g for g in (rg, foundation.dr_resource_group_name) if g is not None],
             sql_mi_id=icm_db.instance.id,
@@ -147,38 +153,40 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
         recoveryVaultId=backup.vault.id if backup is not None else None,
         actionGroupId=monitoring.action_group.id,
         recoveryObjectives=data.recovery_objectives(),
-        dataProtection={
-            "regions": cfg.data_regions,
-            "logRetentionDays": cfg.profile.log_retention_days,
-            "maxLogRetentionDays": cfg.data_protection.max_log_retention_days,
-            "dataRule": cfg.data_rule,
-        },
+        dataProtection=spec.data.protection,
     )
 
     # -- connectivity --
-    if cfg.sftp_endpoint is not None:
+    if spec.sftp_endpoint is not None:
         account_id, account_name, host = (shared_stack.require_output(key) for key in SFTP_SHARED_OUTPUTS)
         sftp_access = SftpAccess(
             "sftp",
             SftpAccessArgs(
-                cfg, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["blob"], account_id, account_name, host
+                site,
+                spec.sftp_endpoint,
+                rg,
+                net.subnet_ids["privateEndpoints"],
+                net.dns_zone_ids["blob"],
+                account_id,
+                account_name,
+                host,
             ),
         )
         outputs["sftp"] = sftp_access.facts
-    if cfg.vpn_plan is not None:
+    if spec.vpn is not None:
         vpn = SiteToSiteVpn(
-            "vpn",
-            SiteToSiteVpnArgs(cfg, rg, net.subnet_ids["gateway"], observability.workspace_id, vault.vault.name),
+            "vpn", SiteToSiteVpnArgs(site, spec.vpn, rg, net.subnet_ids["gateway"], workspace, vault.vault.name)
         )
         outputs["vpn"] = vpn.facts
 
     # -- kubernetes --
-    if compute.aks is not None:
+    if compute.aks is not None and spec.kubernetes is not None:
         aks = compute.aks
         kubernetes = KubernetesLayer(
             "k8s",
             KubernetesLayerArgs(
-                config=cfg,
+                site=site,
+                spec=spec.kubernetes,
                 resource_group_name=rg,
                 cluster=ClusterFacts(aks.cluster_id, aks.oidc_issuer_url, aks.kubeconfig, aks.ingress_ip),
                 vault_name=vault.vault.name,
@@ -190,7 +198,9 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
                     postgres_host=iom_db.host if iom_db is not None else None,
                     postgres_admin_login=data.postgres.admin_login if data.postgres is not None else None,
                 ),
-                shares=ShareFacts.from_mount_sources(rg, compute.mount_sources, cfg.nfs_shares),
+                shares=ShareFacts.from_mount_sources(
+                    rg, compute.mount_sources, spec.compute.files.shares if spec.compute.files else {}
+                ),
             ),
         )
         outputs.update(kubernetesNamespaces=kubernetes.namespace_names, workloadIdentityClientIds=kubernetes.client_ids)
@@ -202,6 +212,65 @@ def build(cfg: EstateConfig) -> dict[str, Any]:
         keyVaultId=vault.vault_id,
         keyVaultUri=vault.vault_uri,
         registryLoginServer=refs.registry_login_server,
-        hostnames=cfg.hostnames,
+        hostnames=spec.hostnames,
     )
     return outputs
+
+
+def _databases(
+    spec: EstateSpec,
+    foundation: Foundation,
+    net: Network,
+    rg: pulumi.Input[str],
+    workspace: pulumi.Input[str],
+    secrets: PlatformSecrets,
+) -> tuple[IcmDatabase, IomDatabase | None]:
+    """SQL MI (with its DR secondary in prd) and, with IOM, PostgreSQL."""
+    assert spec.data is not None
+    site, data, admin = spec.site, spec.data.model, spec.data.entra_admin
+    dr_site = None
+    if spec.dr_network is not None and spec.dr_site is not None:
+        assert foundation.dr_resource_group_name is not None
+        dr_net = DrNetwork(
+            "dr-network",
+            DrNetworkArgs(
+                spec.dr_site,
+                spec.dr_network,
+                foundation.dr_resource_group_name,
+                rg,
+                workspace,
+                net.vnet.id,
+                net.vnet.name,
+                net.subnet_ids["sqlMi"],
+            ),
+        )
+        dr_site = DrSite(foundation.dr_resource_group_name, dr_net.subnet_ids["sqlMi"])
+    icm_db = IcmDatabase(
+        "icm-database",
+        IcmDatabaseArgs(
+            site,
+            data.sql_mi,
+            admin,
+            rg,
+            net.subnet_ids["sqlMi"],
+            workspace,
+            secrets.values.get("sql-mi-admin-password"),
+            dr_site,
+        ),
+    )
+    iom_db = None
+    if data.postgres is not None:
+        iom_db = IomDatabase(
+            "iom-database",
+            IomDatabaseArgs(
+                site,
+                data.postgres,
+                admin,
+                rg,
+                net.subnet_ids["postgres"],
+                net.dns_zone_ids["postgres"],
+                workspace,
+                secrets.values["postgres-admin-password"],
+            ),
+        )
+    return icm_db, iom_db

@@ -7,7 +7,8 @@ from typing import Any
 
 import pulumi
 
-from caas.config import EstateConfig
+from caas.specs.compute import ComputeSpec
+from caas.specs.site import Site
 from components.aks import AksCluster, AksClusterArgs
 from components.icm710_hosts import Icm710Hosts, Icm710HostsArgs
 from components.key_vault import KeyVault
@@ -29,7 +30,8 @@ class ComputeEstate:
 
 
 def build(
-    cfg: EstateConfig,
+    site: Site,
+    spec: ComputeSpec,
     rg: pulumi.Input[str],
     workspace_id: pulumi.Input[str],
     net: Network,
@@ -40,21 +42,23 @@ def build(
     needs RWX storage gets an NFS share, and the public entry exists once its switch is on."""
     estate = ComputeEstate()
     outputs = estate.outputs
-    if cfg.nfs_shares:
+    if spec.files is not None:
         files = SharedFileSystem(
             "files",
-            SharedFileSystemArgs(cfg, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["file"], workspace_id),
+            SharedFileSystemArgs(
+                site, spec.files, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["file"], workspace_id
+            ),
         )
         estate.mount_sources = files.mount_sources
         outputs.update(nfsAccountName=files.account_name, nfsMountSources=files.mount_sources)
 
     # Route backend (see caas.sections.compute.Route) -> private IP the gateway sends it to.
     backends: dict[str, pulumi.Input[str]] = {}
-    for system in cfg.icm710_hosts:
+    for system, hosts_spec in spec.icm710.items():
         hosts = Icm710Hosts(
             f"icm710-{system}",
             Icm710HostsArgs(
-                cfg, system, rg, workspace_id, net.subnet_ids["vms"], estate.mount_sources[f"icm710-{system}"]
+                site, hosts_spec, rg, workspace_id, net.subnet_ids["vms"], estate.mount_sources[f"icm710-{system}"]
             ),
         )
         backends[f"icm710-{system}"] = hosts.frontend_ip
@@ -62,9 +66,9 @@ def build(
     if backends:
         outputs["icm710FrontendIps"] = dict(backends)
 
-    if cfg.aks_pools:
+    if spec.aks is not None:
         aks = estate.aks = AksCluster(
-            "aks", AksClusterArgs(cfg, rg, workspace_id, net.subnet_ids["aks"], refs.registry_id)
+            "aks", AksClusterArgs(site, spec.aks, rg, workspace_id, net.subnet_ids["aks"], refs.registry_id)
         )
         backends["aks"] = aks.ingress_ip
         outputs.update(
@@ -78,18 +82,20 @@ def build(
         )
 
     # What must be imported into the Key Vault before caas:publicEntry.enabled may be switched on.
-    outputs["publicCertificates"] = {r.hostname: r.certificate for r in cfg.public_routes}
-    if cfg.public_entry.enabled:
+    entry_spec = spec.public_entry
+    outputs["publicCertificates"] = {r.hostname: r.certificate for r in entry_spec.routes}
+    if entry_spec.settings.enabled:
         entry = PublicEntry(
             "public-entry",
             PublicEntryArgs(
-                cfg,
+                site,
+                entry_spec,
                 rg,
                 workspace_id,
                 net.subnet_ids["appGateway"],
                 vault.vault_id,
                 vault.vault_uri,
-                {r.backend: backends[r.backend] for r in cfg.public_routes},
+                {r.backend: backends[r.backend] for r in entry_spec.routes},
                 [net.egress_ip] if net.egress_ip is not None else [],
             ),
         )

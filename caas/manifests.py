@@ -7,19 +7,19 @@ from typing import TYPE_CHECKING, Any
 from caas.sections import kubernetes as layer
 
 if TYPE_CHECKING:
-    from caas.config import EstateConfig
+    from caas.specs.kubernetes import KubernetesSpec
 
 SECRET_PROVIDER_CLASS = "key-vault"
 # Azure Files NFS, as Microsoft recommends for AKS: parallel connections, no reserved source ports.
 NFS_MOUNT_OPTIONS = ("nconnect=4", "noresvport", "actimeo=30")
 
 
-def namespace_labels(cfg: EstateConfig, workload: layer.Workload) -> dict[str, str]:
+def namespace_labels(spec: KubernetesSpec, workload: layer.Workload) -> dict[str, str]:
     """Who the namespace belongs to, and Pod Security Admission: baseline enforced, restricted reported."""
     labels = {
         "app.kubernetes.io/part-of": "intershop-caas",
-        "intershop.com/customer": cfg.customer.code,
-        "intershop.com/environment": cfg.environment,
+        "intershop.com/customer": spec.customer,
+        "intershop.com/environment": spec.environment,
         "intershop.com/app": workload.app,
         **system_namespace_labels(),
     }

@@ -7,12 +7,17 @@ retention); uat keeps prd's topology at smaller scale; int may relax, and ``Pulu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
 
+from caas.sections.data import LongTermRetention, Retention
+
 ZONES = ("1", "2", "3")
+ENVIRONMENTS = ("int", "uat", "prd")
 
 
 class Profile(BaseModel):
@@ -99,3 +104,89 @@ ProfileOverrides = create_model(
 
 def effective(env: str, overrides: ProfileOverrides) -> Profile:
     return PROFILES[env].model_copy(update=overrides.declared())
+
+
+# --------------------------------------------------------------------------------------------------------
+# Environment rules: per-environment conventions and guarantees a stack file does not override (or overrides
+# through its own section, e.g. caas:vpn.activeActive). Every other module reads them through ``rules``.
+
+
+@dataclass(frozen=True)
+class EnvironmentRules:
+    hostname_prefix: bool  # public hostnames default to "<env>-shop.<domain>"; prd uses the bare names
+    retention: Retention  # database and VM backup defaults (caas:databases, caas:backup)
+    severities: Mapping[str, int]  # Azure Monitor severities (0 critical .. 4 verbose): prd pages people
+    data_rule: Mapping[str, object]  # GDPR: what data it may hold, where copies may come from and go to
+    partner_role: str  # what a partner's group may do in its namespaces: deploy, or only read
+    vpn_active_active: bool  # default of caas:vpn.activeActive; where on, turning it off is refused
+    postgres_high_availability: bool  # PostgreSQL with a standby in a second zone (with >= 2 zones)
+    backup_soft_delete: Literal["AlwaysON", "Enabled"]  # AlwaysON cannot be turned off again
+    production_floors: bool  # minimum retention, geo-redundant and immutable backups are enforced
+    exclusive_ssh_keys: bool  # its SFTP keys must not open another environment's container
+
+
+_PRE_PRODUCTION_RULES = EnvironmentRules(
+    hostname_prefix=True,
+    retention=Retention(7, 24, 7, 0, 0, None, "Disabled"),
+    severities={"critical": 3, "warning": 4},
+    data_rule={},
+    partner_role="Azure Kubernetes Service RBAC Writer",
+    vpn_active_active=False,
+    postgres_high_availability=False,
+    backup_soft_delete="Enabled",
+    production_floors=False,
+    exclusive_ssh_keys=False,
+)
+_PRODUCTION_RULES = EnvironmentRules(
+    hostname_prefix=False,
+    retention=Retention(35, 4, 30, 12, 12, LongTermRetention(weekly="P4W", monthly="P12M"), "Unlocked"),
+    severities={"critical": 1, "warning": 2},
+    data_rule={
+        "holds": "production data, including personal data",
+        "receivesFrom": [],
+        "mayCopyTo": ["uat"],
+        "copyCondition": "pseudonymised before it leaves prd",
+    },
+    partner_role="Azure Kubernetes Service RBAC Reader",
+    vpn_active_active=True,
+    postgres_high_availability=True,
+    backup_soft_delete="AlwaysON",
+    production_floors=True,
+    exclusive_ssh_keys=True,
+)
+RULES: dict[str, EnvironmentRules] = {
+    "prd": _PRODUCTION_RULES,
+    "uat": replace(
+        _PRE_PRODUCTION_RULES,
+        data_rule={
+            "holds": "a pseudonymised copy of prd only",
+            "receivesFrom": ["prd"],
+            "mayCopyTo": [],
+            "copyCondition": "never back to prd or to any other environment",
+        },
+    ),
+    "int": replace(
+        _PRE_PRODUCTION_RULES,
+        data_rule={
+            "holds": "synthetic test data only, never prd data",
+            "receivesFrom": [],
+            "mayCopyTo": [],
+            "copyCondition": "no copies of prd or uat data",
+        },
+    ),
+    # The PA/AR layer serves prd too: production rules, and it holds no application data.
+    "shared": replace(
+        _PRODUCTION_RULES,
+        data_rule={
+            "holds": "build artefacts and images, no personal data",
+            "receivesFrom": [],
+            "mayCopyTo": [],
+            "copyCondition": "no application data",
+        },
+    ),
+}
+
+
+def rules(env: str) -> EnvironmentRules:
+    """The rules of an environment or of the shared stack."""
+    return RULES[env]

@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
 from caas.sections.compute import PoolSpec
+from caas.specs.compute import AksSpec
+from caas.specs.site import Site
 from components import roles
 from components.diagnostics import send_to_log_analytics
 
@@ -26,7 +27,8 @@ SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
 
 @dataclass
 class AksClusterArgs:
-    config: EstateConfig
+    site: Site
+    spec: AksSpec
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
@@ -43,26 +45,70 @@ class AksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:AksCluster", name, None, opts)
-        cfg = args.config
-        aks = cfg.aks
-        names, rg, loc, tags = cfg.names, args.resource_group_name, cfg.location.primary, cfg.tag_set
-        child = pulumi.ResourceOptions(parent=self)
+        control_plane, kubelet, grants = self._identities(name, args)
+        self.cluster = self._cluster(name, args, control_plane, kubelet, grants)
+        cs.AgentPool(
+            f"{name}-pool-user",
+            agent_pool_name="user",
+            resource_name_=self.cluster.name,
+            resource_group_name=args.resource_group_name,
+            mode=cs.AgentPoolMode.USER,
+            **_pool_settings(args, "user"),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
+        )
+        self._maintenance(name, args)
+        self._insights(name, args)
+        send_to_log_analytics(
+            f"{name}-cluster",
+            resource_id=self.cluster.id,
+            workspace_id=args.workspace_id,
+            parent=self,
+            categories=CONTROL_PLANE_LOGS,
+        )
+        credentials = cs.list_managed_cluster_user_credentials_output(
+            resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec"
+        )
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+            credentials.kubeconfigs[0].value.apply(lambda value: base64.b64decode(value).decode())
+        )
+        self.cluster_id = self.cluster.id
+        self.cluster_name = self.cluster.name
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        self.kubelet_identity_id = kubelet.id
+        self.kubelet_identity_client_id = kubelet.client_id
+        self.kubelet_identity_object_id = kubelet.principal_id
+        self.ingress_ip = str(args.spec.ingress_ip)
+        self.register_outputs(
+            {
+                "clusterId": self.cluster_id,
+                "clusterName": self.cluster_name,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeletIdentityClientId": self.kubelet_identity_client_id,
+                "kubeletIdentityObjectId": self.kubelet_identity_object_id,
+                "ingressIp": self.ingress_ip,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
 
+    def _identities(self, name: str, args: AksClusterArgs):
+        """The control plane's and the kubelet's identities, and the grants AKS needs before it creates the cluster."""
+        site, rg = args.site, args.resource_group_name
+        child = pulumi.ResourceOptions(parent=self)
         # Keyword form: these types have an input called resource_name, which the Args form cannot carry.
         control_plane = azure_native.managedidentity.UserAssignedIdentity(
             f"{name}-identity",
-            resource_name_=names.resource("identity", "aks"),
+            resource_name_=site.names.resource("identity", "aks"),
             resource_group_name=rg,
-            location=loc,
-            tags=tags,
+            location=site.location,
+            tags=site.tags,
             opts=child,
         )
         kubelet = azure_native.managedidentity.UserAssignedIdentity(
             f"{name}-kubelet-identity",
-            resource_name_=names.resource("identity", "aks-kubelet"),
+            resource_name_=site.names.resource("identity", "aks-kubelet"),
             resource_group_name=rg,
-            location=loc,
-            tags=tags,
+            location=site.location,
+            tags=site.tags,
             opts=child,
         )
         # AKS refuses to create the cluster until its identity may assign the kubelet identity to nodes and
@@ -90,19 +136,29 @@ class AksCluster(pulumi.ComponentResource):
             scope=args.registry_id,
             parent=self,
         )
+        return control_plane, kubelet, grants
 
-        cluster_name = names.resource("aks")
-        pools = cfg.aks_pools
-        self.cluster = cs.ManagedCluster(
+    def _cluster(
+        self,
+        name: str,
+        args: AksClusterArgs,
+        control_plane: azure_native.managedidentity.UserAssignedIdentity,
+        kubelet: azure_native.managedidentity.UserAssignedIdentity,
+        grants: list[pulumi.Resource],
+    ) -> cs.ManagedCluster:
+        """Private, Entra ID only, Azure RBAC, Cilium overlay; only the system pool is inline."""
+        site, spec, aks, rg = args.site, args.spec, args.spec.settings, args.resource_group_name
+        cluster_name = site.names.resource("aks")
+        return cs.ManagedCluster(
             f"{name}-cluster",
             resource_name_=cluster_name,
             resource_group_name=rg,
-            location=loc,
+            location=site.location,
             dns_prefix=cluster_name,
             kubernetes_version=aks.kubernetes_version,
-            sku=cs.ManagedClusterSKUArgs(name=cs.ManagedClusterSKUName.BASE, tier=cfg.profile.aks_tier),
+            sku=cs.ManagedClusterSKUArgs(name=cs.ManagedClusterSKUName.BASE, tier=spec.tier),
             support_plan=cs.KubernetesSupportPlan.KUBERNETES_OFFICIAL,
-            node_resource_group=names.resource("resource_group", "aks-nodes"),
+            node_resource_group=site.names.resource("resource_group", "aks-nodes"),
             # Nobody edits the node resource group by hand; AKS alone manages what is in it.
             node_resource_group_profile=cs.ManagedClusterNodeResourceGroupProfileArgs(restriction_level="ReadOnly"),
             identity=cs.ManagedClusterIdentityArgs(
@@ -166,29 +222,21 @@ class AksCluster(pulumi.ComponentResource):
                     name="system",
                     mode=cs.AgentPoolMode.SYSTEM,
                     node_taints=[SYSTEM_POOL_TAINT],
-                    **_pool_settings(cfg, pools["system"], args.subnet_id),
+                    **_pool_settings(args, "system"),
                 )
             ],
-            tags=tags,
+            tags=site.tags,
             # The autoscaler owns the node count; Pulumi sets only the starting point.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=cfg.profile.protect,
+                protect=site.protect,
                 depends_on=grants,
                 ignore_changes=["agentPoolProfiles[0].count"],
             ),
         )
-        cs.AgentPool(
-            f"{name}-pool-user",
-            agent_pool_name="user",
-            resource_name_=self.cluster.name,
-            resource_group_name=rg,
-            mode=cs.AgentPoolMode.USER,
-            **_pool_settings(cfg, pools["user"], args.subnet_id),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["count"]),
-        )
 
-        window = aks.maintenance_window
+    def _maintenance(self, name: str, args: AksClusterArgs) -> None:
+        window = args.spec.settings.maintenance_window
         for short, config_name in (
             ("upgrade", "aksManagedAutoUpgradeSchedule"),
             ("node-os", "aksManagedNodeOSUpgradeSchedule"),
@@ -197,7 +245,7 @@ class AksCluster(pulumi.ComponentResource):
                 f"{name}-maintenance-{short}",
                 config_name=config_name,
                 resource_name_=self.cluster.name,
-                resource_group_name=rg,
+                resource_group_name=args.resource_group_name,
                 maintenance_window=cs.MaintenanceWindowArgs(
                     schedule=cs.ScheduleArgs(
                         weekly=cs.WeeklyScheduleArgs(day_of_week=window.day_of_week, interval_weeks=1)
@@ -206,53 +254,18 @@ class AksCluster(pulumi.ComponentResource):
                     duration_hours=window.duration_hours,
                     utc_offset=window.utc_offset,
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
-        self._insights(name, cfg, rg, args.workspace_id)
-        send_to_log_analytics(
-            f"{name}-cluster",
-            resource_id=self.cluster.id,
-            workspace_id=args.workspace_id,
-            parent=self,
-            categories=CONTROL_PLANE_LOGS,
-        )
-
-        credentials = cs.list_managed_cluster_user_credentials_output(
-            resource_group_name=rg, resource_name=self.cluster.name, format="exec"
-        )
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
-            credentials.kubeconfigs[0].value.apply(lambda value: base64.b64decode(value).decode())
-        )
-        self.cluster_id = self.cluster.id
-        self.cluster_name = self.cluster.name
-        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
-        self.kubelet_identity_id = kubelet.id
-        self.kubelet_identity_client_id = kubelet.client_id
-        self.kubelet_identity_object_id = kubelet.principal_id
-        assert cfg.aks_ingress_ip is not None  # the model sets it whenever the cluster exists
-        self.ingress_ip = str(cfg.aks_ingress_ip)
-        self.register_outputs(
-            {
-                "clusterId": self.cluster_id,
-                "clusterName": self.cluster_name,
-                "oidcIssuerUrl": self.oidc_issuer_url,
-                "kubeletIdentityClientId": self.kubelet_identity_client_id,
-                "kubeletIdentityObjectId": self.kubelet_identity_object_id,
-                "ingressIp": self.ingress_ip,
-                "kubeconfig": self.kubeconfig,
-            }
-        )
-
-    def _insights(self, name: str, cfg: EstateConfig, rg: pulumi.Input[str], workspace_id: pulumi.Input[str]) -> None:
+    def _insights(self, name: str, args: AksClusterArgs) -> None:
         """Container insights with managed-identity auth: ARM does not create its data collection rule, the
         Azure CLI would; so the rule and its association to the cluster are declared here."""
         rule = monitor.DataCollectionRule(
             f"{name}-insights-rule",
             monitor.DataCollectionRuleArgs(
-                data_collection_rule_name=cfg.names.resource("data_collection_rule", "aks"),
-                resource_group_name=rg,
-                location=cfg.location.primary,
+                data_collection_rule_name=args.site.names.resource("data_collection_rule", "aks"),
+                resource_group_name=args.resource_group_name,
+                location=args.site.location,
                 kind="Linux",
                 data_sources=monitor.DataCollectionRuleDataSourcesArgs(
                     extensions=[
@@ -272,11 +285,11 @@ class AksCluster(pulumi.ComponentResource):
                 ),
                 destinations=monitor.DataCollectionRuleDestinationsArgs(
                     log_analytics=[
-                        monitor.LogAnalyticsDestinationArgs(name="workspace", workspace_resource_id=workspace_id)
+                        monitor.LogAnalyticsDestinationArgs(name="workspace", workspace_resource_id=args.workspace_id)
                     ]
                 ),
                 data_flows=[monitor.DataFlowArgs(streams=[INSIGHTS_STREAM], destinations=["workspace"])],
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -291,8 +304,9 @@ class AksCluster(pulumi.ComponentResource):
         )
 
 
-def _pool_settings(cfg: EstateConfig, spec: PoolSpec, subnet_id: pulumi.Input[str]) -> dict[str, Any]:
+def _pool_settings(args: AksClusterArgs, pool: str) -> dict[str, Any]:
     """What system and user pools share: autoscaling, zones, host encryption, no public IPs, Azure Linux."""
+    spec: PoolSpec = args.spec.pools[pool]
     disk_type, disk_size = spec.os_disk
     return {
         "type": cs.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
@@ -301,15 +315,15 @@ def _pool_settings(cfg: EstateConfig, spec: PoolSpec, subnet_id: pulumi.Input[st
         "count": spec.min_count,
         "min_count": spec.min_count,
         "max_count": spec.max_count,
-        "availability_zones": list(cfg.profile.zones) or None,
-        "orchestrator_version": cfg.aks.kubernetes_version,
+        "availability_zones": list(args.site.zones) or None,
+        "orchestrator_version": args.spec.settings.kubernetes_version,
         "os_type": cs.OSType.LINUX,
         "os_sku": cs.OSSKU.AZURE_LINUX,
         "os_disk_type": disk_type,
         "os_disk_size_gb": disk_size,
         "enable_encryption_at_host": True,
         "enable_node_public_ip": False,
-        "vnet_subnet_id": subnet_id,
+        "vnet_subnet_id": args.subnet_id,
         "upgrade_settings": cs.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
-        "tags": cfg.tag_set,
+        "tags": args.site.tags,
     }

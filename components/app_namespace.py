@@ -18,8 +18,10 @@ import pulumi_kubernetes as k8s
 
 from caas import manifests
 from caas.charts import icm
-from caas.config import EstateConfig
 from caas.sections import kubernetes as layer
+from caas.specs import kubernetes as kspec
+from caas.specs.kubernetes import KubernetesSpec
+from caas.specs.site import Site
 from components import roles
 
 core = k8s.core.v1
@@ -44,7 +46,8 @@ class Share:
 
 @dataclass
 class AppNamespaceArgs:
-    config: EstateConfig
+    site: Site
+    spec: KubernetesSpec
     workload: layer.Workload
     resource_group_name: pulumi.Input[str]
     cluster_id: pulumi.Input[str]
@@ -79,14 +82,14 @@ class AppNamespace(pulumi.ComponentResource):
     # -- Azure ----------------------------------------------------------------------------------------------
 
     def _identity(self, name: str, args: AppNamespaceArgs) -> None:
-        cfg, w = args.config, args.workload
+        w = args.workload
         # Keyword form: the resource's own `resource_name` argument shadows the Args class field.
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
-            resource_name_=cfg.names.resource("identity", w.key),
+            resource_name_=args.site.names.resource("identity", w.key),
             resource_group_name=args.resource_group_name,
-            location=cfg.location.primary,
-            tags=cfg.tag_set,
+            location=args.site.location,
+            tags=args.site.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Azure refuses concurrent writes of federated credentials on one identity: one after the other.
@@ -116,9 +119,9 @@ class AppNamespace(pulumi.ComponentResource):
         self.tenant_id = identity.tenant_id
 
     def _partners(self, name: str, args: AppNamespaceArgs) -> None:
-        cfg, w = args.config, args.workload
-        role = layer.partner_role(cfg)
-        for partner in cfg.kubernetes.partners:
+        spec, w = args.spec, args.workload
+        role = spec.partner_role
+        for partner in spec.settings.partners:
             if w.app in partner.apps:
                 roles.assign(
                     f"{name}-partner-{partner.name}",
@@ -140,15 +143,15 @@ class AppNamespace(pulumi.ComponentResource):
         return meta.ObjectMetaArgs(name=name, namespace=self._ns.metadata.name, **kwargs)
 
     def _in_cluster(self, name: str, args: AppNamespaceArgs, provider: k8s.Provider) -> None:
-        cfg, w = args.config, args.workload
+        spec, w = args.spec, args.workload
         self._ns = self.namespace_object = core.Namespace(
             f"{name}-namespace",
-            metadata=meta.ObjectMetaArgs(name=w.namespace, labels=manifests.namespace_labels(cfg, w)),
+            metadata=meta.ObjectMetaArgs(name=w.namespace, labels=manifests.namespace_labels(spec, w)),
             # Deleting a namespace deletes everything in it (Solr's index claims included): switching the
             # layer off in prd, or removing an app, stops at this protection instead.
-            opts=self._opts(protect=cfg.profile.protect),
+            opts=self._opts(protect=args.site.protect),
         )
-        q = layer.quota(cfg, w.app)
+        q = kspec.quota(spec, w.app)
         core.ResourceQuota(
             f"{name}-quota",
             metadata=self._meta("quota"),
@@ -178,7 +181,7 @@ class AppNamespace(pulumi.ComponentResource):
             ),
             opts=self._opts(),
         )
-        self._ready.extend(self._network_policies(name, cfg, w))
+        self._ready.extend(self._network_policies(name, spec, w))
         if w.key == "microservices":
             # The customer's charts run as this account; it is federated with the namespace's identity.
             self._service_account(name, layer.MICROSERVICES_SERVICE_ACCOUNT)
@@ -187,7 +190,7 @@ class AppNamespace(pulumi.ComponentResource):
         if args.share is not None:
             self._ready.extend(self._volumes(name, args, args.share))
 
-    def _network_policies(self, name: str, cfg: EstateConfig, w: layer.Workload) -> list[pulumi.Resource]:
+    def _network_policies(self, name: str, layer_spec: KubernetesSpec, w: layer.Workload) -> list[pulumi.Resource]:
         policies = [
             networking.NetworkPolicy(
                 f"{name}-deny-all",
@@ -198,7 +201,7 @@ class AppNamespace(pulumi.ComponentResource):
                 opts=self._opts(),
             )
         ]
-        for rule in layer.network_rules(cfg, w):
+        for rule in kspec.network_rules(layer_spec, w):
             peers = [_peer(p) for p in rule.peers]
             ports = [
                 networking.NetworkPolicyPortArgs(protocol=pr, port=port, end_port=end) for pr, port, end in rule.ports
@@ -234,7 +237,7 @@ class AppNamespace(pulumi.ComponentResource):
     def _secret_sync(self, name: str, args: AppNamespaceArgs) -> pulumi.Resource:
         """The CSI driver copies Key Vault secrets into Kubernetes Secrets only while a pod mounts the class:
         this deployment is that pod (a pause container), so the Secrets exist before the release needs them."""
-        cfg, w = args.config, args.workload
+        w = args.workload
         assert self.client_id is not None and self.tenant_id is not None
         account = self._service_account(name, layer.SYNC_SERVICE_ACCOUNT)
         spec = pulumi.Output.all(vault=args.vault_name, client=self.client_id, tenant=self.tenant_id).apply(
@@ -250,7 +253,7 @@ class AppNamespace(pulumi.ComponentResource):
             spec=spec,
             opts=self._opts(),
         )
-        pause = layer.image(cfg, "pause")
+        pause = kspec.image(args.spec, "pause")
         labels = {"app.kubernetes.io/name": "secrets-sync", "app.kubernetes.io/part-of": "intershop-caas"}
         return k8s.apps.v1.Deployment(
             f"{name}-secrets-sync",
@@ -348,7 +351,7 @@ class AppNamespace(pulumi.ComponentResource):
             self.share_volume = self._volume(name, share, None, capacity)
             return [self.share_volume]
         root = self._claim(name, "icm-share", self._volume(name, share, None, capacity), capacity)
-        busybox = layer.image(args.config, "busybox")
+        busybox = kspec.image(args.spec, "busybox")
         layout = k8s.batch.v1.Job(
             f"{name}-share-layout",
             metadata=self._meta("share-layout"),
@@ -412,7 +415,7 @@ class AppNamespace(pulumi.ComponentResource):
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> k8s.helm.v3.Release:
         """The workload's Helm release of ``chart`` (a key of ``layer.CHARTS``) at its pinned version."""
-        cfg, w = self._args.config, self._args.workload
+        spec, w = self._args.spec, self._args.workload
         assert w.release is not None
         source = layer.CHARTS[chart]
         self.release = k8s.helm.v3.Release(
@@ -420,7 +423,7 @@ class AppNamespace(pulumi.ComponentResource):
             k8s.helm.v3.ReleaseArgs(
                 name=w.release,  # explicit: names derived from it (service accounts) must be predictable
                 chart=source.chart,
-                version=cfg.kubernetes.charts.model_dump(by_alias=True)[chart],
+                version=spec.settings.charts.model_dump(by_alias=True)[chart],
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo),
                 namespace=self._ns.metadata.name,
                 values=values,

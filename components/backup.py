@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
 from caas.sections.data import Vault
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 
 rs = azure_native.recoveryservices
@@ -89,7 +89,8 @@ def vm_policy(spec: Vault) -> rs.AzureIaaSVMProtectionPolicyArgs:
 
 @dataclass
 class BackupArgs:
-    config: EstateConfig
+    site: Site
+    spec: Vault
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     # The ICM 7.10 hosts to protect: a stable label per VM (the logical name part) -> VM id.
@@ -102,9 +103,7 @@ class Backup(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Backup", name, None, opts)
-        cfg = args.config
-        assert cfg.data is not None and cfg.data.vault is not None
-        spec = cfg.data.vault
+        spec = args.spec
         rg = args.resource_group_name
 
         self.vault = rs.Vault(
@@ -112,7 +111,7 @@ class Backup(pulumi.ComponentResource):
             rs.VaultArgs(
                 vault_name=spec.name,
                 resource_group_name=rg,
-                location=cfg.location.primary,
+                location=args.site.location,
                 sku=rs.SkuArgs(name="RS0", tier="Standard"),
                 identity=rs.IdentityDataArgs(type="SystemAssigned"),
                 properties=rs.VaultPropertiesArgs(
@@ -137,9 +136,9 @@ class Backup(pulumi.ComponentResource):
                         classic_alert_settings=rs.ClassicAlertSettingsArgs(alerts_for_critical_operations="Disabled"),
                     ),
                 ),
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.site.protect),
         )
         send_to_log_analytics(
             f"{name}-vault", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self, metrics=False
@@ -171,7 +170,7 @@ class Backup(pulumi.ComponentResource):
                         source_resource_id=vm_id,
                     ),
                 ),
-                opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.site.protect),
             )
 
         self.register_outputs({"vaultId": self.vault.id, "vmPolicyId": self.vm_policy.id})

@@ -8,8 +8,9 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from caas import addressing
-from caas.config import EstateConfig
-from components.vnet import VNetArgs, build_vnet, peer
+from caas.specs.network import DrNetworkSpec
+from caas.specs.site import Site
+from components.vnet import Vnet, VnetArgs, peer
 
 network = azure_native.network
 
@@ -20,7 +21,8 @@ FAILOVER_GROUP_PORTS = ["5022", "11000-11999"]
 
 @dataclass
 class DrNetworkArgs:
-    config: EstateConfig
+    site: Site  # the DR region's
+    spec: DrNetworkSpec
     dr_resource_group_name: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
@@ -35,20 +37,11 @@ class DrNetwork(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DrNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:DrNetwork", name, None, opts)
-        cfg = args.config
-        built = build_vnet(
+        spec = args.spec
+        built = Vnet(
             name,
-            VNetArgs(
-                resource_group_name=args.dr_resource_group_name,
-                location=cfg.location.dr,
-                names=cfg.dr_names,
-                address_space=cfg.network.dr_address_space,
-                subnets=cfg.dr_subnets,
-                specs=addressing.DR_SUBNETS,
-                workspace_id=args.workspace_id,
-                tags=cfg.tag_set,
-            ),
-            parent=self,
+            VnetArgs(args.site, spec.vnet, addressing.DR_SUBNETS, args.dr_resource_group_name, args.workspace_id, self),
+            pulumi.ResourceOptions(parent=self),
         )
         self.vnet = built.vnet
         self.subnet_ids = built.subnet_ids
@@ -68,11 +61,9 @@ class DrNetwork(pulumi.ComponentResource):
             )
 
         # The primary NSG is the core network's (named by the model); its subnet id orders these rules after it.
-        primary_nsg = pulumi.Output.from_input(args.primary_sql_mi_subnet_id).apply(
-            lambda _: cfg.names.resource("nsg", "sql-mi")
-        )
+        primary_nsg = pulumi.Output.from_input(args.primary_sql_mi_subnet_id).apply(lambda _: spec.primary_sql_mi_nsg)
         dr_nsg = built.nsg_ids["sqlMi"].apply(lambda nsg_id: nsg_id.rsplit("/", 1)[-1])
-        primary_cidr, dr_cidr = str(cfg.subnets["sqlMi"]), str(cfg.dr_subnets["sqlMi"])
+        primary_cidr, dr_cidr = str(spec.primary_sql_mi_range), str(spec.dr_sql_mi_range)
         sides = {
             "primary": (args.resource_group_name, primary_nsg, primary_cidr, dr_cidr),
             "dr": (args.dr_resource_group_name, dr_nsg, dr_cidr, primary_cidr),

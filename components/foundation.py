@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
+from caas.specs.site import Site
 
 
 @dataclass
 class FoundationArgs:
-    config: EstateConfig
+    site: Site
+    dr_site: Site | None = None  # the DR region's group, when the stack has a DR network
 
 
 class Foundation(pulumi.ComponentResource):
@@ -23,33 +24,31 @@ class Foundation(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Foundation", name, None, opts)
-        cfg = args.config
-        self.resource_group = self._group(f"{name}-rg", cfg.names.resource("resource_group"), cfg.location.primary, cfg)
+        self.resource_group = self._group(f"{name}-rg", args.site)
         self.resource_group_name = self.resource_group.name
         self.dr_resource_group_name: pulumi.Output[str] | None = None
-        if cfg.dr_subnets:
-            dr_group = self._group(f"{name}-dr-rg", cfg.dr_names.resource("resource_group"), cfg.location.dr, cfg)
-            self.dr_resource_group_name = dr_group.name
+        if args.dr_site is not None:
+            self.dr_resource_group_name = self._group(f"{name}-dr-rg", args.dr_site).name
         self.register_outputs(
             {"resourceGroupName": self.resource_group_name, "drResourceGroupName": self.dr_resource_group_name}
         )
 
-    def _group(
-        self, logical: str, physical: str, location: str, cfg: EstateConfig
-    ) -> azure_native.resources.ResourceGroup:
+    def _group(self, logical: str, site: Site) -> azure_native.resources.ResourceGroup:
         group = azure_native.resources.ResourceGroup(
             logical,
-            azure_native.resources.ResourceGroupArgs(resource_group_name=physical, location=location, tags=cfg.tag_set),
-            opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+            azure_native.resources.ResourceGroupArgs(
+                resource_group_name=site.names.resource("resource_group"), location=site.location, tags=site.tags
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=site.protect),
         )
-        if cfg.profile.protect:
+        if site.protect:
             azure_native.authorization.ManagementLockAtResourceGroupLevel(
                 f"{logical}-lock",
                 azure_native.authorization.ManagementLockAtResourceGroupLevelArgs(
                     lock_name="do-not-delete",
                     level="CanNotDelete",
                     resource_group_name=group.name,
-                    notes=f"{cfg.environment} estate of {cfg.customer.code}; remove only by change request",
+                    notes=f"{site.environment} estate of {site.names.customer}; remove only by change request",
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

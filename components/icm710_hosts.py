@@ -10,8 +10,9 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from caas.cloud_init import cloud_init
-from caas.config import EstateConfig
 from caas.sections.compute import HOST_ROLES, HostSpec
+from caas.specs.compute import Icm710SystemSpec
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 
 compute = azure_native.compute
@@ -42,8 +43,8 @@ def zone_of(index: int, zones: tuple[str, ...]) -> str | None:
 
 @dataclass
 class Icm710HostsArgs:
-    config: EstateConfig
-    system: str  # live or edit
+    site: Site
+    spec: Icm710SystemSpec
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]  # the environment's VM subnet
@@ -59,9 +60,8 @@ class Icm710Hosts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: Icm710HostsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Icm710Hosts", name, None, opts)
-        cfg, system = args.config, args.system
-        assert cfg.icm710 is not None  # the model requires caas:icm710 whenever ICM 7.10 is on
-        names, rg, loc = cfg.names, args.resource_group_name, cfg.location.primary
+        system = args.spec.system
+        names, rg, loc = args.site.names, args.resource_group_name, args.site.location
         part = f"icm710-{system}"
 
         # Children of a load balancer refer to each other by ARM id, so the id is built from the fixed name.
@@ -74,17 +74,17 @@ class Icm710Hosts(pulumi.ComponentResource):
             rg,
             f"/providers/Microsoft.Network/loadBalancers/{lb_name}",
         )
-        lb = self._load_balancer(name, cfg, lb_name, lb_id, str(cfg.icm710_frontend_ips[system]), rg, args.subnet_id)
+        lb = self._load_balancer(name, args, lb_name, lb_id, str(args.spec.frontend_ip), rg, args.subnet_id)
         send_to_log_analytics(f"{name}-lb", resource_id=lb.id, workspace_id=args.workspace_id, parent=self, logs=False)
-        rule = self._insights_rule(name, cfg, part, rg, args.workspace_id)
+        rule = self._insights_rule(name, args, part, rg, args.workspace_id)
         pool_id = pulumi.Output.concat(lb_id, f"/backendAddressPools/{BACKEND_POOL}")
 
         self.vm_ids: dict[str, pulumi.Output[str]] = {}
-        for role, spec in cfg.icm710_hosts[system].items():
+        for role, spec in args.spec.hosts.items():
             short = HOST_ROLES[role]
             for i in range(spec.count):
                 host = f"{part}-{short}{i + 1}"
-                zone = zone_of(i, cfg.profile.zones)
+                zone = zone_of(i, args.site.zones)
                 nic = network.NetworkInterface(
                     f"{name}-{short}{i + 1}-nic",
                     network.NetworkInterfaceArgs(
@@ -103,12 +103,12 @@ class Icm710Hosts(pulumi.ComponentResource):
                                 else None,
                             )
                         ],
-                        tags=cfg.tag_set,
+                        tags=args.site.tags,
                     ),
                     # The pool id is built from names, so the load balancer must exist first.
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[lb] if role == "webAdapter" else None),
                 )
-                vm = self._vm(f"{name}-{short}{i + 1}", cfg, args, role, spec, host, zone, nic.id)
+                vm = self._vm(f"{name}-{short}{i + 1}", args, role, spec, host, zone, nic.id)
                 self.vm_ids[host] = vm.id
                 compute.VirtualMachineExtension(
                     f"{name}-{short}{i + 1}-monitor-agent",
@@ -122,7 +122,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                         type_handler_version="1.0",
                         auto_upgrade_minor_version=True,
                         enable_automatic_upgrade=True,
-                        tags=cfg.tag_set,
+                        tags=args.site.tags,
                     ),
                     opts=pulumi.ResourceOptions(parent=self),
                 )
@@ -143,7 +143,7 @@ class Icm710Hosts(pulumi.ComponentResource):
     def _load_balancer(
         self,
         name: str,
-        cfg: EstateConfig,
+        args: Icm710HostsArgs,
         lb_name: str,
         lb_id: pulumi.Output[str],
         frontend_ip: str,
@@ -160,7 +160,7 @@ class Icm710Hosts(pulumi.ComponentResource):
             network.LoadBalancerArgs(
                 load_balancer_name=lb_name,
                 resource_group_name=rg,
-                location=cfg.location.primary,
+                location=args.site.location,
                 sku=network.LoadBalancerSkuArgs(
                     name=network.LoadBalancerSkuName.STANDARD, tier=network.LoadBalancerSkuTier.REGIONAL
                 ),
@@ -171,7 +171,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                         private_ip_allocation_method=network.IPAllocationMethod.STATIC,
                         private_ip_address=frontend_ip,
                         private_ip_address_version=network.IPVersion.I_PV4,
-                        zones=list(cfg.profile.zones) or None,  # zone-redundant frontend in zonal stacks
+                        zones=list(args.site.zones) or None,  # zone-redundant frontend in zonal stacks
                     )
                 ],
                 backend_address_pools=[network.BackendAddressPoolArgs(name=BACKEND_POOL)],
@@ -199,22 +199,22 @@ class Icm710Hosts(pulumi.ComponentResource):
                         disable_outbound_snat=True,  # egress goes through the subnet's NAT gateway
                     )
                 ],
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _insights_rule(
-        self, name: str, cfg: EstateConfig, part: str, rg: pulumi.Input[str], workspace_id: pulumi.Input[str]
+        self, name: str, args: Icm710HostsArgs, part: str, rg: pulumi.Input[str], workspace_id: pulumi.Input[str]
     ) -> monitor.DataCollectionRule:
         """VM insights performance data plus syslog: security facilities from Info, the rest from Warning."""
         streams = {"perf": "Microsoft-InsightsMetrics", "syslog": "Microsoft-Syslog"}
         return monitor.DataCollectionRule(
             f"{name}-insights-rule",
             monitor.DataCollectionRuleArgs(
-                data_collection_rule_name=cfg.names.resource("data_collection_rule", part),
+                data_collection_rule_name=args.site.names.resource("data_collection_rule", part),
                 resource_group_name=rg,
-                location=cfg.location.primary,
+                location=args.site.location,
                 kind="Linux",
                 data_sources=monitor.DataCollectionRuleDataSourcesArgs(
                     performance_counters=[
@@ -246,7 +246,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                     ]
                 ),
                 data_flows=[monitor.DataFlowArgs(streams=[s], destinations=["workspace"]) for s in streams.values()],
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -254,7 +254,6 @@ class Icm710Hosts(pulumi.ComponentResource):
     def _vm(
         self,
         logical: str,
-        cfg: EstateConfig,
         args: Icm710HostsArgs,
         role: str,
         spec: HostSpec,
@@ -262,16 +261,15 @@ class Icm710Hosts(pulumi.ComponentResource):
         zone: str | None,
         nic_id: pulumi.Input[str],
     ) -> compute.VirtualMachine:
-        icm = cfg.icm710
-        assert icm is not None
-        vm_name = cfg.names.resource("vm", host)
-        disk_type = os_disk_type(zone, cfg.profile.storage_redundancy)
+        icm = args.spec.settings
+        vm_name = args.site.names.resource("vm", host)
+        disk_type = os_disk_type(zone, args.spec.storage_redundancy)
         solr_disk = role == "solr" and spec.data_disk_gb is not None
 
         def user_data(share_source: str | None) -> str:
             document = cloud_init(
-                environment=cfg.environment,
-                system=args.system,
+                environment=args.site.environment,
+                system=args.spec.system,
                 role=role,
                 share_source=share_source,
                 share_path=icm.share_path,
@@ -287,13 +285,13 @@ class Icm710Hosts(pulumi.ComponentResource):
             compute.VirtualMachineArgs(
                 vm_name=vm_name,
                 resource_group_name=args.resource_group_name,
-                location=cfg.location.primary,
+                location=args.site.location,
                 zones=[zone] if zone else None,
                 hardware_profile=compute.HardwareProfileArgs(vm_size=spec.vm_size),
                 storage_profile=compute.StorageProfileArgs(
                     image_reference=UBUNTU_2204,
                     os_disk=compute.OSDiskArgs(
-                        name=cfg.names.resource("os_disk", host),
+                        name=args.site.names.resource("os_disk", host),
                         create_option=compute.DiskCreateOptionTypes.FROM_IMAGE,
                         caching=compute.CachingTypes.READ_WRITE,
                         delete_option=compute.DiskDeleteOptionTypes.DELETE,
@@ -303,7 +301,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                     data_disks=[
                         compute.DataDiskArgs(
                             lun=0,
-                            name=cfg.names.resource("disk", f"{host}-index"),
+                            name=args.site.names.resource("disk", f"{host}-index"),
                             create_option=compute.DiskCreateOptionTypes.EMPTY,
                             disk_size_gb=spec.data_disk_gb,
                             caching=compute.CachingTypes.READ_ONLY,
@@ -355,7 +353,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                 ),
                 # The Azure Monitor agent authenticates with the VM's own identity.
                 identity=compute.VirtualMachineIdentityArgs(type=compute.ResourceIdentityType.SYSTEM_ASSIGNED),
-                tags={**cfg.tag_set, "icm-system": args.system, "icm-role": role},
+                tags={**args.site.tags, "icm-system": args.spec.system, "icm-role": role},
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
-from caas.sections.data import SqlMi
+from caas.sections.data import EntraAdmin, SqlMi
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 
 sql = azure_native.sql
@@ -44,7 +44,9 @@ class _Placement:
 
 @dataclass
 class IcmDatabaseArgs:
-    config: EstateConfig
+    site: Site
+    spec: SqlMi
+    entra_admin: EntraAdmin
     resource_group_name: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
@@ -59,14 +61,12 @@ class IcmDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IcmDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:IcmDatabase", name, None, opts)
-        cfg = args.config
-        assert cfg.data is not None and cfg.databases is not None
-        spec = cfg.data.sql_mi
+        spec = args.spec
         tenant_id = azure_native.authorization.get_client_config_output().tenant_id
         rg = args.resource_group_name
 
-        primary = _Placement(spec.name, rg, cfg.location.primary, args.subnet_id, spec.zone_redundant)
-        self.instance = self._instance(f"{name}-instance", cfg, spec, primary, args.admin_password, tenant_id)
+        primary = _Placement(spec.name, rg, args.site.location, args.subnet_id, spec.zone_redundant)
+        self.instance = self._instance(f"{name}-instance", args, spec, primary, args.admin_password, tenant_id)
         send_to_log_analytics(
             f"{name}-instance", resource_id=self.instance.id, workspace_id=args.workspace_id, parent=self
         )
@@ -79,10 +79,10 @@ class IcmDatabase(pulumi.ComponentResource):
                     database_name=db_name,
                     managed_instance_name=self.instance.name,
                     resource_group_name=rg,
-                    location=cfg.location.primary,
-                    tags=cfg.tag_set,
+                    location=args.site.location,
+                    tags=args.site.tags,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.site.protect),
             )
             self.databases[system] = database
             self._retention(f"{name}-db-{system}", spec, rg, self.instance.name, database)
@@ -108,7 +108,7 @@ class IcmDatabase(pulumi.ComponentResource):
                 fo.zone_redundant,
                 dns_zone_partner=self.instance.id,
             )
-            self.secondary = self._instance(f"{name}-secondary", cfg, spec, placement, args.admin_password, tenant_id)
+            self.secondary = self._instance(f"{name}-secondary", args, spec, placement, args.admin_password, tenant_id)
             send_to_log_analytics(
                 f"{name}-secondary", resource_id=self.secondary.id, workspace_id=args.workspace_id, parent=self
             )
@@ -116,7 +116,7 @@ class IcmDatabase(pulumi.ComponentResource):
                 f"{name}-failover-group",
                 sql.InstanceFailoverGroupArgs(
                     failover_group_name=fo.group_name,
-                    location_name=cfg.location.primary,
+                    location_name=args.site.location,
                     resource_group_name=rg,
                     managed_instance_pairs=[
                         sql.ManagedInstancePairInfoArgs(
@@ -149,14 +149,13 @@ class IcmDatabase(pulumi.ComponentResource):
     def _instance(
         self,
         logical: str,
-        cfg: EstateConfig,
+        args: IcmDatabaseArgs,
         spec: SqlMi,
         at: _Placement,
         admin_password: pulumi.Input[str] | None,
         tenant_id: pulumi.Input[str],
     ) -> sql.ManagedInstance:
-        assert cfg.databases is not None
-        admin = cfg.databases.entra_admin
+        admin = args.entra_admin
         return sql.ManagedInstance(
             logical,
             sql.ManagedInstanceArgs(
@@ -185,11 +184,11 @@ class IcmDatabase(pulumi.ComponentResource):
                 zone_redundant=at.zone_redundant,
                 requested_backup_storage_redundancy=spec.backup_redundancy,
                 dns_zone_partner=at.dns_zone_partner,
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=cfg.profile.protect,
+                protect=args.site.protect,
                 additional_secret_outputs=["administratorLoginPassword"],
             ),
         )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
+from caas.sections.data import EntraAdmin, Postgres
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 
 pg = azure_native.dbforpostgresql
@@ -15,7 +16,9 @@ pg = azure_native.dbforpostgresql
 
 @dataclass
 class IomDatabaseArgs:
-    config: EstateConfig
+    site: Site
+    spec: Postgres
+    entra_admin: EntraAdmin
     resource_group_name: pulumi.Input[str]
     subnet_id: pulumi.Input[str]  # delegated to Microsoft.DBforPostgreSQL/flexibleServers
     dns_zone_id: pulumi.Input[str]  # <...>.private.postgres.database.azure.com, linked to the VNet
@@ -33,9 +36,7 @@ class IomDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IomDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:IomDatabase", name, None, opts)
-        cfg = args.config
-        assert cfg.data is not None and cfg.data.postgres is not None and cfg.databases is not None
-        spec = cfg.data.postgres
+        spec = args.spec
         rg = args.resource_group_name
         tenant_id = azure_native.authorization.get_client_config_output().tenant_id
 
@@ -44,7 +45,7 @@ class IomDatabase(pulumi.ComponentResource):
             pg.ServerArgs(
                 server_name=spec.name,
                 resource_group_name=rg,
-                location=cfg.location.primary,
+                location=args.site.location,
                 version=spec.version,
                 sku=pg.SkuArgs(name=spec.sku_name, tier=spec.tier),
                 storage=pg.StorageArgs(storage_size_gb=spec.storage_gb, auto_grow="Enabled"),
@@ -67,11 +68,11 @@ class IomDatabase(pulumi.ComponentResource):
                 administrator_login=spec.admin_login,
                 administrator_login_password=args.admin_password,
                 create_mode="Create",
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=cfg.profile.protect,
+                protect=args.site.protect,
                 additional_secret_outputs=["administratorLoginPassword"],
             ),
         )
@@ -93,7 +94,7 @@ class IomDatabase(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
             )
 
-        admin = cfg.databases.entra_admin
+        admin = args.entra_admin
         pg.AdministratorsMicrosoftEntra(
             f"{name}-entra-admin",
             pg.AdministratorsMicrosoftEntraArgs(

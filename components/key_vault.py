@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 from components.private_link import private_endpoint
 
@@ -16,7 +16,9 @@ keyvault = azure_native.keyvault
 
 @dataclass
 class KeyVaultArgs:
-    config: EstateConfig
+    site: Site
+    soft_delete_days: int  # caas:keyVault.softDeleteRetentionDays
+    purge_protection: bool  # the profile's: irreversible once on
     resource_group_name: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
     vault_dns_zone_id: pulumi.Input[str]
@@ -28,43 +30,43 @@ class KeyVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:KeyVault", name, None, opts)
-        cfg = args.config
+        site = args.site
         client = azure_native.authorization.get_client_config_output()
-        vault_name = cfg.names.key_vault()
+        vault_name = site.names.key_vault()
         self.vault = keyvault.Vault(
             f"{name}-vault",
             keyvault.VaultArgs(
                 vault_name=vault_name,
                 resource_group_name=args.resource_group_name,
-                location=cfg.location.primary,
+                location=site.location,
                 properties=keyvault.VaultPropertiesArgs(
                     tenant_id=client.tenant_id,
                     sku=keyvault.SkuArgs(family="A", name="standard"),
                     # Access by Azure RBAC role assignments only, no access policies.
                     enable_rbac_authorization=True,
                     enable_soft_delete=True,
-                    soft_delete_retention_in_days=cfg.key_vault.soft_delete_retention_days,
+                    soft_delete_retention_in_days=args.soft_delete_days,
                     # Azure accepts only true here; leaving it unset is how a non-prd vault stays purgeable.
-                    enable_purge_protection=True if cfg.profile.purge_protection else None,
+                    enable_purge_protection=True if args.purge_protection else None,
                     public_network_access="Disabled",
                     network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
                 ),
-                tags=cfg.tag_set,
+                tags=site.tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=site.protect),
         )
         self.vault_id = self.vault.id
         self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
         private_endpoint(
             f"{name}-pe",
-            endpoint_name=cfg.names.resource("private_endpoint", "kv"),
+            endpoint_name=site.names.resource("private_endpoint", "kv"),
             resource_group_name=args.resource_group_name,
-            location=cfg.location.primary,
+            location=site.location,
             subnet_id=args.private_endpoint_subnet_id,
             target_id=self.vault.id,
             group_id="vault",
             zone_id=args.vault_dns_zone_id,
-            tags=cfg.tag_set,
+            tags=site.tags,
             parent=self,
         )
         send_to_log_analytics(f"{name}-vault", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self)

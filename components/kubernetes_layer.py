@@ -17,8 +17,10 @@ import pulumi_kubernetes as k8s
 
 from caas import addressing, kubeconfig, manifests
 from caas.charts import icm, ingress, iom, pwa, solr
-from caas.config import EstateConfig
 from caas.sections import kubernetes as layer
+from caas.sections.base import SYSTEMS
+from caas.specs.kubernetes import KubernetesSpec
+from caas.specs.site import Site
 from components import roles
 from components.app_namespace import AppNamespace, AppNamespaceArgs, Share
 
@@ -77,7 +79,8 @@ class ShareFacts:
 
 @dataclass
 class KubernetesLayerArgs:
-    config: EstateConfig
+    site: Site
+    spec: KubernetesSpec
     resource_group_name: pulumi.Input[str]
     cluster: ClusterFacts
     vault_name: pulumi.Input[str]
@@ -94,7 +97,7 @@ class ClusterAddon(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        cfg: EstateConfig,
+        spec: KubernetesSpec,
         namespace: str,
         release: str,
         chart: str,
@@ -141,7 +144,7 @@ class ClusterAddon(pulumi.ComponentResource):
             k8s.helm.v3.ReleaseArgs(
                 name=release,
                 chart=source.chart,
-                version=cfg.kubernetes.charts.model_dump(by_alias=True)[chart],
+                version=spec.settings.charts.model_dump(by_alias=True)[chart],
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo),
                 namespace=ns.metadata.name,
                 values=values,
@@ -160,10 +163,10 @@ class KubernetesLayer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubernetesLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:KubernetesLayer", name, None, opts)
-        cfg = args.config
+        spec = args.spec
         self.provider: k8s.Provider | None = None
-        if cfg.kubernetes.enabled:
-            login = cfg.kubernetes.kubelogin
+        if spec.settings.enabled:
+            login = spec.settings.kubelogin
             self.provider = k8s.Provider(
                 f"{name}-provider",
                 kubeconfig=pulumi.Output.secret(
@@ -177,7 +180,7 @@ class KubernetesLayer(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         # Partners fetch credentials with Cluster User; what they may do is scoped per namespace below.
-        for partner in cfg.kubernetes.partners:
+        for partner in spec.settings.partners:
             roles.assign(
                 f"{name}-partner-{partner.name}-cluster-user",
                 role="Azure Kubernetes Service Cluster User Role",
@@ -189,11 +192,12 @@ class KubernetesLayer(pulumi.ComponentResource):
             )
 
         self.namespaces: dict[str, AppNamespace] = {}
-        for w in cfg.workloads:
+        for w in spec.workloads:
             self.namespaces[w.key] = AppNamespace(
                 f"{name}-{w.key}",
                 AppNamespaceArgs(
-                    config=cfg,
+                    site=args.site,
+                    spec=spec,
                     workload=w,
                     resource_group_name=args.resource_group_name,
                     cluster_id=args.cluster.cluster_id,
@@ -219,18 +223,17 @@ class KubernetesLayer(pulumi.ComponentResource):
         return pulumi.Output.all(**inputs).apply(lambda v: build(**v).dump())
 
     def _releases(self, name: str, args: KubernetesLayerArgs, provider: k8s.Provider) -> None:
-        cfg, apps, db = args.config, args.config.apps, args.databases
-        assert apps is not None
+        spec, apps, db = args.spec, args.spec.apps, args.databases
         registry = args.registry_login_server
         controller = ClusterAddon(
             f"{name}-ingress",
-            cfg=cfg,
+            spec=spec,
             namespace=layer.INGRESS_NAMESPACE,
             release=layer.INGRESS_RELEASE,
             chart="ingress",
             values=self._values(
                 lambda registry: ingress.ingress_values(
-                    cfg, ingress.IngressFacts(registry, args.cluster.ingress_ip, AKS_SUBNET)
+                    spec, ingress.IngressFacts(registry, args.cluster.ingress_ip, AKS_SUBNET)
                 ),
                 registry=registry,
             ),
@@ -244,12 +247,12 @@ class KubernetesLayer(pulumi.ComponentResource):
         if apps.icm11:
             operator = ClusterAddon(
                 f"{name}-solr-operator",
-                cfg=cfg,
+                spec=spec,
                 namespace=layer.SOLR_OPERATOR_NAMESPACE,
                 release=layer.SOLR_OPERATOR_RELEASE,
                 chart="solrOperator",
                 values=self._values(
-                    lambda registry: solr.solr_operator_values(cfg, solr.SolrFacts(registry)), registry=registry
+                    lambda registry: solr.solr_operator_values(spec, solr.SolrFacts(registry)), registry=registry
                 ),
                 provider=provider,
                 # It watches only the search namespace, which must exist first (not the whole component:
@@ -259,18 +262,18 @@ class KubernetesLayer(pulumi.ComponentResource):
             self.releases["solr-operator"] = operator.release
             search = self.namespaces["search"].install(
                 "solr",
-                self._values(lambda registry: solr.solr_values(cfg, solr.SolrFacts(registry)), registry=registry),
+                self._values(lambda registry: solr.solr_values(spec, solr.SolrFacts(registry)), registry=registry),
                 depends_on=[operator.release],  # its CRDs
             )
             self.releases["search"] = search
             assert db.sql_host is not None
-            for system in layer.SYSTEMS:
+            for system in SYSTEMS:
                 ns = self.namespaces[f"icm-{system}"]
                 assert ns.client_id is not None and ns.tenant_id is not None
                 self.releases[f"icm-{system}"] = ns.install(
                     "icm",
                     self._values(
-                        lambda system=system, **facts: icm.icm_values(cfg, system, icm.IcmFacts(**facts)),
+                        lambda system=system, **facts: icm.icm_values(spec, system, icm.IcmFacts(**facts)),
                         registry=registry,
                         sql_host=db.sql_host,
                         database=db.icm_databases[system],
@@ -289,7 +292,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             self.releases["iom"] = ns.install(
                 "iom",
                 self._values(
-                    lambda **facts: iom.iom_values(cfg, iom.IomFacts(**facts)),
+                    lambda **facts: iom.iom_values(spec, iom.IomFacts(**facts)),
                     registry=registry,
                     postgres_host=db.postgres_host,
                     admin_login=db.postgres_admin_login,
@@ -301,11 +304,11 @@ class KubernetesLayer(pulumi.ComponentResource):
                 depends_on=web,
             )
         if apps.pwa:
-            for system in layer.SYSTEMS:
+            for system in SYSTEMS:
                 self.releases[f"pwa-{system}"] = self.namespaces[f"pwa-{system}"].install(
                     "pwaMain",
                     self._values(
-                        lambda registry, system=system: pwa.pwa_values(cfg, system, pwa.PwaFacts(registry)),
+                        lambda registry, system=system: pwa.pwa_values(spec, system, pwa.PwaFacts(registry)),
                         registry=registry,
                     ),
                     depends_on=web,

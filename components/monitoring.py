@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
-from caas.sections.data import AlertRule
+from caas.sections.data import AlertRule, DataModel
+from caas.sections.data import Monitoring as MonitoringConfig
+from caas.specs.site import Site
 
 monitor = azure_native.monitor
 consumption = azure_native.consumption
@@ -17,7 +18,9 @@ consumption = azure_native.consumption
 
 @dataclass
 class MonitoringArgs:
-    config: EstateConfig
+    site: Site
+    spec: DataModel  # alert rules, severities, action group and budget names
+    monitoring: MonitoringConfig  # caas:monitoring: receivers and budget
     resource_group_name: pulumi.Input[str]
     # Every resource group of the environment: the budget counts their costs together.
     resource_group_names: Sequence[pulumi.Input[str]]
@@ -49,9 +52,7 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Monitoring", name, None, opts)
-        cfg = args.config
-        data, mon = cfg.data, cfg.monitoring
-        assert data is not None and mon is not None
+        data, mon = args.spec, args.monitoring
         rg = args.resource_group_name
 
         self.action_group = monitor.ActionGroup(
@@ -77,7 +78,7 @@ class Monitoring(pulumi.ComponentResource):
                     for hook in mon.webhooks
                 ]
                 or None,
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -93,21 +94,20 @@ class Monitoring(pulumi.ComponentResource):
         for rule in data.alerts:
             scopes = targets[rule.target]
             if scopes:
-                self.alerts[rule.key] = self._alert(name, cfg, rule, scopes, rg)
+                self.alerts[rule.key] = self._alert(name, args, rule, scopes, rg)
 
-        self._budget(name, cfg, args.resource_group_names)
+        self._budget(name, args, args.resource_group_names)
         self.register_outputs({"actionGroupId": self.action_group.id, "alerts": sorted(self.alerts)})
 
     def _alert(
-        self, name: str, cfg: EstateConfig, rule: AlertRule, scopes: list[pulumi.Input[str]], rg: pulumi.Input[str]
+        self, name: str, args: MonitoringArgs, rule: AlertRule, scopes: list[pulumi.Input[str]], rg: pulumi.Input[str]
     ) -> monitor.MetricAlert:
-        assert cfg.data is not None
         if rule.target == "vms":
             # One rule over all hosts; multi-resource rules name the type and region of their targets.
             criteria: object = monitor.MetricAlertMultipleResourceMultipleMetricCriteriaArgs(
                 odata_type="Microsoft.Azure.Monitor.MultipleResourceMultipleMetricCriteria", all_of=[_criterion(rule)]
             )
-            resource_type, region = rule.namespace, cfg.location.primary
+            resource_type, region = rule.namespace, args.site.location
         else:
             criteria = monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
                 odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria", all_of=[_criterion(rule)]
@@ -116,11 +116,11 @@ class Monitoring(pulumi.ComponentResource):
         return monitor.MetricAlert(
             f"{name}-alert-{rule.key}",
             monitor.MetricAlertArgs(
-                rule_name=cfg.names.resource("metric_alert", rule.key),
+                rule_name=args.site.names.resource("metric_alert", rule.key),
                 resource_group_name=rg,
                 location="global",
                 description=rule.description,
-                severity=cfg.data.severities[rule.level],
+                severity=args.spec.severities[rule.level],
                 enabled=True,
                 scopes=scopes,
                 evaluation_frequency="PT1M" if rule.window == "PT5M" else "PT5M",
@@ -130,21 +130,20 @@ class Monitoring(pulumi.ComponentResource):
                 target_resource_region=region,
                 auto_mitigate=True,
                 actions=[monitor.MetricAlertActionArgs(action_group_id=self.action_group.id)],
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _budget(self, name: str, cfg: EstateConfig, resource_groups: Sequence[pulumi.Input[str]]) -> None:
-        assert cfg.data is not None and cfg.monitoring is not None
-        budget = cfg.monitoring.budget
+    def _budget(self, name: str, args: MonitoringArgs, resource_groups: Sequence[pulumi.Input[str]]) -> None:
+        budget = args.monitoring.budget
         notifications = {
             f"{kind.lower()}-{threshold}": consumption.NotificationArgs(
                 enabled=True,
                 operator="GreaterThanOrEqualTo",
                 threshold=threshold,
                 threshold_type=kind,
-                contact_emails=list(cfg.monitoring.emails),
+                contact_emails=list(args.monitoring.emails),
                 contact_groups=[self.action_group.id],
             )
             for kind, thresholds in (("Actual", budget.thresholds), ("Forecasted", budget.forecast_thresholds))
@@ -155,7 +154,7 @@ class Monitoring(pulumi.ComponentResource):
         consumption.Budget(
             f"{name}-budget",
             consumption.BudgetArgs(
-                budget_name=cfg.data.budget_name,
+                budget_name=args.spec.budget_name,
                 scope=subscription.apply(lambda sub: f"/subscriptions/{sub}"),
                 amount=budget.amount,
                 category="Cost",

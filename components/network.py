@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import pulumi
 
 from caas import addressing
-from caas.config import EstateConfig
+from caas.specs.network import NetworkSpec
+from caas.specs.site import Site
 from components.private_link import private_endpoint, private_zone
-from components.vnet import VNetArgs, build_vnet, peer
+from components.vnet import Vnet, VnetArgs, peer
 
 
 @dataclass
@@ -25,7 +26,8 @@ class SharedRefs:
 
 @dataclass
 class NetworkArgs:
-    config: EstateConfig
+    site: Site
+    spec: NetworkSpec
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     shared: SharedRefs
@@ -41,23 +43,14 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Network", name, None, opts)
-        cfg = args.config
-        names, rg, loc, tags = cfg.names, args.resource_group_name, cfg.location.primary, cfg.tag_set
+        names, rg, loc, tags = args.site.names, args.resource_group_name, args.site.location, args.site.tags
 
-        built = build_vnet(
+        built = Vnet(
             name,
-            VNetArgs(
-                resource_group_name=rg,
-                location=loc,
-                names=names,
-                address_space=cfg.network.address_space,
-                subnets=cfg.subnets,
-                specs=addressing.ENVIRONMENT_SUBNETS,
-                workspace_id=args.workspace_id,
-                tags=tags,
-                reserved_only=set() if cfg.vpn else {"gateway"},
+            VnetArgs(
+                args.site, args.spec.vnet, addressing.ENVIRONMENT_SUBNETS, rg, args.workspace_id, previous_parent=self
             ),
-            parent=self,
+            pulumi.ResourceOptions(parent=self),
         )
         self.vnet = built.vnet
         self.subnet_ids = built.subnet_ids
@@ -83,9 +76,9 @@ class Network(pulumi.ComponentResource):
         )
 
         self.dns_zone_ids: dict[str, pulumi.Output[str]] = {}
-        for key, zone_name in cfg.private_dns_zones.items():
+        for key, zone_name in args.spec.private_dns_zones.items():
             links = {"link": (self.vnet.id, names.resource("vnet"))}
-            if key not in cfg.privatelink_zone_keys:
+            if key not in args.spec.privatelink_zone_keys:
                 links["hub-link"] = (args.shared.hub_vnet_id, "hub")
             zone = private_zone(
                 f"{name}-dns-{key}", zone_name=zone_name, resource_group_name=rg, links=links, tags=tags, parent=self

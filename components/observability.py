@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
+from caas.specs.site import Site
 
 
 @dataclass
 class ObservabilityArgs:
-    config: EstateConfig
+    site: Site
+    retention_days: int  # the profile's log retention
     resource_group_name: pulumi.Input[str]
 
 
@@ -24,23 +25,23 @@ class Observability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Observability", name, None, opts)
-        cfg = args.config
+        site = args.site
         self.workspace = azure_native.operationalinsights.Workspace(
             f"{name}-workspace",
             azure_native.operationalinsights.WorkspaceArgs(
-                workspace_name=cfg.names.resource("log_analytics"),
+                workspace_name=site.names.resource("log_analytics"),
                 resource_group_name=args.resource_group_name,
-                location=cfg.location.primary,
+                location=site.location,
                 sku=azure_native.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-                retention_in_days=cfg.profile.log_retention_days,
+                retention_in_days=args.retention_days,
                 features=azure_native.operationalinsights.WorkspaceFeaturesArgs(
                     # Entra ID only, and a reader sees only the logs of resources they may read.
                     disable_local_auth=True,
                     enable_log_access_using_only_resource_permissions=True,
                 ),
-                tags=cfg.tag_set,
+                tags=site.tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=site.protect),
         )
         self.workspace_id = self.workspace.id
         self.register_outputs({"workspaceId": self.workspace.id, "customerId": self.workspace.customer_id})

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
 from caas.sections.compute import Route
+from caas.specs.compute import PublicEntrySpec
+from caas.specs.site import Site
 from components import roles
 from components.diagnostics import send_to_log_analytics
 
@@ -25,7 +26,8 @@ FRONTEND = "public"
 
 @dataclass
 class PublicEntryArgs:
-    config: EstateConfig
+    site: Site
+    spec: PublicEntrySpec
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]  # the appGateway subnet
@@ -48,19 +50,29 @@ class PublicEntry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PublicEntryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:PublicEntry", name, None, opts)
-        cfg = args.config
-        names, rg, loc, tags = cfg.names, args.resource_group_name, cfg.location.primary, cfg.tag_set
-        zones = list(cfg.profile.zones) or None
-        routes = cfg.public_routes
-        child = pulumi.ResourceOptions(parent=self)
+        identity, read_certificates = self._identity(name, args)
+        ip = self._public_ip(name, args)
+        waf, restricted_waf = self._waf_policies(name, args)
+        self.gateway = self._gateway(name, args, identity, ip, waf, restricted_waf, read_certificates)
+        send_to_log_analytics(
+            f"{name}-gateway", resource_id=self.gateway.id, workspace_id=args.workspace_id, parent=self
+        )
+        send_to_log_analytics(f"{name}-ip", resource_id=ip.id, workspace_id=args.workspace_id, parent=self)
+        self.public_ip_address = ip.ip_address
+        self.gateway_id = self.gateway.id
+        self.register_outputs({"gatewayId": self.gateway.id, "publicIpAddress": ip.ip_address})
 
+    def _identity(
+        self, name: str, args: PublicEntryArgs
+    ) -> tuple[azure_native.managedidentity.UserAssignedIdentity, pulumi.Resource]:
+        """The gateway's identity and its read access to the vault's certificates."""
         identity = azure_native.managedidentity.UserAssignedIdentity(
             f"{name}-identity",
-            resource_name_=names.resource("identity", "agw"),
-            resource_group_name=rg,
-            location=loc,
-            tags=tags,
-            opts=child,
+            resource_name_=args.site.names.resource("identity", "agw"),
+            resource_group_name=args.resource_group_name,
+            location=args.site.location,
+            tags=args.site.tags,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # The gateway fetches each PFX through the vault's secret endpoint: read access to secrets, nothing more.
         read_certificates = roles.assign(
@@ -70,7 +82,12 @@ class PublicEntry(pulumi.ComponentResource):
             scope=args.vault_id,
             parent=self,
         )
-        ip = network.PublicIPAddress(
+        return identity, read_certificates
+
+    def _public_ip(self, name: str, args: PublicEntryArgs) -> network.PublicIPAddress:
+        names, rg, loc, tags = args.site.names, args.resource_group_name, args.site.location, args.site.tags
+        zones, child = list(args.site.zones) or None, pulumi.ResourceOptions(parent=self)
+        return network.PublicIPAddress(
             f"{name}-ip",
             network.PublicIPAddressInitArgs(
                 public_ip_address_name=names.resource("public_ip", "agw"),
@@ -86,43 +103,52 @@ class PublicEntry(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        waf = self._waf_policy(f"{name}-waf", cfg, names.resource("waf_policy"), rg, custom_rules=None)
-        restricted = [r for r in routes if r.restricted]
-        restricted_waf = (
-            self._waf_policy(
-                f"{name}-waf-restricted",
-                cfg,
-                names.resource("waf_policy", "restricted"),
-                rg,
-                custom_rules=[
-                    network.WebApplicationFirewallCustomRuleArgs(
-                        name="BlockOutsideRestrictedSources",
-                        priority=10,
-                        rule_type=network.WebApplicationFirewallRuleType.MATCH_RULE,
-                        action=network.WebApplicationFirewallAction.BLOCK,
-                        state=network.WebApplicationFirewallState.ENABLED,
-                        match_conditions=[
-                            network.MatchConditionArgs(
-                                match_variables=[
-                                    network.MatchVariableArgs(
-                                        variable_name=network.WebApplicationFirewallMatchVariable.REMOTE_ADDR
-                                    )
-                                ],
-                                operator=network.WebApplicationFirewallOperator.IP_MATCH,
-                                negation_conditon=True,  # sic: the API's spelling
-                                match_values=[
-                                    *(str(n) for n in cfg.public_entry.restricted_sources),
-                                    *args.own_egress_ips,
-                                ],
-                            )
-                        ],
-                    )
-                ],
-            )
-            if restricted
-            else None
-        )
 
+    def _waf_policies(
+        self, name: str, args: PublicEntryArgs
+    ) -> tuple[network.WebApplicationFirewallPolicy, network.WebApplicationFirewallPolicy | None]:
+        """The gateway's policy, and the restricted hostnames' policy that blocks every other source."""
+        names, rg = args.site.names, args.resource_group_name
+        waf = self._waf_policy(f"{name}-waf", args, names.resource("waf_policy"), rg, custom_rules=None)
+        if not any(r.restricted for r in args.spec.routes):
+            return waf, None
+        block_others = network.WebApplicationFirewallCustomRuleArgs(
+            name="BlockOutsideRestrictedSources",
+            priority=10,
+            rule_type=network.WebApplicationFirewallRuleType.MATCH_RULE,
+            action=network.WebApplicationFirewallAction.BLOCK,
+            state=network.WebApplicationFirewallState.ENABLED,
+            match_conditions=[
+                network.MatchConditionArgs(
+                    match_variables=[
+                        network.MatchVariableArgs(variable_name=network.WebApplicationFirewallMatchVariable.REMOTE_ADDR)
+                    ],
+                    operator=network.WebApplicationFirewallOperator.IP_MATCH,
+                    negation_conditon=True,  # sic: the API's spelling
+                    match_values=[
+                        *(str(n) for n in args.spec.settings.restricted_sources),
+                        *args.own_egress_ips,
+                    ],
+                )
+            ],
+        )
+        restricted = self._waf_policy(
+            f"{name}-waf-restricted", args, names.resource("waf_policy", "restricted"), rg, custom_rules=[block_others]
+        )
+        return waf, restricted
+
+    def _gateway(
+        self,
+        name: str,
+        args: PublicEntryArgs,
+        identity: azure_native.managedidentity.UserAssignedIdentity,
+        ip: network.PublicIPAddress,
+        waf: network.WebApplicationFirewallPolicy,
+        restricted_waf: network.WebApplicationFirewallPolicy | None,
+        read_certificates: pulumi.Resource,
+    ) -> network.ApplicationGateway:
+        names, rg, loc, tags = args.site.names, args.resource_group_name, args.site.location, args.site.tags
+        zones, routes = list(args.site.zones) or None, args.spec.routes
         gateway_name = names.resource("app_gateway")
         client = azure_native.authorization.get_client_config_output()
         gateway_id = pulumi.Output.concat(
@@ -132,15 +158,8 @@ class PublicEntry(pulumi.ComponentResource):
             rg,
             f"/providers/Microsoft.Network/applicationGateways/{gateway_name}",
         )
-
-        def ref(collection: str, item: str) -> network.SubResourceArgs:
-            return network.SubResourceArgs(id=pulumi.Output.concat(gateway_id, f"/{collection}/{item}"))
-
-        def policy_of(route: Route) -> network.SubResourceArgs | None:
-            return network.SubResourceArgs(id=restricted_waf.id) if route.restricted and restricted_waf else None
-
-        low, high = cfg.gateway_capacity
-        self.gateway = network.ApplicationGateway(
+        low, high = args.spec.capacity
+        return network.ApplicationGateway(
             f"{name}-gateway",
             network.ApplicationGatewayArgs(
                 application_gateway_name=gateway_name,
@@ -191,104 +210,17 @@ class PublicEntry(pulumi.ComponentResource):
                     )
                     for backend, address in args.backends.items()
                 ],
-                probes=[
-                    network.ApplicationGatewayProbeArgs(
-                        name=f"probe-{r.slug}",
-                        protocol=network.ApplicationGatewayProtocol.HTTP,
-                        host=r.hostname,
-                        path=r.probe_path,
-                        interval=30,
-                        timeout=30,
-                        unhealthy_threshold=3,
-                        match=network.ApplicationGatewayProbeHealthResponseMatchArgs(status_codes=["200-399"]),
-                    )
-                    for r in routes
-                ],
-                # No host_name override: the backend sees the hostname the client asked for.
-                backend_http_settings_collection=[
-                    network.ApplicationGatewayBackendHttpSettingsArgs(
-                        name=f"settings-{r.slug}",
-                        port=BACKEND_PORT,
-                        protocol=network.ApplicationGatewayProtocol.HTTP,
-                        cookie_based_affinity=network.ApplicationGatewayCookieBasedAffinity.DISABLED,
-                        pick_host_name_from_backend_address=False,
-                        request_timeout=120,
-                        probe=ref("probes", f"probe-{r.slug}"),
-                    )
-                    for r in routes
-                ],
-                http_listeners=[
-                    listener
-                    for r in routes
-                    for listener in (
-                        network.ApplicationGatewayHttpListenerArgs(
-                            name=f"https-{r.slug}",
-                            protocol=network.ApplicationGatewayProtocol.HTTPS,
-                            frontend_ip_configuration=ref("frontendIPConfigurations", FRONTEND),
-                            frontend_port=ref("frontendPorts", "https"),
-                            ssl_certificate=ref("sslCertificates", r.certificate),
-                            host_names=[r.hostname],
-                            require_server_name_indication=True,
-                            firewall_policy=policy_of(r),
-                        ),
-                        network.ApplicationGatewayHttpListenerArgs(
-                            name=f"http-{r.slug}",
-                            protocol=network.ApplicationGatewayProtocol.HTTP,
-                            frontend_ip_configuration=ref("frontendIPConfigurations", FRONTEND),
-                            frontend_port=ref("frontendPorts", "http"),
-                            host_names=[r.hostname],
-                            firewall_policy=policy_of(r),
-                        ),
-                    )
-                ],
-                redirect_configurations=[
-                    network.ApplicationGatewayRedirectConfigurationArgs(
-                        name=f"to-https-{r.slug}",
-                        redirect_type=network.ApplicationGatewayRedirectType.PERMANENT,
-                        target_listener=ref("httpListeners", f"https-{r.slug}"),
-                        include_path=True,
-                        include_query_string=True,
-                    )
-                    for r in routes
-                ],
-                request_routing_rules=[
-                    rule
-                    for i, r in enumerate(routes)
-                    for rule in (
-                        network.ApplicationGatewayRequestRoutingRuleArgs(
-                            name=f"https-{r.slug}",
-                            priority=100 + 10 * i,
-                            rule_type=network.ApplicationGatewayRequestRoutingRuleType.BASIC,
-                            http_listener=ref("httpListeners", f"https-{r.slug}"),
-                            backend_address_pool=ref("backendAddressPools", r.backend),
-                            backend_http_settings=ref("backendHttpSettingsCollection", f"settings-{r.slug}"),
-                        ),
-                        network.ApplicationGatewayRequestRoutingRuleArgs(
-                            name=f"http-{r.slug}",
-                            priority=1000 + 10 * i,
-                            rule_type=network.ApplicationGatewayRequestRoutingRuleType.BASIC,
-                            http_listener=ref("httpListeners", f"http-{r.slug}"),
-                            redirect_configuration=ref("redirectConfigurations", f"to-https-{r.slug}"),
-                        ),
-                    )
-                ],
+                **_route_settings(routes, gateway_id, restricted_waf),
                 tags=tags,
             ),
             # The gateway reads the certificates while it is created: the grant must be in place first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[read_certificates]),
         )
-        send_to_log_analytics(
-            f"{name}-gateway", resource_id=self.gateway.id, workspace_id=args.workspace_id, parent=self
-        )
-        send_to_log_analytics(f"{name}-ip", resource_id=ip.id, workspace_id=args.workspace_id, parent=self)
-        self.public_ip_address = ip.ip_address
-        self.gateway_id = self.gateway.id
-        self.register_outputs({"gatewayId": self.gateway.id, "publicIpAddress": ip.ip_address})
 
     def _waf_policy(
         self,
         logical: str,
-        cfg: EstateConfig,
+        args: PublicEntryArgs,
         physical: str,
         rg: pulumi.Input[str],
         custom_rules: list[network.WebApplicationFirewallCustomRuleArgs] | None,
@@ -298,7 +230,7 @@ class PublicEntry(pulumi.ComponentResource):
             network.WebApplicationFirewallPolicyArgs(
                 policy_name=physical,
                 resource_group_name=rg,
-                location=cfg.location.primary,
+                location=args.site.location,
                 policy_settings=network.PolicySettingsArgs(
                     mode=network.WebApplicationFirewallMode.PREVENTION,
                     state=network.WebApplicationFirewallEnabledState.ENABLED,
@@ -313,7 +245,106 @@ class PublicEntry(pulumi.ComponentResource):
                     ]
                 ),
                 custom_rules=custom_rules,
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _route_settings(
+    routes: tuple[Route, ...],
+    gateway_id: pulumi.Output[str],
+    restricted_waf: network.WebApplicationFirewallPolicy | None,
+) -> dict[str, list]:
+    """Per hostname: probe, backend settings (original Host header kept), HTTPS and HTTP listeners, the
+    redirect to HTTPS and the two routing rules. Items refer to each other by id inside the gateway."""
+
+    def ref(collection: str, item: str) -> network.SubResourceArgs:
+        return network.SubResourceArgs(id=pulumi.Output.concat(gateway_id, f"/{collection}/{item}"))
+
+    def policy_of(route: Route) -> network.SubResourceArgs | None:
+        return network.SubResourceArgs(id=restricted_waf.id) if route.restricted and restricted_waf else None
+
+    return dict(
+        probes=[
+            network.ApplicationGatewayProbeArgs(
+                name=f"probe-{r.slug}",
+                protocol=network.ApplicationGatewayProtocol.HTTP,
+                host=r.hostname,
+                path=r.probe_path,
+                interval=30,
+                timeout=30,
+                unhealthy_threshold=3,
+                match=network.ApplicationGatewayProbeHealthResponseMatchArgs(status_codes=["200-399"]),
+            )
+            for r in routes
+        ],
+        # No host_name override: the backend sees the hostname the client asked for.
+        backend_http_settings_collection=[
+            network.ApplicationGatewayBackendHttpSettingsArgs(
+                name=f"settings-{r.slug}",
+                port=BACKEND_PORT,
+                protocol=network.ApplicationGatewayProtocol.HTTP,
+                cookie_based_affinity=network.ApplicationGatewayCookieBasedAffinity.DISABLED,
+                pick_host_name_from_backend_address=False,
+                request_timeout=120,
+                probe=ref("probes", f"probe-{r.slug}"),
+            )
+            for r in routes
+        ],
+        http_listeners=[
+            listener
+            for r in routes
+            for listener in (
+                network.ApplicationGatewayHttpListenerArgs(
+                    name=f"https-{r.slug}",
+                    protocol=network.ApplicationGatewayProtocol.HTTPS,
+                    frontend_ip_configuration=ref("frontendIPConfigurations", FRONTEND),
+                    frontend_port=ref("frontendPorts", "https"),
+                    ssl_certificate=ref("sslCertificates", r.certificate),
+                    host_names=[r.hostname],
+                    require_server_name_indication=True,
+                    firewall_policy=policy_of(r),
+                ),
+                network.ApplicationGatewayHttpListenerArgs(
+                    name=f"http-{r.slug}",
+                    protocol=network.ApplicationGatewayProtocol.HTTP,
+                    frontend_ip_configuration=ref("frontendIPConfigurations", FRONTEND),
+                    frontend_port=ref("frontendPorts", "http"),
+                    host_names=[r.hostname],
+                    firewall_policy=policy_of(r),
+                ),
+            )
+        ],
+        redirect_configurations=[
+            network.ApplicationGatewayRedirectConfigurationArgs(
+                name=f"to-https-{r.slug}",
+                redirect_type=network.ApplicationGatewayRedirectType.PERMANENT,
+                target_listener=ref("httpListeners", f"https-{r.slug}"),
+                include_path=True,
+                include_query_string=True,
+            )
+            for r in routes
+        ],
+        request_routing_rules=[
+            rule
+            for i, r in enumerate(routes)
+            for rule in (
+                network.ApplicationGatewayRequestRoutingRuleArgs(
+                    name=f"https-{r.slug}",
+                    priority=100 + 10 * i,
+                    rule_type=network.ApplicationGatewayRequestRoutingRuleType.BASIC,
+                    http_listener=ref("httpListeners", f"https-{r.slug}"),
+                    backend_address_pool=ref("backendAddressPools", r.backend),
+                    backend_http_settings=ref("backendHttpSettingsCollection", f"settings-{r.slug}"),
+                ),
+                network.ApplicationGatewayRequestRoutingRuleArgs(
+                    name=f"http-{r.slug}",
+                    priority=1000 + 10 * i,
+                    rule_type=network.ApplicationGatewayRequestRoutingRuleType.BASIC,
+                    http_listener=ref("httpListeners", f"http-{r.slug}"),
+                    redirect_configuration=ref("redirectConfigurations", f"to-https-{r.slug}"),
+                ),
+            )
+        ],
+    )

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_random as random
+from pydantic import SecretStr
 
-from caas.config import EstateConfig
+from caas.specs.site import Site
 from components import roles
 
 keyvault = azure_native.keyvault
@@ -24,7 +25,9 @@ SPECIAL_CHARACTERS = "-_.~!*"
 
 @dataclass
 class PlatformSecretsArgs:
-    config: EstateConfig
+    site: Site
+    secrets: Mapping[str, str]  # Key Vault secret name -> what it is (the data area's)
+    smtp_password: SecretStr | None  # caas:secrets.smtpPassword; every other value is generated
     resource_group_name: pulumi.Input[str]
     vault_id: pulumi.Input[str]
     vault_name: pulumi.Input[str]
@@ -33,17 +36,14 @@ class PlatformSecretsArgs:
 
 
 class PlatformSecrets(pulumi.ComponentResource):
-    """``intershop:caas:PlatformSecrets``: one Key Vault secret per entry of ``cfg.data.secrets``."""
+    """``intershop:caas:PlatformSecrets``: one Key Vault secret per entry of ``args.secrets``."""
 
     def __init__(self, name: str, args: PlatformSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:PlatformSecrets", name, None, opts)
-        cfg = args.config
-        data = cfg.data
-        assert data is not None  # environment stacks only
         self.values: dict[str, pulumi.Output[str]] = {}
         self.secret_ids: dict[str, pulumi.Output[str]] = {}
-        for secret_name, content in data.secrets.items():
-            value = self._value(name, secret_name, cfg)
+        for secret_name, content in args.secrets.items():
+            value = self._value(name, secret_name, args)
             secret = keyvault.Secret(
                 f"{name}-{secret_name}",
                 keyvault.SecretArgs(
@@ -51,7 +51,7 @@ class PlatformSecrets(pulumi.ComponentResource):
                     vault_name=args.vault_name,
                     resource_group_name=args.resource_group_name,
                     properties=keyvault.SecretPropertiesArgs(value=value, content_type=content),
-                    tags=cfg.tag_set,
+                    tags=args.site.tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["properties"]),
             )
@@ -67,8 +67,8 @@ class PlatformSecrets(pulumi.ComponentResource):
             )
         self.register_outputs({"secretIds": self.secret_ids})
 
-    def _value(self, name: str, secret_name: str, cfg: EstateConfig) -> pulumi.Output[str]:
-        configured = {"iom-smtp-password": cfg.secrets.smtp_password}.get(secret_name)
+    def _value(self, name: str, secret_name: str, args: PlatformSecretsArgs) -> pulumi.Output[str]:
+        configured = {"iom-smtp-password": args.smtp_password}.get(secret_name)
         if configured is not None:
             return pulumi.Output.secret(configured.get_secret_value())
         # SQL Server and PostgreSQL complexity rules: three of four character classes; 32 characters.

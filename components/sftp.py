@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
-from caas.sections.connectivity import SFTP_PERMISSIONS, SFTP_PORT, SOFT_DELETE_DAYS
+from caas.sections.connectivity import SFTP_PERMISSIONS, SFTP_PORT, SOFT_DELETE_DAYS, SftpEndpoint, SftpService
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 from components.private_link import private_endpoint
 
@@ -18,7 +18,9 @@ storage = azure_native.storage
 
 @dataclass
 class SftpArgs:
-    config: EstateConfig
+    site: Site
+    spec: SftpService
+    storage_redundancy: str  # the profile's (LRS or ZRS)
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
 
@@ -33,12 +35,11 @@ class Sftp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SftpArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Sftp", name, None, opts)
-        cfg = args.config
-        service = cfg.sftp_service
-        assert service is not None  # estate wires this component only when the model has an SFTP host
-        rg, loc, tags = args.resource_group_name, cfg.location.primary, cfg.tag_set
+        site = args.site
+        service = args.spec
+        rg, loc, tags = args.resource_group_name, site.location, site.tags
         # The account and its containers hold production data exchanged with partners.
-        stateful = pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=site.protect)
 
         self.account = storage.StorageAccount(
             f"{name}-account",
@@ -47,7 +48,7 @@ class Sftp(pulumi.ComponentResource):
                 resource_group_name=rg,
                 location=loc,
                 kind="StorageV2",
-                sku=storage.SkuArgs(name=f"Standard_{cfg.profile.storage_redundancy}"),
+                sku=storage.SkuArgs(name=f"Standard_{args.storage_redundancy}"),
                 access_tier="Hot",
                 # SFTP needs the hierarchical namespace and local users (its only identities).
                 is_hns_enabled=True,
@@ -198,7 +199,8 @@ class Sftp(pulumi.ComponentResource):
 
 @dataclass
 class SftpAccessArgs:
-    config: EstateConfig
+    site: Site
+    spec: SftpEndpoint
     resource_group_name: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
     blob_dns_zone_id: pulumi.Input[str]
@@ -215,19 +217,18 @@ class SftpAccess(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SftpAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:SftpAccess", name, None, opts)
-        cfg = args.config
-        endpoint = cfg.sftp_endpoint
-        assert endpoint is not None  # estate wires this component only when SFTP is on for the environment
+        site = args.site
+        endpoint = args.spec
         private_endpoint(
             f"{name}-pe",
-            endpoint_name=cfg.names.resource("private_endpoint", "sftp"),
+            endpoint_name=site.names.resource("private_endpoint", "sftp"),
             resource_group_name=args.resource_group_name,
-            location=cfg.location.primary,
+            location=site.location,
             subnet_id=args.private_endpoint_subnet_id,
             target_id=args.storage_account_id,
             group_id="blob",
             zone_id=args.blob_dns_zone_id,
-            tags=cfg.tag_set,
+            tags=site.tags,
             parent=self,
         )
         self.facts: dict[str, Any] = {

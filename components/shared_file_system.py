@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas.config import EstateConfig
+from caas.specs.compute import FileSystemSpec
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 from components.private_link import private_endpoint
 
@@ -21,7 +22,8 @@ def mount_source(account: str, share: str) -> str:
 
 @dataclass
 class SharedFileSystemArgs:
-    config: EstateConfig
+    site: Site
+    spec: FileSystemSpec
     resource_group_name: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
     file_dns_zone_id: pulumi.Input[str]
@@ -37,18 +39,17 @@ class SharedFileSystem(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SharedFileSystemArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:SharedFileSystem", name, None, opts)
-        cfg = args.config
         rg = args.resource_group_name
-        stateful = pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.site.protect)
 
         self.account = storage.StorageAccount(
             f"{name}-account",
             storage.StorageAccountArgs(
-                account_name=cfg.names.compact("storage", "nfs"),
+                account_name=args.site.names.compact("storage", "nfs"),
                 resource_group_name=rg,
-                location=cfg.location.primary,
+                location=args.site.location,
                 kind=storage.Kind.FILE_STORAGE,
-                sku=storage.SkuArgs(name=f"Premium_{cfg.profile.storage_redundancy}"),
+                sku=storage.SkuArgs(name=f"Premium_{args.spec.storage_redundancy}"),
                 # Plain NFS 4.1 carries no TLS, and Azure refuses NFS mounts on an account that requires
                 # secure transfer, so it must be off. What compensates: no public endpoint at all, a
                 # firewall that denies every network, and the private endpoint in the environment's VNet as
@@ -66,7 +67,7 @@ class SharedFileSystem(pulumi.ComponentResource):
                 encryption=storage.EncryptionArgs(
                     key_source=storage.KeySource.MICROSOFT_STORAGE, require_infrastructure_encryption=True
                 ),
-                tags=cfg.tag_set,
+                tags=args.site.tags,
             ),
             opts=stateful,
         )
@@ -77,7 +78,7 @@ class SharedFileSystem(pulumi.ComponentResource):
                 resource_group_name=rg,
                 file_services_name="default",
                 share_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-                    enabled=True, days=cfg.file_shares.soft_delete_days
+                    enabled=True, days=args.spec.soft_delete_days
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -86,7 +87,7 @@ class SharedFileSystem(pulumi.ComponentResource):
         self.share_ids: dict[str, pulumi.Output[str]] = {}
         self.share_names: dict[str, pulumi.Output[str]] = {}
         self.mount_sources: dict[str, pulumi.Output[str]] = {}
-        for share_name, quota in cfg.nfs_shares.items():
+        for share_name, quota in args.spec.shares.items():
             share = storage.FileShare(
                 f"{name}-share-{share_name}",
                 storage.FileShareArgs(
@@ -94,11 +95,11 @@ class SharedFileSystem(pulumi.ComponentResource):
                     resource_group_name=rg,
                     share_name=share_name,
                     enabled_protocols=storage.EnabledProtocols.NFS,
-                    root_squash=cfg.file_shares.root_squash,
+                    root_squash=args.spec.root_squash,
                     share_quota=quota,
                 ),
                 # Soft delete must be on before a share can be deleted by mistake.
-                opts=pulumi.ResourceOptions(parent=self, protect=cfg.profile.protect, depends_on=[file_service]),
+                opts=pulumi.ResourceOptions(parent=self, protect=args.site.protect, depends_on=[file_service]),
             )
             self.share_ids[share_name] = share.id
             self.share_names[share_name] = share.name
@@ -108,14 +109,14 @@ class SharedFileSystem(pulumi.ComponentResource):
 
         private_endpoint(
             f"{name}-pe",
-            endpoint_name=cfg.names.resource("private_endpoint", "nfs"),
+            endpoint_name=args.site.names.resource("private_endpoint", "nfs"),
             resource_group_name=rg,
-            location=cfg.location.primary,
+            location=args.site.location,
             subnet_id=args.private_endpoint_subnet_id,
             target_id=self.account.id,
             group_id="file",
             zone_id=args.file_dns_zone_id,
-            tags=cfg.tag_set,
+            tags=args.site.tags,
             parent=self,
         )
         # The account has metrics only; the file service has the read/write/delete logs and share metrics.

@@ -1,19 +1,20 @@
 """A virtual network with its subnets, one NSG per subnet that allows one, and NAT for egress.
 
-Built by the shared hub and by every environment's Network, so both follow the same rules.
+One component for the shared hub, every environment's spoke and prd's DR network, so all follow the same rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from ipaddress import IPv4Network
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native as azure_native
 
 from caas.addressing import SubnetSpec
-from caas.naming import Namer
+from caas.specs.network import VnetSpec
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
+from components.moved import moved_from
 
 network = azure_native.network
 
@@ -117,33 +118,48 @@ def security_rules(role: str) -> list[network.SecurityRuleArgs]:
 
 
 @dataclass
-class VNetArgs:
+class VnetArgs:
+    site: Site  # names, region and tags (the DR network passes the DR region's)
+    spec: VnetSpec
+    roles: tuple[SubnetSpec, ...]  # the subnet roles of this kind of network (hub, spoke, DR)
     resource_group_name: pulumi.Input[str]
-    location: str
-    names: Namer
-    address_space: IPv4Network
-    subnets: dict[str, IPv4Network]
-    specs: tuple[SubnetSpec, ...]
     workspace_id: pulumi.Input[str]
-    tags: dict[str, str]
-    # Roles whose address range is reserved but whose subnet is not created (e.g. GatewaySubnet, VPN off).
-    reserved_only: set[str] = field(default_factory=set)
+    # The parent these resources had before the component existed (the Network, or the shared stack's
+    # SharedServices URN): each child keeps its URN through an alias to it.
+    previous_parent: pulumi.Resource | str | None = None
+
+
+class Vnet(pulumi.ComponentResource):
+    """``intershop:caas:Vnet``: VNet, subnets, NSGs, SQL MI route table and NAT gateway (logical names
+    ``<name>-vnet``, ``<name>-snet-<role>``, ``<name>-nsg-<role>`` ...). ``egress_ip`` is the NAT gateway's
+    public address, what the internet sees of the network's workloads."""
+
+    def __init__(self, name: str, args: VnetArgs, opts: pulumi.ResourceOptions | None = None):
+        moved = [moved_from(self, args.previous_parent)] if args.previous_parent is not None else None
+        super().__init__(
+            "intershop:caas:Vnet",
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transformations=moved)),
+        )
+        built = _build(name, args, self)
+        self.vnet, self.subnet_ids, self.nsg_ids = built.vnet, built.subnet_ids, built.nsg_ids
+        self.nat_gateway, self.egress_ip = built.nat_gateway, built.egress_ip
+        self.register_outputs({"vnetId": self.vnet.id, "subnetIds": self.subnet_ids, "egressIp": self.egress_ip})
 
 
 @dataclass
-class BuiltVNet:
+class _Built:
     vnet: network.VirtualNetwork
     subnet_ids: dict[str, pulumi.Output[str]]
     nsg_ids: dict[str, pulumi.Output[str]]
     nat_gateway: network.NatGateway | None
-    egress_ip: pulumi.Output[str] | None  # the NAT gateway's public address: what the internet sees of us
+    egress_ip: pulumi.Output[str] | None
 
 
-def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
-    """VNet, subnets, NSGs, SQL MI route table and NAT gateway as children of ``parent`` (logical names
-    ``<name>-vnet``, ``<name>-snet-<role>``, ``<name>-nsg-<role>`` ...)."""
+def _build(name: str, args: VnetArgs, parent: pulumi.Resource) -> _Built:
     child = pulumi.ResourceOptions(parent=parent)
-    rg, loc, names, tags = args.resource_group_name, args.location, args.names, args.tags
+    rg, loc, names, tags = args.resource_group_name, args.site.location, args.site.names, args.site.tags
 
     vnet = network.VirtualNetwork(
         f"{name}-vnet",
@@ -151,14 +167,14 @@ def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
             virtual_network_name=names.resource("vnet"),
             resource_group_name=rg,
             location=loc,
-            address_space=network.AddressSpaceArgs(address_prefixes=[str(args.address_space)]),
+            address_space=network.AddressSpaceArgs(address_prefixes=[str(args.spec.address_space)]),
             tags=tags,
         ),
         opts=child,
     )
     send_to_log_analytics(f"{name}-vnet", resource_id=vnet.id, workspace_id=args.workspace_id, parent=parent)
 
-    roles = [s for s in args.specs if s.role not in args.reserved_only]
+    roles = [s for s in args.roles if s.role not in args.spec.reserved_only]
     nat_gateway, egress_ip = (
         _nat_gateway(name, args, parent) if any(s.role in NAT_ROLES for s in roles) else (None, None)
     )
@@ -209,7 +225,7 @@ def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
                 subnet_name=spec.name,
                 resource_group_name=rg,
                 virtual_network_name=vnet.name,
-                address_prefix=str(args.subnets[spec.role]),
+                address_prefix=str(args.spec.subnets[spec.role]),
                 network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id) if nsg else None,
                 route_table=network.RouteTableArgs(id=route_table.id) if route_table else None,
                 nat_gateway=network.SubResourceArgs(id=nat_gateway.id)
@@ -228,11 +244,11 @@ def build_vnet(name: str, args: VNetArgs, parent: pulumi.Resource) -> BuiltVNet:
         )
         previous = subnet
         subnet_ids[spec.role] = subnet.id
-    return BuiltVNet(vnet, subnet_ids, nsg_ids, nat_gateway, egress_ip)
+    return _Built(vnet, subnet_ids, nsg_ids, nat_gateway, egress_ip)
 
 
-def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> tuple[network.NatGateway, pulumi.Output[str]]:
-    names = args.names
+def _nat_gateway(name: str, args: VnetArgs, parent: pulumi.Resource) -> tuple[network.NatGateway, pulumi.Output[str]]:
+    names = args.site.names
     # A Standard NAT gateway can sit in at most one zone, never span zones: it is left unpinned (and its
     # IP regional to match) rather than tying the zone-spread subnets' egress to one chosen zone.
     ip = network.PublicIPAddress(
@@ -240,11 +256,11 @@ def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> tuple[ne
         network.PublicIPAddressInitArgs(
             public_ip_address_name=names.resource("public_ip", "nat"),
             resource_group_name=args.resource_group_name,
-            location=args.location,
+            location=args.site.location,
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             public_ip_address_version="IPv4",
-            tags=args.tags,
+            tags=args.site.tags,
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -254,11 +270,11 @@ def _nat_gateway(name: str, args: VNetArgs, parent: pulumi.Resource) -> tuple[ne
         network.NatGatewayInitArgs(
             nat_gateway_name=names.resource("nat_gateway"),
             resource_group_name=args.resource_group_name,
-            location=args.location,
+            location=args.site.location,
             sku=network.NatGatewaySkuArgs(name="Standard"),
             idle_timeout_in_minutes=4,
             public_ip_addresses=[network.SubResourceArgs(id=ip.id)],
-            tags=args.tags,
+            tags=args.site.tags,
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -9,8 +9,9 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_random as random
 
-from caas.config import EstateConfig
 from caas.sections.connectivity import VpnPlan, VpnSite
+from caas.specs.connectivity import VpnSpec
+from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 
 network = azure_native.network
@@ -19,7 +20,8 @@ keyvault = azure_native.keyvault
 
 @dataclass
 class SiteToSiteVpnArgs:
-    config: EstateConfig
+    site: Site
+    spec: VpnSpec
     resource_group_name: pulumi.Input[str]
     gateway_subnet_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
@@ -36,10 +38,8 @@ class SiteToSiteVpn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SiteToSiteVpnArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:SiteToSiteVpn", name, None, opts)
-        cfg = args.config
-        plan = cfg.vpn_plan
-        assert plan is not None  # estate wires this component only when the model has a VPN
-        rg, loc, tags = args.resource_group_name, cfg.location.primary, cfg.tag_set
+        plan = args.spec.plan
+        rg, loc, tags = args.resource_group_name, args.site.location, args.site.tags
         child = pulumi.ResourceOptions(parent=self)
 
         # Active-active runs two instances, each with its own public IP; AZ SKUs need Standard IPs, and
@@ -48,7 +48,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             network.PublicIPAddress(
                 f"{name}-ip-{i}",
                 network.PublicIPAddressInitArgs(
-                    public_ip_address_name=cfg.names.resource("public_ip", f"vgw{i}"),
+                    public_ip_address_name=args.site.names.resource("public_ip", f"vgw{i}"),
                     resource_group_name=rg,
                     location=loc,
                     sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
@@ -67,7 +67,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
         self.gateway = network.VirtualNetworkGateway(
             f"{name}-gateway",
             network.VirtualNetworkGatewayInitArgs(
-                virtual_network_gateway_name=cfg.names.resource("vpn_gateway"),
+                virtual_network_gateway_name=args.site.names.resource("vpn_gateway"),
                 resource_group_name=rg,
                 location=loc,
                 gateway_type="Vpn",
@@ -94,7 +94,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             f"{name}-gateway", resource_id=self.gateway.id, workspace_id=args.workspace_id, parent=self
         )
 
-        sites = {site.name: self._site(name, cfg, plan, site, args) for site in plan.sites}
+        sites = {site.name: self._site(name, plan, site, args) for site in plan.sites}
 
         self.facts: dict[str, Any] = {
             "sku": plan.sku,
@@ -109,17 +109,15 @@ class SiteToSiteVpn(pulumi.ComponentResource):
         }
         self.register_outputs({"gatewayId": self.gateway.id, "gatewayPublicIps": self.facts["gatewayPublicIps"]})
 
-    def _site(
-        self, name: str, cfg: EstateConfig, plan: VpnPlan, site: VpnSite, args: SiteToSiteVpnArgs
-    ) -> dict[str, Any]:
+    def _site(self, name: str, plan: VpnPlan, site: VpnSite, args: SiteToSiteVpnArgs) -> dict[str, Any]:
         """Local network gateway, pre-shared key and connection for one partner site; returns its facts."""
-        rg, loc, tags = args.resource_group_name, cfg.location.primary, cfg.tag_set
+        rg, loc, tags = args.resource_group_name, args.site.location, args.site.tags
         child = pulumi.ResourceOptions(parent=self)
         bgp = plan.bgp_asn is not None
         local = network.LocalNetworkGateway(
             f"{name}-site-{site.name}",
             network.LocalNetworkGatewayInitArgs(
-                local_network_gateway_name=cfg.names.resource("local_gateway", site.name),
+                local_network_gateway_name=args.site.names.resource("local_gateway", site.name),
                 resource_group_name=rg,
                 location=loc,
                 gateway_ip_address=str(site.gateway_ip) if site.gateway_ip else None,
@@ -137,7 +135,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             opts=child,
         )
 
-        configured = cfg.secrets.vpn_shared_key
+        configured = args.spec.shared_key
         if configured is not None:
             shared_key = pulumi.Output.secret(configured.get_secret_value())
             key_source = "caas:secrets.vpnSharedKey"
@@ -162,12 +160,12 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            key_source = f"keyvault:{cfg.names.key_vault()}/{secret_name}"
+            key_source = f"keyvault:{args.site.names.key_vault()}/{secret_name}"
 
         network.VirtualNetworkGatewayConnection(
             f"{name}-connection-{site.name}",
             network.VirtualNetworkGatewayConnectionArgs(
-                virtual_network_gateway_connection_name=cfg.names.resource("connection", site.name),
+                virtual_network_gateway_connection_name=args.site.names.resource("connection", site.name),
                 resource_group_name=rg,
                 location=loc,
                 connection_type="IPsec",

@@ -20,9 +20,10 @@ from caas.charts import (
     image_ref,
 )
 from caas.sections import kubernetes as layer
+from caas.specs import kubernetes as kspec
 
 if TYPE_CHECKING:
-    from caas.config import EstateConfig
+    from caas.specs.kubernetes import KubernetesSpec
 
 # -- icm-as ------------------------------------------------------------------------------------------------
 
@@ -168,30 +169,30 @@ class IcmFacts:
     tenant_id: str
 
 
-def live_webadapter_url(cfg: EstateConfig) -> str:
+def live_webadapter_url(spec: KubernetesSpec) -> str:
     """In-cluster HTTPS address of the live web adapter, which the edit system calls to replicate."""
-    live = next(w for w in cfg.workloads if w.key == "icm-live")
+    live = next(w for w in spec.workloads if w.key == "icm-live")
     assert live.release is not None
     return f"https://{layer.helm_fullname(live.release, 'icm-web')}-wa.{live.namespace}.svc.cluster.local:8443"
 
 
-def zookeeper_hosts(cfg: EstateConfig) -> str:
+def zookeeper_hosts(spec: KubernetesSpec) -> str:
     """The ZooKeeper client service of the environment's SolrCloud (the operator's naming)."""
-    search = next(w for w in cfg.workloads if w.key == "search")
+    search = next(w for w in spec.workloads if w.key == "search")
     return f"{layer.SEARCH_RELEASE}-solrcloud-zookeeper-client.{search.namespace}.svc.cluster.local:2181"
 
 
-def icm_values(cfg: EstateConfig, system: str, facts: IcmFacts) -> IcmValues:
-    workload = next(w for w in cfg.workloads if w.key == f"icm-{system}")
-    env = cfg.environment
+def icm_values(spec: KubernetesSpec, system: str, facts: IcmFacts) -> IcmValues:
+    workload = next(w for w in spec.workloads if w.key == f"icm-{system}")
+    env = spec.environment
     assert env in ("int", "uat", "prd")
-    res = layer.resources(cfg, "icmAs")
-    context = {"customer_id": cfg.customer.code, "environment_type": env, "environment_name": env}
+    res = kspec.resources(spec, "icmAs")
+    context = {"customer_id": spec.customer, "environment_type": env, "environment_name": env}
     if system == "edit":
         replication = Replication(
             # live reads the edit database as `<name>.dbo` on the same instance
             role="source",
-            target_system_url=live_webadapter_url(cfg),
+            target_system_url=live_webadapter_url(spec),
             source_database_name=facts.database,
         )
     else:
@@ -200,14 +201,14 @@ def icm_values(cfg: EstateConfig, system: str, facts: IcmFacts) -> IcmValues:
     secret = workload.secrets[0]
 
     def ref(role: str) -> str:
-        i = layer.image(cfg, role)
+        i = kspec.image(spec, role)
         return image_ref(facts.registry, i.repository, i.tag)
 
-    project = layer.image(cfg, "icmAs")
+    project = kspec.image(spec, "icmAs")
 
     return IcmValues(
         icm_as=IcmAs(
-            replica_count=layer.replicas(cfg, "icmAs"),
+            replica_count=kspec.replicas(spec, "icmAs"),
             image=AsImage(repository=f"{facts.registry}/{project.repository}", tag=project.tag),
             infrastructure_monitoring=InfrastructureMonitoring(
                 image=RepositoryOnly(repository=ref("icmInfrastructureProbing"))
@@ -224,9 +225,9 @@ def icm_values(cfg: EstateConfig, system: str, facts: IcmFacts) -> IcmValues:
                 jdbc_password_secret_key_ref=SecretKeyRef(name=secret.secret, key=secret.key),
             ),
             environment={
-                "SOLR_ZOOKEEPERHOSTLIST": zookeeper_hosts(cfg),
+                "SOLR_ZOOKEEPERHOSTLIST": zookeeper_hosts(spec),
                 # Both systems share the SolrCloud; each keeps its own collections.
-                "SOLR_CLUSTERINDEXPREFIX": f"{cfg.customer.code}-{env}-{system}",
+                "SOLR_CLUSTERINDEXPREFIX": f"{spec.customer}-{env}-{system}",
             },
             persistence=Persistence(**{f: Volume(existing_claim=claim_name(f)) for f in SHARE_FOLDERS}),
             replication=replication,
@@ -235,7 +236,7 @@ def icm_values(cfg: EstateConfig, system: str, facts: IcmFacts) -> IcmValues:
             operational_context=OperationalContext(**context, staging_type=system),
             webadapter=Webadapter(
                 image=RepositoryOnly(repository=ref("icmWebadapter")),
-                replica_count=layer.replicas(cfg, "icmWebadapter"),
+                replica_count=kspec.replicas(spec, "icmWebadapter"),
             ),
             agent=Agent(image=RepositoryOnly(repository=ref("icmWebadapterAgent"))),
             wa_monitoring=WaMonitoring(image=RepositoryOnly(repository=ref("icmWaMonitoring"))),

@@ -14,9 +14,10 @@ from pydantic import Field
 
 from caas.charts import ResourceAmounts, ResourceRequirements, Values
 from caas.sections import kubernetes as layer
+from caas.specs import kubernetes as kspec
 
 if TYPE_CHECKING:
-    from caas.config import EstateConfig
+    from caas.specs.kubernetes import KubernetesSpec
 
 
 class Image(Values):
@@ -77,8 +78,8 @@ class IngressFacts:
     subnet: str  # the AKS subnet's name
 
 
-def ingress_values(cfg: EstateConfig, facts: IngressFacts) -> IngressValues:
-    image = layer.image(cfg, "ingressController")
+def ingress_values(spec: KubernetesSpec, facts: IngressFacts) -> IngressValues:
+    image = kspec.image(spec, "ingressController")
     spread = {
         "maxSkew": 1,
         "topologyKey": "topology.kubernetes.io/zone",
@@ -87,7 +88,7 @@ def ingress_values(cfg: EstateConfig, facts: IngressFacts) -> IngressValues:
     }
     return IngressValues(
         controller=Controller(
-            replica_count=layer.replicas(cfg, "ingress"),
+            replica_count=kspec.replicas(spec, "ingress"),
             image=Image(repository=f"{facts.registry}/{image.repository}", tag=image.tag),
             service=Service(
                 annotations={

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Literal
 
 from caas.charts import IngressHost, ResourceAmounts, ResourceRequirements, SecretKeyRef, Values
 from caas.sections import kubernetes as layer
+from caas.specs import kubernetes as kspec
 
 if TYPE_CHECKING:
-    from caas.config import EstateConfig
+    from caas.specs.kubernetes import KubernetesSpec
 
 
 class Image(Values):
@@ -109,20 +110,20 @@ class IomFacts:
     share_size: str
 
 
-def iom_values(cfg: EstateConfig, facts: IomFacts) -> IomValues:
-    workload = next(w for w in cfg.workloads if w.key == "iom")
-    smtp = cfg.kubernetes.iom.smtp
+def iom_values(spec: KubernetesSpec, facts: IomFacts) -> IomValues:
+    workload = next(w for w in spec.workloads if w.key == "iom")
+    smtp = spec.settings.iom.smtp
     assert smtp is not None  # the model requires it with iom
 
     def image(role: str) -> Image:
-        i = layer.image(cfg, role)
+        i = kspec.image(spec, role)
         return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
 
-    kubectl = layer.image(cfg, "kubectl")
+    kubectl = kspec.image(spec, "kubectl")
     refs = {(s.vault_secret): SecretKeyRef(name=s.secret, key=s.key) for s in workload.secrets}
-    res = layer.resources(cfg, "iom")
+    res = kspec.resources(spec, "iom")
     return IomValues(
-        replica_count=layer.replicas(cfg, "iom"),
+        replica_count=kspec.replicas(spec, "iom"),
         kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.tag}",
         image=image("iom"),
         dbaccount=DbAccount(image=image("iomDbaccount")),
@@ -138,7 +139,7 @@ def iom_values(cfg: EstateConfig, facts: IomFacts) -> IomValues:
                 passwd_secret_key_ref=refs.get(layer.IOM_SMTP_SECRET),
             ),
         ),
-        project=Project(env_name=f"{cfg.customer.code}-{cfg.environment}"),
+        project=Project(env_name=f"{spec.customer}-{spec.environment}"),
         persistence=Persistence(
             storage_size=facts.share_size,
             static=StaticVolume(pv=facts.volume, storage_class=layer.STATIC_STORAGE_CLASS),

@@ -13,9 +13,10 @@ from pydantic import Field
 
 from caas.charts import ResourceAmounts, ResourceRequirements, Values
 from caas.sections import kubernetes as layer
+from caas.specs import kubernetes as kspec
 
 if TYPE_CHECKING:
-    from caas.config import EstateConfig
+    from caas.specs.kubernetes import KubernetesSpec
 
 
 class Image(Values):
@@ -70,32 +71,32 @@ class PwaFacts:
     registry: str
 
 
-def icm_base_url(cfg: EstateConfig, system: str) -> str:
+def icm_base_url(spec: KubernetesSpec, system: str) -> str:
     """The matching ICM system's public shop hostname: ICM 7.10 or 11, behind the application gateway."""
-    return f"https://{cfg.hostnames[f'{system}.shop']}"
+    return f"https://{spec.hostnames[f'{system}.shop']}"
 
 
-def pwa_values(cfg: EstateConfig, system: str, facts: PwaFacts) -> PwaValues:
-    workload = next(w for w in cfg.workloads if w.key == f"pwa-{system}")
+def pwa_values(spec: KubernetesSpec, system: str, facts: PwaFacts) -> PwaValues:
+    workload = next(w for w in spec.workloads if w.key == f"pwa-{system}")
 
     def image(role: str) -> Image:
-        i = layer.image(cfg, role)
+        i = kspec.image(spec, role)
         return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
 
     def resources(component: str) -> ResourceRequirements:
-        r = layer.resources(cfg, component)
+        r = kspec.resources(spec, component)
         return ResourceRequirements(
             requests=ResourceAmounts(cpu=r.cpu_request, memory=r.memory),
             limits=ResourceAmounts(cpu=r.cpu_limit, memory=r.memory),
         )
 
     return PwaValues(
-        replica_count=layer.replicas(cfg, "pwa"),
+        replica_count=kspec.replicas(spec, "pwa"),
         image=image("pwaSsr"),
-        upstream=Upstream(icm_base_url=icm_base_url(cfg, system)),
+        upstream=Upstream(icm_base_url=icm_base_url(spec, system)),
         resources=resources("pwa"),
         cache=Cache(
-            replica_count=layer.replicas(cfg, "pwaCache"),
+            replica_count=kspec.replicas(spec, "pwaCache"),
             image=image("pwaNginx"),
             resources=resources("pwaCache"),
             reset=CacheReset(image=image("kubectl")),

@@ -14,9 +14,10 @@ from pydantic import Field
 
 from caas.charts import ResourceAmounts, ResourceRequirements, Values
 from caas.sections import kubernetes as layer
+from caas.specs import kubernetes as kspec
 
 if TYPE_CHECKING:
-    from caas.config import EstateConfig
+    from caas.specs.kubernetes import KubernetesSpec
 
 # Premium SSD disks that AKS provisions for the StatefulSets' claims (the index and ZooKeeper's data).
 DISK_STORAGE_CLASS = "managed-csi-premium"
@@ -116,31 +117,31 @@ class SolrFacts:
     registry: str
 
 
-def _image(cfg: EstateConfig, registry: str, role: str) -> Image:
-    image = layer.image(cfg, role)
+def _image(spec: KubernetesSpec, registry: str, role: str) -> Image:
+    image = kspec.image(spec, role)
     return Image(repository=f"{registry}/{image.repository}", tag=image.tag)
 
 
-def _resources(cfg: EstateConfig, component: str) -> ResourceRequirements:
-    r = layer.resources(cfg, component)
+def _resources(spec: KubernetesSpec, component: str) -> ResourceRequirements:
+    r = kspec.resources(spec, component)
     return ResourceRequirements(
         requests=ResourceAmounts(cpu=r.cpu_request, memory=r.memory),
         limits=ResourceAmounts(cpu=r.cpu_limit, memory=r.memory),
     )
 
 
-def search_namespace(cfg: EstateConfig) -> str:
-    return next(w.namespace for w in cfg.workloads if w.key == "search")
+def search_namespace(spec: KubernetesSpec) -> str:
+    return next(w.namespace for w in spec.workloads if w.key == "search")
 
 
-def solr_operator_values(cfg: EstateConfig, facts: SolrFacts) -> SolrOperatorValues:
-    namespace = search_namespace(cfg)
+def solr_operator_values(spec: KubernetesSpec, facts: SolrFacts) -> SolrOperatorValues:
+    namespace = search_namespace(spec)
     return SolrOperatorValues(
-        image=_image(cfg, facts.registry, "solrOperator"),
+        image=_image(spec, facts.registry, "solrOperator"),
         watch_namespaces=namespace,
         zookeeper_operator=ZookeeperOperator(
-            image=_image(cfg, facts.registry, "zookeeperOperator"),
-            hooks=ZookeeperOperatorHooks(image=_image(cfg, facts.registry, "kubectl")),
+            image=_image(spec, facts.registry, "zookeeperOperator"),
+            hooks=ZookeeperOperatorHooks(image=_image(spec, facts.registry, "kubectl")),
             watch_namespace=namespace,
         ),
     )
@@ -153,21 +154,21 @@ def heap(memory: str) -> str:
     return f"-Xms{mib}m -Xmx{mib}m"
 
 
-def solr_values(cfg: EstateConfig, facts: SolrFacts) -> SolrValues:
-    scale = cfg.profile.scale
+def solr_values(spec: KubernetesSpec, facts: SolrFacts) -> SolrValues:
+    scale = spec.scale
     return SolrValues(
-        replicas=layer.replicas(cfg, "solr"),
-        image=_image(cfg, facts.registry, "solr"),
-        busy_box_image=_image(cfg, facts.registry, "busybox"),
-        solr_options=SolrOptions(java_memory=heap(layer.resources(cfg, "solr").memory)),
+        replicas=kspec.replicas(spec, "solr"),
+        image=_image(spec, facts.registry, "solr"),
+        busy_box_image=_image(spec, facts.registry, "busybox"),
+        solr_options=SolrOptions(java_memory=heap(kspec.resources(spec, "solr").memory)),
         data_storage=DataStorage(capacity=f"{layer.SEARCH_STORAGE_GIB[scale]}Gi"),
         zk=Zk(
             provided=ProvidedZookeeper(
-                replicas=layer.replicas(cfg, "zookeeper"),
-                image=_image(cfg, facts.registry, "zookeeper"),
+                replicas=kspec.replicas(spec, "zookeeper"),
+                image=_image(spec, facts.registry, "zookeeper"),
                 persistence=ZookeeperPersistence(spec=ClaimSpec(resources=ClaimResources(requests={"storage": "5Gi"}))),
-                zookeeper_pod_policy=ZookeeperPodPolicy(resources=_resources(cfg, "zookeeper")),
+                zookeeper_pod_policy=ZookeeperPodPolicy(resources=_resources(spec, "zookeeper")),
             )
         ),
-        pod_options=PodOptions(resources=_resources(cfg, "solr")),
+        pod_options=PodOptions(resources=_resources(spec, "solr")),
     )

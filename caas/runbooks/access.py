@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
-from caas.sections import kubernetes as layer
+from caas.specs import derive
 
 # What any user needs on the cluster before `az aks get-credentials` works (learn.microsoft.com,
 # "Use Azure role-based access control for Kubernetes authorization").
@@ -13,13 +13,13 @@ CREDENTIALS_ROLE = "Azure Kubernetes Service Cluster User Role"
 
 def access(ctx: Context) -> Section | None:
     cfg = ctx.cfg
-    pools = cfg.aks_pools
+    pools = derive(cfg).aks_pools
     if not pools:
         return None
     aks = cfg.aks
-    rg, cluster = cfg.names.resource("resource_group"), cfg.names.resource("aks")
+    rg, cluster = derive(cfg).names.resource("resource_group"), derive(cfg).names.resource("aks")
     window = aks.maintenance_window
-    agents = ctx.registry_model.names.resource("devops_pool") if ctx.registry_model else None
+    agents = derive(ctx.registry_model).names.resource("devops_pool") if ctx.registry_model else None
     admins = ", ".join(code(g) for g in aks.admin_group_object_ids) or "none (Azure RBAC role assignments only)"
     rows = [
         ("Cluster", f"{code(cluster)} in {code(rg)}, Kubernetes {aks.kubernetes_version}, tier {cfg.profile.aks_tier}"),
@@ -40,8 +40,10 @@ def access(ctx: Context) -> Section | None:
             for name, pool in pools.items()
         ),
     ]
-    if cfg.aks_ingress_ip is not None:
-        rows.append(("Ingress", f"internal load balancer {code(cfg.aks_ingress_ip)}, behind the public gateway"))
+    if derive(cfg).aks_ingress_ip is not None:
+        rows.append(
+            ("Ingress", f"internal load balancer {code(derive(cfg).aks_ingress_ip)}, behind the public gateway")
+        )
     facts = (
         f"Getting credentials needs the role {code(CREDENTIALS_ROLE)} on the cluster; what a user may then do "
         "inside it comes from Azure RBAC roles on the cluster or on one namespace.\n\n" + table(("Fact", "Value"), rows)
@@ -84,22 +86,22 @@ def access(ctx: Context) -> Section | None:
 def _namespaces(ctx: Context) -> str:
     """The namespaces of the Kubernetes layer and, per partner group, its role in each."""
     cfg = ctx.cfg
-    if not cfg.workloads:
+    if not derive(cfg).workloads:
         return ""
     rows = [
         (code(w.namespace), w.app, w.system or "-", code(w.release) if w.release else "the customer's charts")
-        for w in cfg.workloads
+        for w in derive(cfg).workloads
     ]
     text = "\n## Namespaces\n\n" + table(("Namespace", "App", "System", "Helm release"), rows)
     partners = cfg.kubernetes.partners
     if not partners:
         return text + f"\nNo partner group is registered yet ({code('caas:kubernetes.partners')}).\n"
-    role = layer.partner_role(cfg)
+    role = derive(cfg).kubernetes.partner_role
     rows = [
         (
             p.name,
             code(p.group_object_id),
-            ", ".join(code(w.namespace) for w in cfg.workloads if w.app in p.apps),
+            ", ".join(code(w.namespace) for w in derive(cfg).workloads if w.app in p.apps),
             f"{code(role)} in those namespaces; {code(CREDENTIALS_ROLE)} on the cluster",
         )
         for p in partners
@@ -114,7 +116,7 @@ def _namespaces(ctx: Context) -> str:
 
 def _grant(ctx: Context) -> list[Step]:
     cfg = ctx.cfg
-    if not cfg.workloads:
+    if not derive(cfg).workloads:
         return []
     partners = "".join(
         f"    - name: {p.name}\n      groupObjectId: {p.group_object_id}\n      apps: [{', '.join(p.apps)}]\n"
@@ -141,19 +143,19 @@ def _grant(ctx: Context) -> list[Step]:
 def _check(ctx: Context) -> list[Step]:
     """A partner checks its rights in one of its namespaces: `yes` where it may change things, else `no`."""
     cfg = ctx.cfg
-    mine = [w for w in cfg.workloads for p in cfg.kubernetes.partners if w.app in p.apps]
+    mine = [w for w in derive(cfg).workloads for p in cfg.kubernetes.partners if w.app in p.apps]
     if not mine:
         return []
     namespace = mine[0].namespace
-    writes = layer.partner_role(cfg).endswith("Writer")
+    writes = derive(cfg).kubernetes.partner_role.endswith("Writer")
     return [
         Step(
             title="Check your rights in a namespace",
             owner="partner",
             why=f"In {cfg.environment} your group may {'change' if writes else 'only read'} what runs in its "
             f"namespaces, for example {code(namespace)}:",
-            command=f"az aks command invoke --resource-group {cfg.names.resource('resource_group')} "
-            f"--name {cfg.names.resource('aks')} \\\n"
+            command=f"az aks command invoke --resource-group {derive(cfg).names.resource('resource_group')} "
+            f"--name {derive(cfg).names.resource('aks')} \\\n"
             f'  --command "kubectl auth can-i patch deployments --namespace {namespace}"',
             result=f"after the `exitcode=0` line, `{'yes' if writes else 'no'}`.",
             rollback="nothing to undo, this only reads.",

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from components.shared_services import FEDERATION_AUDIENCE
+
 from caas.cloud_init import ENVIRONMENT_FILE
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
 from caas.sections import kubernetes as layer
 from caas.sections.compute import HOST_ROLES
-from components.shared_services import FEDERATION_AUDIENCE
+from caas.specs import derive
+from caas.specs import kubernetes as kspec
 
 
 def build_and_release(ctx: Context) -> Section | None:
     shared = ctx.registry_model
     if shared is None or shared.registry is None or shared.devops is None:
         return None
-    registry = shared.names.compact("registry")
+    registry = derive(shared).names.compact("registry")
     login_server = f"{registry}.azurecr.io"
     devops = shared.devops
     *_, project, connection = devops.service_connection_subject.split("/")
-    identity = shared.names.resource("identity", "pipelines")
+    identity = derive(shared).names.resource("identity", "pipelines")
     rows = [
         ("Registry", f"{code(registry)} (Premium, public network access disabled)"),
         ("Login server", f"{code(login_server)}; {code(ctx.output('registryLoginServer', shared=True))}"),
@@ -39,7 +42,7 @@ def build_and_release(ctx: Context) -> Section | None:
     pool = None
     if shared.build_agents is not None:
         agents = shared.build_agents
-        pool = shared.names.resource("devops_pool")
+        pool = derive(shared).names.resource("devops_pool")
         rows.append(
             (
                 "Build agents",
@@ -119,16 +122,17 @@ def build_and_release(ctx: Context) -> Section | None:
                 "in a pipeline on the same pool.",
             )
         )
-    if ctx.cfg.aks_pools:
+    if derive(ctx.cfg).aks_pools:
         facts += (
-            f"\nThe cluster {code(ctx.cfg.names.resource('aks'))} pulls from {code(login_server)} with its kubelet "
+            f"\nThe cluster {code(derive(ctx.cfg).names.resource('aks'))} pulls from {code(login_server)} with its "
+            "kubelet "
             "identity, which holds AcrPull on the registry and nothing else; image pull secrets are not needed.\n"
         )
-    if ctx.cfg.workloads:
+    if derive(ctx.cfg).workloads:
         more_facts, more_steps = _releases(ctx, login_server)
         facts += more_facts
         steps += more_steps
-    if ctx.cfg.icm710_hosts:
+    if derive(ctx.cfg).icm710_hosts:
         more_facts, more_steps = _icm710(ctx)
         facts += more_facts
         steps += more_steps
@@ -140,8 +144,8 @@ def _project_repository(ctx: Context) -> str:
     Azure DevOps repository's name."""
     cfg = ctx.cfg
     for app, roles in layer.PROJECT_IMAGES.items():
-        if cfg.workloads and getattr(cfg.apps, app, False):
-            return layer.image(cfg, roles[0]).repository
+        if derive(cfg).workloads and getattr(cfg.apps, app, False):
+            return kspec.image(derive(cfg).kubernetes, roles[0]).repository
     return "$(Build.Repository.Name)"
 
 
@@ -155,7 +159,7 @@ def _releases(ctx: Context, login_server: str) -> tuple[str, list[Step]]:
     k8s = cfg.kubernetes
     versions = k8s.charts.model_dump()
     releases = []
-    for w in cfg.workloads:
+    for w in derive(cfg).workloads:
         if w.release is None:
             continue
         key = CHART_OF[w.app]
@@ -172,13 +176,16 @@ def _releases(ctx: Context, login_server: str) -> tuple[str, list[Step]]:
             (code(namespace), code(release), f"{source.repo} {code(source.chart)}", code(versions[_snake(key)]))
         )
     project = [role for app, roles in layer.PROJECT_IMAGES.items() if getattr(cfg.apps, app, False) for role in roles]
+    layer_spec = derive(cfg).kubernetes
+    assert layer_spec is not None  # this section exists only with containerised apps
     images = [
         (
             code(role),
-            code(f"{login_server}/{layer.image(cfg, role).repository}:{layer.image(cfg, role).tag}"),
+            code(f"{login_server}/{image.repository}:{image.tag}"),
             "project image, pushed by the pipelines" if role in project else "chart default, mirrored",
         )
         for role in sorted({*project, *k8s.images}, key=lambda r: (r not in project, r))
+        for image in (kspec.image(layer_spec, role),)
     ]
     facts = (
         "\n## Images and Helm releases\n\n"
@@ -192,8 +199,8 @@ def _releases(ctx: Context, login_server: str) -> tuple[str, list[Step]]:
     role = project[0] if project else None
     if role is None or not k8s.enabled or ctx.registry_model is None:
         return facts, []
-    pool = ctx.registry_model.names.resource("devops_pool")
-    current = layer.image(cfg, role)
+    pool = derive(ctx.registry_model).names.resource("devops_pool")
+    current = kspec.image(derive(cfg).kubernetes, role)
     return facts, [
         Step(
             title="Release a new image",
@@ -218,10 +225,11 @@ def _icm710(ctx: Context) -> tuple[str, list[Step]]:
     icm = cfg.icm710
     assert icm is not None  # the model requires it whenever ICM 7.10 hosts exist
     rows = []
-    for system, roles in cfg.icm710_hosts.items():
+    for system, roles in derive(cfg).icm710_hosts.items():
         for role, spec in roles.items():
             hosts = [
-                cfg.names.resource("vm", f"icm710-{system}-{HOST_ROLES[role]}{i}") for i in range(1, spec.count + 1)
+                derive(cfg).names.resource("vm", f"icm710-{system}-{HOST_ROLES[role]}{i}")
+                for i in range(1, spec.count + 1)
             ]
             rows.append((system, role, ", ".join(code(h) for h in hosts), code(spec.vm_size)))
     holders = ", ".join(code(key.split(maxsplit=2)[2]) for key in icm.ssh_public_keys if len(key.split()) > 2)
@@ -236,10 +244,12 @@ def _icm710(ctx: Context) -> tuple[str, list[Step]]:
     )
     if shared is None:
         return facts, []
-    system = next(iter(cfg.icm710_hosts))
-    role = "appServer" if "appServer" in cfg.icm710_hosts[system] else next(iter(cfg.icm710_hosts[system]))
-    host = cfg.names.resource("vm", f"icm710-{system}-{HOST_ROLES[role]}1")
-    rg = cfg.names.resource("resource_group")
+    system = next(iter(derive(cfg).icm710_hosts))
+    role = (
+        "appServer" if "appServer" in derive(cfg).icm710_hosts[system] else next(iter(derive(cfg).icm710_hosts[system]))
+    )
+    host = derive(cfg).names.resource("vm", f"icm710-{system}-{HOST_ROLES[role]}1")
+    rg = derive(cfg).names.resource("resource_group")
     environment_file = "\n".join(
         [
             f"ICM_ENVIRONMENT={cfg.environment}",
@@ -253,8 +263,8 @@ def _icm710(ctx: Context) -> tuple[str, list[Step]]:
         owner="platform team",
         why="Where a release is copied to and started. Any host works the same way; this is the first "
         f"{role} of the {system} system. In the session, check which host you are on:",
-        command=f"az network bastion ssh --name {shared.names.resource('bastion')} "
-        f"--resource-group {shared.names.resource('resource_group')} \\\n"
+        command=f"az network bastion ssh --name {derive(shared).names.resource('bastion')} "
+        f"--resource-group {derive(shared).names.resource('resource_group')} \\\n"
         f'  --target-resource-id "$(az vm show --resource-group {rg} --name {host} --query id -o tsv)" \\\n'
         f"  --auth-type ssh-key --username {icm.admin_username} --ssh-key ~/.ssh/id_ed25519\n"
         f"cat {ENVIRONMENT_FILE}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
+from caas.specs import derive
 
 BACKENDS = {
     "icm710-live": "ICM 7.10 live web adapters",
@@ -14,12 +15,12 @@ BACKENDS = {
 
 def dns_and_certificates(ctx: Context) -> Section | None:
     cfg = ctx.cfg
-    routes = cfg.public_routes
+    routes = derive(cfg).public_routes
     if not routes:
         return None
     entry = cfg.public_entry
-    vault = cfg.names.key_vault()
-    gateway = cfg.names.resource("app_gateway")
+    vault = derive(cfg).names.key_vault()
+    gateway = derive(cfg).names.resource("app_gateway")
     restricted = ", ".join(code(r) for r in entry.restricted_sources) or "nobody yet (no restrictedSources)"
     rows = [
         (code(r.hostname), BACKENDS[r.backend], code(r.certificate), restricted if r.restricted else "anyone")

@@ -8,6 +8,7 @@ import hashlib
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
 from caas.sections.connectivity import SSH_KEY_TYPES, SftpEndpoint, SftpService, SshPublicKey
+from caas.specs import derive
 
 
 def fingerprint(key: SshPublicKey) -> str:
@@ -18,12 +19,12 @@ def fingerprint(key: SshPublicKey) -> str:
 
 def data_exchange(ctx: Context) -> Section | None:
     cfg = ctx.cfg
-    service = cfg.sftp_service if cfg.is_shared else (ctx.shared.sftp_service if ctx.shared else None)
+    service = derive(cfg).sftp_service if cfg.is_shared else (derive(ctx.shared).sftp_service if ctx.shared else None)
     if service is None:
         return None
     if cfg.is_shared:
         endpoints = list(service.endpoints.values())
-    elif cfg.sftp_endpoint is not None and cfg.environment in service.endpoints:
+    elif derive(cfg).sftp_endpoint is not None and cfg.environment in service.endpoints:
         endpoints = [service.endpoints[cfg.environment]]
     else:
         return None

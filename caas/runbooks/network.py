@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, table
+from caas.specs import derive
 
 PARAMETERS = {
     "protocol": "IKE version",
@@ -21,10 +22,10 @@ PARAMETERS = {
 
 def network(ctx: Context) -> Section | None:
     cfg = ctx.cfg
-    plan = cfg.vpn_plan
+    plan = derive(cfg).vpn_plan
     if plan is None:
         return None
-    rg, vault = cfg.names.resource("resource_group"), cfg.names.key_vault()
+    rg, vault = derive(cfg).names.resource("resource_group"), derive(cfg).names.key_vault()
     configured_key = cfg.secrets.vpn_shared_key is not None
     theirs = [
         (
@@ -36,7 +37,7 @@ def network(ctx: Context) -> Section | None:
         for site in plan.sites
     ]
     ours = [
-        ("Gateway", f"{code(cfg.names.resource('vpn_gateway'))}, {code(plan.sku)}, {plan.generation}"),
+        ("Gateway", f"{code(derive(cfg).names.resource('vpn_gateway'))}, {code(plan.sku)}, {plan.generation}"),
         (
             "Public addresses (one tunnel each)",
             f"{2 if plan.active_active else 1}: {code(ctx.output('vpn', as_json=True))}, key `gatewayPublicIps`",
@@ -82,7 +83,7 @@ def network(ctx: Context) -> Section | None:
         ),
     ]
     for site in plan.sites:
-        connection = cfg.names.resource("connection", site.name)
+        connection = derive(cfg).names.resource("connection", site.name)
         if configured_key:
             read = f"pulumi config get --path caas:secrets.vpnSharedKey --stack {ctx.qualified}"
             where = "wherever the stack's secrets can be decrypted"

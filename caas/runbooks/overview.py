@@ -5,6 +5,7 @@ from __future__ import annotations
 from caas.profiles import Profile
 from caas.runbooks import Context
 from caas.runbooks.markdown import code, table
+from caas.specs import derive
 
 APPS = {
     "icm710": "Intershop Commerce Management 7.10 on virtual machines",
@@ -47,8 +48,8 @@ def overview(ctx: Context) -> str:
             "Disaster-recovery region",
             f"{code(cfg.location.dr)} ({'in use' if cfg.profile.disaster_recovery else 'not used'} by this stack)",
         ),
-        ("Resource group", code(cfg.names.resource("resource_group"))),
-        ("Virtual network", f"{code(cfg.names.resource('vnet'))}, {code(cfg.network.address_space)}"),
+        ("Resource group", code(derive(cfg).names.resource("resource_group"))),
+        ("Virtual network", f"{code(derive(cfg).names.resource('vnet'))}, {code(cfg.network.address_space)}"),
     ]
     if cfg.network.hub_address_space is not None:
         rows.append(("Shared hub", f"stack {code(cfg.shared_stack)}, {code(cfg.network.hub_address_space)}, peered"))
@@ -57,9 +58,9 @@ def overview(ctx: Context) -> str:
         rows.append(("Applications", "; ".join(enabled)))
     out = [table(("Fact", "Value"), rows)]
 
-    if cfg.hostnames:
+    if derive(cfg).hostnames:
         host_rows = []
-        for role, host in cfg.hostnames.items():
+        for role, host in derive(cfg).hostnames.items():
             system, _, part = role.partition(".")
             host_rows.append((system if part else "-", ROLES[part or role], code(host)))
         systems = "; ".join(f"**{k}**: {v}" for k, v in SYSTEMS.items())

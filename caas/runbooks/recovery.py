@@ -5,6 +5,7 @@ from __future__ import annotations
 from caas.config import EstateConfig
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, table
+from caas.specs import derive
 
 # The CanNotDelete lock the foundation puts on every protected resource group (components/foundation.py).
 LOCK_NAME = "do-not-delete"
@@ -19,7 +20,7 @@ WORKLOADS = {
 
 def data_and_recovery(ctx: Context) -> Section | None:
     cfg = ctx.cfg
-    data = cfg.data
+    data = derive(cfg).data_model
     if data is None:
         return None
     facts = "\n".join([_rules(ctx), _databases(ctx), _retention(cfg), _objectives(cfg), _alerts(cfg)])
@@ -28,10 +29,10 @@ def data_and_recovery(ctx: Context) -> Section | None:
 
 
 def _rules(ctx: Context) -> str:
-    rule = ctx.cfg.data_rule
+    rule = derive(ctx.cfg).data_rule
     sources = ", ".join(code(e) for e in rule["receivesFrom"]) or "none"  # type: ignore[union-attr]
     targets = ", ".join(code(e) for e in rule["mayCopyTo"]) or "none"  # type: ignore[union-attr]
-    regions = ", ".join(f"{code(region)} ({role})" for role, region in ctx.cfg.data_regions.items())
+    regions = ", ".join(f"{code(region)} ({role})" for role, region in derive(ctx.cfg).data_regions.items())
     text = "## Data rules (GDPR)\n\n" + table(
         ("Fact", "Value"),
         [
@@ -48,7 +49,7 @@ def _rules(ctx: Context) -> str:
 
 
 def _databases(ctx: Context) -> str:
-    cfg, data = ctx.cfg, ctx.cfg.data
+    cfg, data = ctx.cfg, derive(ctx.cfg).data_model
     assert data is not None
     mi = data.sql_mi
     rows = [
@@ -79,13 +80,13 @@ def _databases(ctx: Context) -> str:
             if mi.failover
             else ""
         )
-        + f"\nCredentials are generated into the Key Vault {code(cfg.names.key_vault())} and read from inside the "
-        f"network only; nobody sends them by mail or chat:\n\n{secrets}\n"
+        + f"\nCredentials are generated into the Key Vault {code(derive(cfg).names.key_vault())} and read from "
+        f"inside the network only; nobody sends them by mail or chat:\n\n{secrets}\n"
     )
 
 
 def _retention(cfg: EstateConfig) -> str:
-    data = cfg.data
+    data = derive(cfg).data_model
     assert data is not None
     mi = data.sql_mi
     rows = [
@@ -99,7 +100,7 @@ def _retention(cfg: EstateConfig) -> str:
     if data.postgres is not None:
         geo = "geo-redundant" if data.postgres.geo_backup else "in the region only"
         rows.append(("IOM database point-in-time restore", f"{data.postgres.retention_days} days", geo))
-    if data.vault is not None and cfg.icm710_hosts:  # the vault backs up the ICM 7.10 hosts, nothing else
+    if data.vault is not None and derive(cfg).icm710_hosts:  # the vault backs up the ICM 7.10 hosts, nothing else
         vault, vm = data.vault, data.vault.vm
         rows.append(
             (
@@ -115,7 +116,7 @@ def _retention(cfg: EstateConfig) -> str:
 
 
 def _objectives(cfg: EstateConfig) -> str:
-    data = cfg.data
+    data = derive(cfg).data_model
     assert data is not None
     rows = [
         (WORKLOADS.get(workload, workload), SCENARIOS.get(scenario, scenario), o.rpo or "-", o.rto or "-", o.mechanism)
@@ -129,7 +130,7 @@ def _objectives(cfg: EstateConfig) -> str:
 
 
 def _alerts(cfg: EstateConfig) -> str:
-    data, mon = cfg.data, cfg.monitoring
+    data, mon = derive(cfg).data_model, cfg.monitoring
     assert data is not None and mon is not None
     receivers = ", ".join(mon.emails) + "".join(f"; webhook {code(h.name)}" for h in mon.webhooks)
     severities = ", ".join(f"{level} = Sev{n}" for level, n in data.severities.items())
@@ -150,14 +151,14 @@ def _alerts(cfg: EstateConfig) -> str:
 def _refresh(ctx: Context) -> list[Step]:
     """The receiving environment's runbook holds the refresh: copy inside the source, pseudonymise, move."""
     cfg = ctx.cfg
-    wanted = cfg.data_rule["receivesFrom"]
+    wanted = derive(cfg).data_rule["receivesFrom"]
     sources = [(name, m) for name, m in sorted(ctx.peers.items()) if m.environment in wanted]  # type: ignore[operator]
-    if not sources or cfg.data is None or sources[0][1].data is None:
+    if not sources or derive(cfg).data_model is None or derive(sources[0][1]).data_model is None:
         return []
     source_stack, source = sources[0]
-    assert source.data is not None
-    src, dst = source.data.sql_mi, cfg.data.sql_mi
-    src_rg, dst_rg = source.names.resource("resource_group"), cfg.names.resource("resource_group")
+    assert derive(source).data_model is not None
+    src, dst = derive(source).data_model.sql_mi, derive(cfg).data_model.sql_mi
+    src_rg, dst_rg = derive(source).names.resource("resource_group"), derive(cfg).names.resource("resource_group")
     pairs = [(src.databases[s], dst.databases[s]) for s in dst.databases if s in src.databases]
     env, qualified_source = source.environment, ctx.qualify(source_stack)
     point = "$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%SZ)"
@@ -179,8 +180,8 @@ def _refresh(ctx: Context) -> list[Step]:
         )
         + f"\npulumi up --refresh --stack {qualified_source}"
     )
-    pg_src = source.data.postgres
-    pg_dst = cfg.data.postgres
+    pg_src = derive(source).data_model.postgres
+    pg_dst = derive(cfg).data_model.postgres
     if pg_src is not None and pg_dst is not None:
         copy += (
             f"\naz postgres flexible-server restore --resource-group {src_rg} --name {pg_src.name}-refresh "
@@ -241,8 +242,8 @@ def _refresh(ctx: Context) -> list[Step]:
         Step(
             title=f"Delete the copies in {env}",
             owner="platform team",
-            why=f"{code(source.names.resource('resource_group'))} carries a delete lock; lift it for the deletion "
-            "under the same change, and let Pulumi put it back.",
+            why=f"{code(derive(source).names.resource('resource_group'))} carries a delete lock; lift it for the "
+            "deletion under the same change, and let Pulumi put it back.",
             command=cleanup,
             result=f"the copies are gone and {code(LOCK_NAME)} is back on the resource group.",
             rollback=f"{code(f'pulumi up --refresh --stack {qualified_source}')} restores the lock if it is missing.",
@@ -252,9 +253,9 @@ def _refresh(ctx: Context) -> list[Step]:
 
 
 def _restore(cfg: EstateConfig) -> list[Step]:
-    data = cfg.data
+    data = derive(cfg).data_model
     assert data is not None
-    mi, rg = data.sql_mi, cfg.names.resource("resource_group")
+    mi, rg = data.sql_mi, derive(cfg).names.resource("resource_group")
     database = mi.databases.get("live") or next(iter(mi.databases.values()))
     return [
         Step(
@@ -273,13 +274,13 @@ def _restore(cfg: EstateConfig) -> list[Step]:
 
 
 def _failover(cfg: EstateConfig) -> list[Step]:
-    data = cfg.data
+    data = derive(cfg).data_model
     assert data is not None
     failover = data.sql_mi.failover
     if failover is None:
         return []
-    dr_rg = cfg.dr_names.resource("resource_group")
-    primary_rg = cfg.names.resource("resource_group")
+    dr_rg = derive(cfg).dr_names.resource("resource_group")
+    primary_rg = derive(cfg).names.resource("resource_group")
     group = f"--name {failover.group_name}"
     check = f"az sql instance-failover-group show --resource-group {dr_rg} --location {failover.region} {group}"
     back = f"az sql instance-failover-group set-primary --resource-group {primary_rg} --location {cfg.location.primary}"
@@ -298,9 +299,9 @@ def _failover(cfg: EstateConfig) -> list[Step]:
 
 
 def _who_is_alerted(cfg: EstateConfig) -> Step:
-    data = cfg.data
+    data = derive(cfg).data_model
     assert data is not None and cfg.monitoring is not None
-    rg = cfg.names.resource("resource_group")
+    rg = derive(cfg).names.resource("resource_group")
     return Step(
         title="Check who is alerted",
         owner="customer",

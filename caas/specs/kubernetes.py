@@ -1,0 +1,348 @@
+"""Derived facts of the kubernetes area: everything computed from the validated model, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+
+from caas.model import Apps, EstateConfig
+from caas.sections.base import SYSTEMS
+from caas.sections.kubernetes import (
+    _APP_FLAG,
+    API_CLIENTS,
+    DNS,
+    IMAGE_DEFAULTS,
+    INGRESS_NAMESPACE,
+    IOM_ADMIN_SECRET,
+    IOM_DB_SECRET,
+    IOM_SMTP_SECRET,
+    MICROSERVICES_SERVICE_ACCOUNT,
+    PROJECT_IMAGES,
+    QUOTA_DEFAULTS,
+    REPLICA_DEFAULTS,
+    RESERVED_NAMESPACES,
+    RESOURCE_DEFAULTS,
+    SEARCH_RELEASE,
+    SOLR_OPERATOR_NAMESPACE,
+    SOLR_PORTS,
+    SQL_PORTS,
+    Image,
+    Kubernetes,
+    Peer,
+    PolicyRule,
+    Quota,
+    Resources,
+    SyncedSecret,
+    Workload,
+    helm_fullname,
+    icm_database_secret,
+)
+from caas.specs import data as data_spec
+from caas.specs import network as network_spec
+from caas.specs.memo import once
+
+
+def image(spec: KubernetesSpec, role: str) -> Image:
+    """The image of a role: the stack's, else the default. The model guarantees one for every enabled app."""
+    found = spec.settings.images.get(role) or IMAGE_DEFAULTS.get(role)  # type: ignore[call-overload]
+    if found is None:
+        raise KeyError(f"no image for {role}")
+    return found
+
+
+def partner_role(spec: KubernetesSpec) -> str:
+    """The Azure role partner groups get on their namespaces in this environment."""
+    return spec.partner_role
+
+
+def containerised(cfg: EstateConfig) -> bool:
+    return cfg.apps is not None and cfg.apps.containerised
+
+
+def namespace_name(cfg: EstateConfig, key: str) -> str:
+    """``<customer>-<app>-<env>[-<system>]`` unless caas:kubernetes.namespaces overrides it."""
+    if key in cfg.kubernetes.namespaces:
+        return cfg.kubernetes.namespaces[key]  # type: ignore[index]
+    app, _, system = key.partition("-")
+    short = "ms" if app == "microservices" else app
+    return "-".join(p for p in (cfg.customer.code, short, cfg.environment, system) if p)
+
+
+@once
+def workloads(cfg: EstateConfig) -> list[Workload]:
+    """Every namespace of the layer, in a stable order; [] without containerised apps."""
+    if not containerised(cfg):
+        return []
+    apps = cfg.apps
+    assert apps is not None
+    hosts = network_spec.hostnames(cfg)
+    result: list[Workload] = []
+    if apps.icm11:
+        for system in SYSTEMS:
+            key, release = f"icm-{system}", f"icm-{system}"
+            result.append(
+                Workload(
+                    key=key,
+                    app="icm",
+                    system=system,
+                    namespace=namespace_name(cfg, key),
+                    release=release,
+                    # icm-as creates this account itself once workload identity is on (`<fullname>-sa`).
+                    app_service_account=f"{helm_fullname(release, 'icm-as')}-sa",
+                    hostnames=tuple(hosts[f"{system}.{role}"] for role in ("shop", "backoffice")),
+                    web_ports=(8080,),
+                    secrets=(SyncedSecret(icm_database_secret(system), "icm-database", "password"),),
+                )
+            )
+        result.append(
+            Workload(
+                key="search",
+                app="search",
+                system=None,
+                namespace=namespace_name(cfg, "search"),
+                release=SEARCH_RELEASE,
+                app_service_account=None,
+            )
+        )
+    if apps.iom:
+        secrets = [
+            SyncedSecret(IOM_DB_SECRET, "iom-database", "oms-password"),
+            SyncedSecret(IOM_ADMIN_SECRET, "iom-database", "admin-password"),
+        ]
+        if cfg.kubernetes.iom.smtp is not None and cfg.kubernetes.iom.smtp.user is not None:
+            secrets.append(SyncedSecret(IOM_SMTP_SECRET, "iom-smtp", "password"))
+        result.append(
+            Workload(
+                key="iom",
+                app="iom",
+                system=None,
+                namespace=namespace_name(cfg, "iom"),
+                release="iom",
+                app_service_account=helm_fullname("iom", "iom"),  # the chart's own account (serviceAccount.create)
+                hostnames=(hosts["iom"],),
+                web_ports=(8080,),
+                secrets=tuple(secrets),
+            )
+        )
+    if apps.pwa:
+        for system in SYSTEMS:
+            key = f"pwa-{system}"
+            result.append(
+                Workload(
+                    key=key,
+                    app="pwa",
+                    system=system,
+                    namespace=namespace_name(cfg, key),
+                    release=key,
+                    # pwa-main has no service account setting and reads nothing from Azure: no identity.
+                    app_service_account=None,
+                    hostnames=(hosts[f"{system}.pwa"],),
+                    web_ports=(80,),  # the nginx cache in front of SSR
+                )
+            )
+    if apps.microservices:
+        result.append(
+            Workload(
+                key="microservices",
+                app="microservices",
+                system=None,
+                namespace=namespace_name(cfg, "microservices"),
+                release=None,
+                app_service_account=MICROSERVICES_SERVICE_ACCOUNT,
+            )
+        )
+    return result
+
+
+def quota(spec: KubernetesSpec, app: str) -> Quota:
+    return spec.settings.quotas.get(app) or QUOTA_DEFAULTS[spec.scale][app]  # type: ignore[call-overload]
+
+
+def replicas(spec: KubernetesSpec, component: str) -> int:
+    return spec.settings.replicas.get(component) or REPLICA_DEFAULTS[spec.scale][component]  # type: ignore[call-overload]
+
+
+def resources(spec: KubernetesSpec, component: str) -> Resources:
+    return RESOURCE_DEFAULTS[spec.scale][component]
+
+
+def network_rules(spec: KubernetesSpec, workload: Workload) -> list[PolicyRule]:
+    """The allow rules of a workload's namespace, on top of its default-deny policy."""
+    by_key = {w.key: w for w in spec.workloads}
+    subnets = spec.subnets
+    same = PolicyRule("allow-same-namespace", "Ingress", (Peer(namespace=workload.namespace),))
+    rules = [same, PolicyRule("allow-to-same-namespace", "Egress", (Peer(namespace=workload.namespace),)), DNS]
+    if workload.web_ports:
+        ports = tuple(("TCP", p, None) for p in workload.web_ports)
+        rules.append(PolicyRule("allow-from-ingress", "Ingress", (Peer(namespace=INGRESS_NAMESPACE),), ports))
+    if workload.app == "icm":
+        rules.append(PolicyRule("allow-to-database", "Egress", (Peer(cidr=str(subnets["sqlMi"])),), SQL_PORTS))
+        search = by_key["search"].namespace
+        rules.append(PolicyRule("allow-to-search", "Egress", (Peer(namespace=search),), SOLR_PORTS))
+        live = by_key["icm-live"]
+        if workload.system == "edit":  # edit triggers replication on live's web adapter
+            rules.append(
+                PolicyRule("allow-to-live", "Egress", (Peer(namespace=live.namespace),), (("TCP", 8443, None),))
+            )
+        else:
+            edit = by_key["icm-edit"].namespace
+            rules.append(PolicyRule("allow-from-edit", "Ingress", (Peer(namespace=edit),), (("TCP", 8443, None),)))
+    elif workload.app == "search":
+        clients = tuple(Peer(namespace=by_key[k].namespace) for k in ("icm-live", "icm-edit"))
+        rules.append(PolicyRule("allow-from-icm", "Ingress", clients, SOLR_PORTS))
+        rules.append(
+            PolicyRule("allow-from-operator", "Ingress", (Peer(namespace=SOLR_OPERATOR_NAMESPACE),), SOLR_PORTS)
+        )
+    elif workload.app == "iom":
+        rules.append(
+            PolicyRule("allow-to-database", "Egress", (Peer(cidr=str(subnets["postgres"])),), (("TCP", 5432, None),))
+        )
+        smtp = spec.settings.iom.smtp
+        if smtp is not None:
+            rules.append(PolicyRule("allow-to-smtp", "Egress", (Peer(cidr="0.0.0.0/0"),), (("TCP", smtp.port, None),)))
+    elif workload.app == "pwa":
+        # SSR calls ICM's REST API at the matching system's public hostname (through the application gateway).
+        rules.append(PolicyRule("allow-to-icm", "Egress", (Peer(cidr="0.0.0.0/0"),), (("TCP", 443, None),)))
+    if workload.app in API_CLIENTS:
+        # The private API server's endpoint sits in the node subnet.
+        aks = str(spec.subnets["aks"])
+        rules.append(PolicyRule("allow-to-api-server", "Egress", (Peer(cidr=aks),), (("TCP", 443, None),)))
+    for i, extra in enumerate(spec.settings.allow_egress.get(workload.app, ())):  # type: ignore[call-overload]
+        ports = tuple(("TCP", p, None) for p in extra.ports)
+        rules.append(PolicyRule(f"allow-egress-{i}", "Egress", (Peer(cidr=str(extra.cidr)),), ports))
+    return rules
+
+
+def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
+    """Everything wrong with caas:kubernetes, as (config key, message)."""
+    p: list[tuple[str, str]] = []
+    k8s = cfg.kubernetes
+    declared = "kubernetes" in cfg.model_fields_set
+    if cfg.is_shared or cfg.apps is None:
+        if declared and cfg.is_shared:
+            p.append(("caas:kubernetes", "not allowed here; it belongs to the environment stacks (int, uat, prd)"))
+        return p
+    apps = cfg.apps
+    if declared and not apps.containerised:
+        p.append(("caas:kubernetes", "set, but no containerised app (icm11, iom, pwa, microservices) is on; remove it"))
+        return p
+
+    # What only the releases need is required once the in-cluster layer is on.
+    for flag, roles in PROJECT_IMAGES.items():
+        for role in roles:
+            if k8s.enabled and getattr(apps, flag) and role not in k8s.images:
+                p.append((f"caas:kubernetes.images.{role}", f"required when caas:apps.{flag} is true"))
+    for role, declared in k8s.images.items():
+        if declared.tag.lower() == "latest":
+            p.append((f"caas:kubernetes.images.{role}.tag", "'latest' is not a pinned version; name a release"))
+
+    keys = {w.key for w in workloads(cfg)}
+    seen: dict[str, str] = {}
+    for key in (w.key for w in workloads(cfg)):
+        name = namespace_name(cfg, key)
+        if name in seen:
+            p.append((f"caas:kubernetes.namespaces.{key}", f"'{name}' is also the namespace of {seen[name]}"))
+        seen[name] = key
+    for key, name in k8s.namespaces.items():
+        path = f"caas:kubernetes.namespaces.{key}"
+        if key not in keys:
+            p.append((path, f"no such workload in this stack; workloads: {', '.join(sorted(keys))}"))
+        if name in RESERVED_NAMESPACES or name in (INGRESS_NAMESPACE, SOLR_OPERATOR_NAMESPACE):
+            p.append((path, f"'{name}' is a system namespace; choose another"))
+
+    for app in (*k8s.quotas, *k8s.allow_egress):
+        if not getattr(apps, _APP_FLAG[app]):
+            section = "quotas" if app in k8s.quotas else "allowEgress"
+            p.append((f"caas:kubernetes.{section}.{app}", f"set, but caas:apps.{_APP_FLAG[app]} is false"))
+    for component, flag in (("icmAs", "icm11"), ("icmWebadapter", "icm11"), ("solr", "icm11"), ("zookeeper", "icm11")):
+        if component in k8s.replicas and not getattr(apps, flag):
+            p.append((f"caas:kubernetes.replicas.{component}", f"set, but caas:apps.{flag} is false"))
+    for component, flag in (("iom", "iom"), ("pwa", "pwa"), ("pwaCache", "pwa")):
+        if component in k8s.replicas and not getattr(apps, flag):
+            p.append((f"caas:kubernetes.replicas.{component}", f"set, but caas:apps.{flag} is false"))
+
+    names = [partner.name for partner in k8s.partners]
+    for i, partner in enumerate(k8s.partners):
+        if names.index(partner.name) != i:
+            p.append((f"caas:kubernetes.partners[{i}].name", f"'{partner.name}' is used twice; names are unique"))
+        for app in partner.apps:
+            if not getattr(apps, _APP_FLAG[app]):
+                p.append((f"caas:kubernetes.partners[{i}].apps", f"'{app}' is not on in caas:apps"))
+
+    _check_secrets(cfg, p)
+    if k8s.enabled and apps.iom and k8s.iom.smtp is None:
+        p.append(("caas:kubernetes.iom.smtp", "required when caas:apps.iom is true: IOM's mail relay"))
+    if not apps.iom and "iom" in k8s.model_fields_set:
+        p.append(("caas:kubernetes.iom", "set, but caas:apps.iom is false"))
+    smtp = k8s.iom.smtp
+    if apps.iom and smtp is not None and smtp.user is not None and cfg.secrets.smtp_password is None:
+        p.append(
+            (
+                "caas:secrets.smtpPassword",
+                "required when caas:kubernetes.iom.smtp.user is set: "
+                "`pulumi config set --secret --path caas:secrets.smtpPassword <password>`",
+            )
+        )
+    return p
+
+
+def _check_secrets(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """Every secret a workload syncs must be one the data area keeps in Key Vault: an app needs its database."""
+    try:
+        data = data_spec.derive(cfg)
+    except (KeyError, ValueError):
+        return  # a broken region or name: the core reports it; nothing here can be checked before it is fixed
+    if data is None:
+        return  # the data area reports the missing caas:databases
+    missing = {
+        w.key: s.vault_secret
+        for w in workloads(cfg)
+        for s in w.secrets
+        if s.vault_secret not in data.secrets and s.vault_secret != IOM_SMTP_SECRET  # that one: caas:secrets
+    }
+    if data.sql_mi.entra_only and any(key.startswith("icm-") for key in missing):
+        p.append(
+            (
+                "caas:databases.icm.entraOnlyAuthentication",
+                "ICM 11 signs in to its databases with SQL logins (Key Vault secrets icm-<system>-db-password); "
+                "SQL authentication must stay on while caas:apps.icm11 is true",
+            )
+        )
+        missing = {k: v for k, v in missing.items() if not k.startswith("icm-")}
+    for key, secret in missing.items():
+        p.append(
+            ("caas:databases", f"{key} needs its database credentials (Key Vault secret {secret}); none is created")
+        )
+
+
+@dataclass(frozen=True)
+class KubernetesSpec:
+    """The Kubernetes layer's slice: ``caas:kubernetes``, the enabled apps and the namespaces they run in."""
+
+    settings: Kubernetes
+    apps: Apps
+    customer: str
+    environment: str  # a label in Helm values and namespace labels
+    scale: str
+    workloads: tuple[Workload, ...]
+    partner_role: str
+    subnets: dict[str, IPv4Network]  # the databases' and the nodes' ranges the network policies allow
+    hostnames: dict[str, str]
+
+
+def derive(cfg: EstateConfig) -> KubernetesSpec | None:
+    """None without containerised apps (no cluster, no layer)."""
+    if not containerised(cfg):
+        return None
+    assert cfg.apps is not None
+    return KubernetesSpec(
+        settings=cfg.kubernetes,
+        apps=cfg.apps,
+        customer=cfg.customer.code,
+        environment=cfg.environment,
+        scale=cfg.profile.scale,
+        workloads=tuple(workloads(cfg)),
+        partner_role=cfg.rules.partner_role,
+        subnets=network_spec.subnets(cfg),
+        hostnames=network_spec.hostnames(cfg),
+    )

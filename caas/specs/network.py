@@ -1,0 +1,124 @@
+"""Derived facts of the network: subnet plans, public hostnames and private DNS zones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+
+from caas import addressing
+from caas.model import EstateConfig
+from caas.sections.base import SYSTEMS
+from caas.specs import connectivity, site
+from caas.specs.memo import once
+
+# Private DNS zone per private-link sub-resource (learn.microsoft.com, "Azure Private Endpoint DNS values").
+PRIVATELINK_ZONES = {
+    "registry": "privatelink.azurecr.io",
+    "file": "privatelink.file.core.windows.net",
+    "blob": "privatelink.blob.core.windows.net",
+    "vault": "privatelink.vaultcore.azure.net",
+    "sqlMi": "privatelink.database.windows.net",
+}
+
+
+@dataclass(frozen=True)
+class VnetSpec:
+    """One VNet and its subnets (spoke, hub or DR)."""
+
+    address_space: IPv4Network
+    subnets: dict[str, IPv4Network]
+    reserved_only: frozenset[str] = frozenset()  # roles kept free in the plan but not created
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """An environment's spoke: its VNet, private DNS zones and the hub it peers with."""
+
+    vnet: VnetSpec
+    private_dns_zones: dict[str, str]  # key -> zone name (privatelink keys plus "postgres")
+    privatelink_zone_keys: frozenset[str]
+
+
+@once
+def subnets(cfg: EstateConfig) -> dict[str, IPv4Network]:
+    specs = addressing.HUB_SUBNETS if cfg.is_shared else addressing.ENVIRONMENT_SUBNETS
+    return addressing.plan_subnets(cfg.network.address_space, specs, cfg.network.subnets)
+
+
+@once
+def dr_subnets(cfg: EstateConfig) -> dict[str, IPv4Network]:
+    if not (cfg.profile.disaster_recovery and cfg.network.dr_address_space):
+        return {}
+    return addressing.plan_subnets(cfg.network.dr_address_space, addressing.DR_SUBNETS, {})
+
+
+@once
+def hostnames(cfg: EstateConfig) -> dict[str, str]:
+    """Public hostnames by role (``live.shop``, ``edit.backoffice``, ``iom`` ...), only for enabled apps."""
+    if cfg.is_shared or cfg.dns is None or cfg.apps is None:
+        return {}
+    prefix = f"{cfg.environment}-" if cfg.rules.hostname_prefix else ""
+    roles = []
+    if cfg.apps.icm710 or cfg.apps.icm11:
+        roles += ["shop", "backoffice"]
+    if cfg.apps.pwa:
+        roles.append("pwa")
+    result: dict[str, str] = {}
+    for system in SYSTEMS:
+        overrides = getattr(cfg.dns.hostnames, system)
+        suffix = "" if system == "live" else "-edit"
+        for role in roles:
+            default = f"{prefix}{role}{suffix}.{cfg.dns.domain}"
+            result[f"{system}.{role}"] = getattr(overrides, role) or default
+    if cfg.apps.iom:
+        result["iom"] = cfg.dns.hostnames.iom or f"{prefix}iom.{cfg.dns.domain}"
+    return result
+
+
+@once
+def private_dns_zones(cfg: EstateConfig) -> dict[str, str]:
+    """Private DNS zones of an environment, by key: the privatelink zones plus PostgreSQL's own zone."""
+    if cfg.is_shared or cfg.apps is None:
+        return {}
+    zones = {key: PRIVATELINK_ZONES[key] for key in ("registry", "vault", "file", "sqlMi")}
+    if connectivity.sftp_endpoint(cfg) is not None:
+        zones["blob"] = PRIVATELINK_ZONES["blob"]  # the private endpoint to the shared SFTP host
+    if cfg.apps.iom:
+        # Flexible server with VNet integration needs a zone ending in .postgres.database.azure.com.
+        zones["postgres"] = f"{cfg.customer.code}-{cfg.environment}.private.postgres.database.azure.com"
+    return zones
+
+
+def spoke(cfg: EstateConfig) -> NetworkSpec:
+    return NetworkSpec(
+        vnet=VnetSpec(
+            cfg.network.address_space,
+            subnets(cfg),
+            frozenset() if cfg.vpn else frozenset({"gateway"}),
+        ),
+        private_dns_zones=private_dns_zones(cfg),
+        privatelink_zone_keys=frozenset(PRIVATELINK_ZONES),
+    )
+
+
+@dataclass(frozen=True)
+class DrNetworkSpec:
+    """prd's DR VNet for the SQL MI secondary and the replication rules between the two SQL MI subnets."""
+
+    vnet: VnetSpec
+    primary_sql_mi_nsg: str  # the primary network's NSG name (the spoke's, named by the model)
+    primary_sql_mi_range: IPv4Network
+    dr_sql_mi_range: IPv4Network
+
+
+def dr(cfg: EstateConfig) -> DrNetworkSpec | None:
+    planned = dr_subnets(cfg)
+    if not planned:
+        return None
+    assert cfg.network.dr_address_space is not None  # dr_subnets is empty without it
+    return DrNetworkSpec(
+        vnet=VnetSpec(cfg.network.dr_address_space, planned),
+        primary_sql_mi_nsg=site.names(cfg).resource("nsg", "sql-mi"),
+        primary_sql_mi_range=subnets(cfg)["sqlMi"],
+        dr_sql_mi_range=planned["sqlMi"],
+    )
