@@ -29,13 +29,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache, cached_property
+from functools import cache
 from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel
 
 from caas import config as model
 from caas.config import EstateConfig
@@ -414,18 +413,14 @@ class Renderer:
 
 
 def _disguised(cfg: EstateConfig, environment: str) -> EstateConfig:
-    """``cfg`` with every fact the model derives (its properties: profile, names, data ...) fixed at the values
-    computed for its own environment, reporting ``environment`` as its environment field."""
-    facts: dict[str, Any] = {}
-    for klass in type(cfg).__mro__:
-        if klass is BaseModel:
-            break
-        for name, attr in vars(klass).items():
-            if isinstance(attr, property | cached_property) and name not in facts:
-                facts[name] = getattr(cfg, name)
-    fixed = type(type(cfg).__name__, (type(cfg),), {n: property(lambda _, v=v: v) for n, v in facts.items()})
+    """``cfg`` reporting ``environment`` as its environment field, whose specs (``caas.specs.derive``: names,
+    tags, data, defaults keyed by environment ...) are those derived for its own environment; only the
+    environment labels the components read (``Site.environment``, the Kubernetes layer's) say ``environment``."""
+    spec = derive(cfg)
+    cfg.profile  # noqa: B018 - computed now, so the copy keeps the own environment's profile
     copy = cfg.model_copy(update={"environment": environment})
-    object.__setattr__(copy, "__class__", fixed)
+    layer = replace(spec.kubernetes, environment=environment) if spec.kubernetes is not None else None
+    derive.seed(copy, replace(spec, site=replace(spec.site, environment=environment), kubernetes=layer))  # type: ignore[attr-defined]
     return copy
 
 
@@ -442,7 +437,7 @@ def _program_model(cfg: EstateConfig) -> Iterator[None]:
 
 # The model: the stack config and what is derived from it. Tables keyed by environment in these modules are
 # per-environment defaults the model declares (e.g. retention or a partner's role per environment).
-MODEL_MODULES = ("caas.config", "caas.profiles", "caas.sections")
+MODEL_MODULES = ("caas.config", "caas.model", "caas.profiles", "caas.sections", "caas.specs")
 ENVIRONMENT_KEYS = frozenset({"shared", *model.ENVIRONMENTS})
 
 

@@ -21,6 +21,8 @@ from caas.cloud_init import NFS_OPTIONS, cloud_init
 from caas.mocks import SECRET
 from caas.plan import Plan
 from caas.sections import compute
+from caas.sections.base import SYSTEMS
+from caas.specs import derive
 from components.icm710_hosts import os_disk_type, zone_of
 from components.roles import ROLES
 from tests.conftest import ROOT, STACKS, assert_reported, parse, set_key, stack_data
@@ -74,7 +76,7 @@ def test_icm710_customer_gets_vms_per_system_and_aks_for_containers(plans: dict[
     assert components["intershop:caas:AksCluster"] == 1
     assert components["intershop:caas:SharedFileSystem"] == 1
     assert {r.name for r in plan.resources if r.type == "intershop:caas:Icm710Hosts"} == {"icm710-live", "icm710-edit"}
-    expected = sum(spec.count for roles in cfg.icm710_hosts.values() for spec in roles.values())
+    expected = sum(spec.count for roles in derive(cfg).icm710_hosts.values() for spec in roles.values())
     assert len(plan.find(VM)) == expected == len(plan.find(NIC))
 
 
@@ -181,12 +183,12 @@ def test_web_adapters_sit_behind_an_internal_load_balancer(plans: dict[str, Plan
     web adapters' NICs in its pool; app servers and Solr hosts are not behind it."""
     prd, cfg = plans["prd"], model_of("prd")
     nics = by_name(prd, NIC)
-    for system in model.SYSTEMS:
+    for system in SYSTEMS:
         lb = prd.one(LB, f"icm710-{system}-lb").inputs
         frontend = lb["frontendIPConfigurations"][0]
         assert frontend["privateIPAllocationMethod"] == "Static" and "publicIPAddress" not in frontend
-        assert IPv4Address(frontend["privateIPAddress"]) == cfg.icm710_frontend_ips[system]
-        assert IPv4Address(frontend["privateIPAddress"]) in cfg.subnets["vms"]
+        assert IPv4Address(frontend["privateIPAddress"]) == derive(cfg).icm710_frontend_ips[system]
+        assert IPv4Address(frontend["privateIPAddress"]) in derive(cfg).subnets["vms"]
         assert frontend["zones"] == ["1", "2", "3"]
         assert lb["sku"] == {"name": "Standard", "tier": "Regional"}
         assert lb["probes"][0]["protocol"] == "Tcp" and lb["loadBalancingRules"][0]["frontendPort"] == 80
@@ -201,7 +203,9 @@ def test_web_adapters_sit_behind_an_internal_load_balancer(plans: dict[str, Plan
             )
         }
         assert members == {f"icm710-{system}-wa1-nic", f"icm710-{system}-wa2-nic"}
-    assert prd.outputs["icm710FrontendIps"] == {f"icm710-{s}": str(ip) for s, ip in cfg.icm710_frontend_ips.items()}
+    assert prd.outputs["icm710FrontendIps"] == {
+        f"icm710-{s}": str(ip) for s, ip in derive(cfg).icm710_frontend_ips.items()
+    }
 
 
 def test_every_vm_reports_to_log_analytics(plans: dict[str, Plan]) -> None:
@@ -227,7 +231,7 @@ def test_cloud_init_mounts_the_system_share_and_sets_the_environment(plans: dict
     """The app server's custom data mounts its own system's NFS export at the share path and names env/system."""
     prd, cfg = plans["prd"], model_of("prd")
     assert cfg.icm710 is not None
-    for system in model.SYSTEMS:
+    for system in SYSTEMS:
         vm = prd.one(VM, f"icm710-{system}-as1").inputs
         document = yaml.safe_load(base64.b64decode(vm["osProfile"]["customData"]))
         source = prd.outputs["nfsMountSources"][f"icm710-{system}"]
@@ -381,8 +385,8 @@ def test_cluster_outputs_and_kubeconfig_only_as_secret(plans: dict[str, Plan]) -
     assert "kubelogin" not in prd.to_json() and "clusterUser" not in prd.to_json()
     assert outputs["aksClusterName"] == "aks-acme-prd-weu"
     assert outputs["aksOidcIssuerUrl"].startswith("https://westeurope.oic.prod-aks.azure.com/")
-    assert outputs["aksIngressIp"] == str(cfg.aks_ingress_ip) == "10.43.3.254"
-    assert IPv4Address(outputs["aksIngressIp"]) in cfg.subnets["aks"]
+    assert outputs["aksIngressIp"] == str(derive(cfg).aks_ingress_ip) == "10.43.3.254"
+    assert IPv4Address(outputs["aksIngressIp"]) in derive(cfg).subnets["aks"]
 
 
 def test_control_plane_logs_are_chosen_not_all(plans: dict[str, Plan]) -> None:
@@ -464,12 +468,12 @@ def test_listeners_and_backends_match_the_hostnames(plans: dict[str, Plan], stac
     gateway = _gateway(plan)
     listeners = {x["name"]: x for x in gateway["httpListeners"]}
     https = {x["hostNames"][0]: x for x in listeners.values() if x["protocol"] == "Https"}
-    assert set(https) == set(cfg.hostnames.values())
+    assert set(https) == set(derive(cfg).hostnames.values())
     pools = {p["name"]: p["backendAddresses"][0]["ipAddress"] for p in gateway["backendAddressPools"]}
     assert pools == {**plan.outputs["icm710FrontendIps"], "aks": plan.outputs["aksIngressIp"]}
     rules = {_leaf(r["httpListener"]): r for r in gateway["requestRoutingRules"]}
     redirects = {r["name"]: r for r in gateway["redirectConfigurations"]}
-    for route in cfg.public_routes:
+    for route in derive(cfg).public_routes:
         listener = https[route.hostname]
         assert listener["requireServerNameIndication"] is True
         assert _leaf(listener["sslCertificate"]) == route.certificate
@@ -491,7 +495,7 @@ def test_probes_keep_the_hostname(plans: dict[str, Plan]) -> None:
     for settings in gateway["backendHttpSettingsCollection"]:
         assert settings["pickHostNameFromBackendAddress"] is False and "hostName" not in settings
         probe = probes[_leaf(settings["probe"])]
-        assert probe["host"] in model_of("prd").hostnames.values()
+        assert probe["host"] in derive(model_of("prd")).hostnames.values()
         assert probe["match"]["statusCodes"] == ["200-399"]
 
 
@@ -555,7 +559,7 @@ def test_edit_and_back_office_are_restricted_to_configured_sources(plans: dict[s
         if listener.get("firewallPolicy", {}).get("id", "").endswith("-restricted")
     }
     expected = {
-        h for role, h in cfg.hostnames.items() if role.startswith("edit.") or role in ("live.backoffice", "iom")
+        h for role, h in derive(cfg).hostnames.items() if role.startswith("edit.") or role in ("live.backoffice", "iom")
     }
     assert guarded == expected and "shop.acme-shop.com" not in guarded
 
@@ -729,19 +733,19 @@ def test_pod_and_service_ranges_avoid_every_routed_range() -> None:
             routed = [cfg.network.address_space, cfg.network.hub_address_space, cfg.network.dr_address_space]
             for cidr in (cfg.aks.pod_cidr, cfg.aks.service_cidr):
                 assert not any(cidr.overlaps(n) for n in routed if n is not None)
-            assert cfg.aks_ingress_ip == cfg.subnets["aks"].broadcast_address - 1
+            assert derive(cfg).aks_ingress_ip == derive(cfg).subnets["aks"].broadcast_address - 1
 
 
 def test_model_of_example_reads_overrides() -> None:
     """globex prd: wildcard certificate for every role, pools and share quota from its stack file."""
     cfg = model_of("prd", EXAMPLE)
-    assert {r.certificate for r in cfg.public_routes} == {"wildcard-globex-example"}
-    assert all(r.backend == "aks" for r in cfg.public_routes)
-    assert cfg.aks_pools["user"] == compute.PoolSpec("Standard_E8ds_v5", 3, 15)
-    assert cfg.nfs_shares == {"icm11-live": 1024, "icm11-edit": 1024, "iom": 256}
-    assert cfg.gateway_capacity == (3, 10)
+    assert {r.certificate for r in derive(cfg).public_routes} == {"wildcard-globex-example"}
+    assert all(r.backend == "aks" for r in derive(cfg).public_routes)
+    assert derive(cfg).aks_pools["user"] == compute.PoolSpec("Standard_E8ds_v5", 3, 15)
+    assert derive(cfg).nfs_shares == {"icm11-live": 1024, "icm11-edit": 1024, "iom": 256}
+    assert derive(cfg).gateway_capacity == (3, 10)
     data = copy.deepcopy(stack_data("uat"))
     data["caas:apps"] = {"icm11": True}
     del data["caas:icm710"]
     del data["caas:kubernetes"]  # acme's layer names IOM and PWA
-    assert parse(data, "uat").nfs_shares == {"icm11-live": 128, "icm11-edit": 128}
+    assert derive(parse(data, "uat")).nfs_shares == {"icm11-live": 128, "icm11-edit": 128}

@@ -8,6 +8,7 @@ import pytest
 
 from caas import config as model
 from caas.profiles import PROFILES
+from caas.specs import derive
 from tests.conftest import STACKS, assert_reported, parse, problems, set_key, stack_data
 
 
@@ -51,11 +52,11 @@ def test_int_relaxations_come_from_its_stack_file() -> None:
 def test_subnet_plan_is_inside_the_vnet_and_disjoint() -> None:
     """The carved subnets lie inside the address space and never overlap; SQL MI gets >= /27."""
     cfg = parse(stack_data("prd"), "prd")
-    nets = list(cfg.subnets.values())
+    nets = list(derive(cfg).subnets.values())
     assert all(n.subnet_of(cfg.network.address_space) for n in nets)
     assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
-    assert cfg.subnets["sqlMi"].prefixlen <= 27
-    assert cfg.subnets["aks"] == IPv4Network("10.43.0.0/22")
+    assert derive(cfg).subnets["sqlMi"].prefixlen <= 27
+    assert derive(cfg).subnets["aks"] == IPv4Network("10.43.0.0/22")
 
 
 def test_subnet_override_is_respected_and_others_avoid_it() -> None:
@@ -63,14 +64,14 @@ def test_subnet_override_is_respected_and_others_avoid_it() -> None:
     data = stack_data("uat")
     data["caas:network"]["subnets"] = {"vms": "10.42.0.0/24"}
     cfg = parse(data, "uat")
-    assert cfg.subnets["vms"] == IPv4Network("10.42.0.0/24")
-    assert not cfg.subnets["aks"].overlaps(cfg.subnets["vms"])
+    assert derive(cfg).subnets["vms"] == IPv4Network("10.42.0.0/24")
+    assert not derive(cfg).subnets["aks"].overlaps(derive(cfg).subnets["vms"])
 
 
 def test_hostnames_follow_environment_and_system() -> None:
     """prd hostnames are bare, other environments are prefixed; edit systems carry -edit."""
-    prd = parse(stack_data("prd"), "prd").hostnames
-    uat = parse(stack_data("uat"), "uat").hostnames
+    prd = derive(parse(stack_data("prd"), "prd")).hostnames
+    uat = derive(parse(stack_data("uat"), "uat")).hostnames
     assert prd["live.shop"] == "shop.acme-shop.com" and prd["edit.shop"] == "shop-edit.acme-shop.com"
     assert uat["live.shop"] == "uat-shop.acme-shop.com" and uat["iom"] == "uat-iom.acme-shop.com"
 

@@ -19,6 +19,7 @@ from caas.config import cross_stack_problems
 from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration, fake_password
 from caas.plan import Plan, Project, render
 from caas.sections.connectivity import parse_ssh_public_key
+from caas.specs import derive
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from tests.conftest import ROOT, assert_reported, parse, problems, stack_data
 
@@ -100,7 +101,7 @@ def test_sftp_housekeeping_defaults_are_30_and_90_days() -> None:
     """Without caas:sftp.housekeeping, imports are kept 30 days and exports 90."""
     data = stack_data("shared")
     del data["caas:sftp"]["housekeeping"]
-    rules = {r.prefix: r.days for r in parse(data, "shared").sftp_service.lifecycle_rules}
+    rules = {r.prefix: r.days for r in derive(parse(data, "shared")).sftp_service.lifecycle_rules}
     assert rules["prd/import/"] == 30 and rules["prd/export/"] == 90
 
 
@@ -134,9 +135,9 @@ def test_each_environment_reaches_the_sftp_host_through_its_own_private_endpoint
 
 def test_sftp_facts_for_runbooks(plans: dict[str, Plan]) -> None:
     """Host, port 22, login form, user and container per env, ranges and housekeeping: in outputs and the model."""
-    shared = parse(stack_data("shared"), "shared").sftp_service
+    shared = derive(parse(stack_data("shared"), "shared")).sftp_service
     assert shared.host == "stacmesharedweusftp.blob.core.windows.net" and shared.port == 22
-    prd = parse(stack_data("prd"), "prd").sftp_endpoint
+    prd = derive(parse(stack_data("prd"), "prd")).sftp_endpoint
     assert (prd.user, prd.container, prd.home_directory) == ("icmacmeprd", "prd", "prd")
     assert prd.login(shared.account) == f"stacmesharedweusftp.icmacmeprd@{shared.host}"
 
@@ -220,7 +221,7 @@ def test_vpn_facts_for_runbooks_never_hold_the_key(plans: dict[str, Plan]) -> No
     assert out["ipsec"]["pfsGroup"] == "PFS2048" and out["ipsec"]["saLifetimeSeconds"] == 27000
     assert out["sites"]["erp"]["sharedKeySource"] == "keyvault:kv-acme-prd-weu/vpn-erp-shared-key"
     assert SECRET not in json.dumps(out)
-    plan = parse(stack_data("prd"), "prd").vpn_plan
+    plan = derive(parse(stack_data("prd"), "prd")).vpn_plan
     assert plan.ipsec.describe() == out["ipsec"] and plan.active_active
 
 
@@ -261,7 +262,7 @@ def test_no_sftp_endpoint_exists_in_an_environment_when_switched_off(plans: dict
     data = stack_data("int")
     del data["caas:sftp"]
     cfg = parse(data, "int")
-    assert cfg.sftp_endpoint is None and "blob" not in cfg.private_dns_zones
+    assert derive(cfg).sftp_endpoint is None and "blob" not in derive(cfg).private_dns_zones
     int_ = plans["int"]
     access = int_.one("intershop:caas:SftpAccess", "sftp")
     account_id = plans["shared"].outputs["sftpStorageAccountId"]
@@ -272,7 +273,7 @@ def test_no_sftp_endpoint_exists_in_an_environment_when_switched_off(plans: dict
     ]
     assert [pe.parent for pe in to_sftp] == [access.urn]
     zones = [z for z in int_.find("azure-native:privatedns:PrivateZone") if "blob" in z.inputs["privateZoneName"]]
-    assert [z.name for z in zones] == ["network-dns-blob"]  # created from cfg.private_dns_zones["blob"]
+    assert [z.name for z in zones] == ["network-dns-blob"]  # created from derive(cfg).private_dns_zones["blob"]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -310,7 +311,10 @@ def test_vpn_with_bgp_fqdn_site_and_configured_key() -> None:
     subnet = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/GatewaySubnet"
     registered = _register(
         lambda: SiteToSiteVpn(
-            "vpn", SiteToSiteVpnArgs(cfg, "rg-acme-prd-weu", subnet, "workspace-id", "kv-acme-prd-weu")
+            "vpn",
+            SiteToSiteVpnArgs(
+                derive(cfg).site, derive(cfg).vpn, "rg-acme-prd-weu", subnet, "workspace-id", "kv-acme-prd-weu"
+            ),
         )
     )
     by_type = {r.type: r.inputs for r in registered}
@@ -332,11 +336,11 @@ def test_vpn_with_bgp_fqdn_site_and_configured_key() -> None:
 
 def test_vpn_defaults_follow_the_environment() -> None:
     """VpnGw2AZ everywhere; active-active by default in prd only; zones from the profile; static routing."""
-    prd = parse(stack_data("prd"), "prd").vpn_plan
-    uat = parse(stack_data("uat"), "uat").vpn_plan
+    prd = derive(parse(stack_data("prd"), "prd")).vpn_plan
+    uat = derive(parse(stack_data("uat"), "uat")).vpn_plan
     assert (prd.sku, prd.active_active, prd.zones, prd.bgp_asn) == ("VpnGw2AZ", True, ("1", "2", "3"), None)
     assert (uat.sku, uat.active_active) == ("VpnGw2AZ", False)
-    assert parse(stack_data("int"), "int").vpn_plan is None
+    assert derive(parse(stack_data("int"), "int")).vpn_plan is None
 
 
 def _rsa_key(bits: int) -> str:

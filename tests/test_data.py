@@ -17,6 +17,7 @@ from caas import config as model
 from caas.mocks import SECRET, SUBSCRIPTION_ID, RecordingMocks, RecordingMonitor, Registration, arm_id, fake_password
 from caas.plan import Plan, Project
 from caas.sections import data as data_model
+from caas.specs import derive
 from components.backup import Backup, BackupArgs, vm_policy, vm_protection_names
 from components.monitoring import Monitoring, MonitoringArgs
 from components.roles import ROLES
@@ -41,7 +42,7 @@ def cfg_of(stack: str) -> model.EstateConfig:
 
 def test_sizes_and_retention_follow_scale_and_environment() -> None:
     """int/uat get a small General Purpose MI and Burstable PostgreSQL; prd Business Critical, zonal, with DR."""
-    small, prd = cfg_of("int").data, cfg_of("prd").data
+    small, prd = derive(cfg_of("int")).data_model, derive(cfg_of("prd")).data_model
     assert small is not None and prd is not None and small.postgres is not None and prd.postgres is not None
     assert (small.sql_mi.tier, small.sql_mi.v_cores, small.sql_mi.zone_redundant) == ("GeneralPurpose", 4, False)
     assert (prd.sql_mi.tier, prd.sql_mi.v_cores, prd.sql_mi.zone_redundant) == ("BusinessCritical", 8, True)
@@ -55,7 +56,7 @@ def test_sizes_and_retention_follow_scale_and_environment() -> None:
 
 def test_recovery_objectives_follow_what_is_deployed() -> None:
     """prd survives region loss (failover group, geo backups); int and uat lose data with their region."""
-    prd, uat = cfg_of("prd").data, cfg_of("uat").data
+    prd, uat = derive(cfg_of("prd")).data_model, derive(cfg_of("uat")).data_model
     assert prd is not None and uat is not None
     objectives = prd.recovery_objectives()
     assert objectives["icmDatabase"]["regionLoss"] == {
@@ -73,16 +74,18 @@ def test_recovery_objectives_follow_what_is_deployed() -> None:
 def test_data_regions_and_rule() -> None:
     """Data lives in EU regions only (primary, DR, backup pair); uat holds pseudonymised prd data, never back."""
     prd, uat, int_ = cfg_of("prd"), cfg_of("uat"), cfg_of("int")
-    assert prd.data_regions == {"primary": "westeurope", "dr": "northeurope", "backupPair": "northeurope"}
-    assert set(prd.data_regions.values()) <= model.EU_REGIONS
-    assert int_.data_regions == {"primary": "westeurope"}  # locally redundant: no copy elsewhere
-    assert uat.data_rule["receivesFrom"] == ["prd"] and uat.data_rule["mayCopyTo"] == []
-    assert prd.data_rule["mayCopyTo"] == ["uat"] and "pseudonymised" in str(prd.data_rule["copyCondition"])
+    assert derive(prd).data_regions == {"primary": "westeurope", "dr": "northeurope", "backupPair": "northeurope"}
+    assert set(derive(prd).data_regions.values()) <= model.EU_REGIONS
+    assert derive(int_).data_regions == {"primary": "westeurope"}  # locally redundant: no copy elsewhere
+    assert derive(uat).data_rule["receivesFrom"] == ["prd"] and derive(uat).data_rule["mayCopyTo"] == []
+    assert derive(prd).data_rule["mayCopyTo"] == ["uat"] and "pseudonymised" in str(
+        derive(prd).data_rule["copyCondition"]
+    )
 
 
 def test_secrets_are_named_in_the_model() -> None:
     """The model lists every secret the data area keeps; Entra-only SQL drops the MI password, SMTP adds one."""
-    data = cfg_of("prd").data
+    data = derive(cfg_of("prd")).data_model
     assert data is not None
     assert set(data.secrets) == {
         "sql-mi-admin-password",
@@ -94,7 +97,7 @@ def test_secrets_are_named_in_the_model() -> None:
     changed = stack_data("int")
     changed["caas:databases"]["icm"] = {"entraOnlyAuthentication": True}
     changed["caas:secrets"] = {"smtpPassword": "s3cret"}
-    secrets = parse(changed, "int", secret_keys={"caas:secrets"}).data.secrets  # type: ignore[union-attr]
+    secrets = derive(parse(changed, "int", secret_keys={"caas:secrets"})).data_model.secrets  # type: ignore[union-attr]
     assert not {"sql-mi-admin-password", "icm-live-db-password", "icm-edit-db-password"} & set(secrets)
     assert secrets["iom-smtp-password"] == "from caas:secrets.smtpPassword"
 
@@ -303,7 +306,7 @@ def test_dr_network_is_peered_and_open_for_replication(plans: dict[str, Plan]) -
         (nsg, d) for nsg in ("nsg-acme-prd-weu-sql-mi", "nsg-acme-prd-neu-sql-mi") for d in ("Inbound", "Outbound")
     }
     assert all(r["destinationPortRanges"] == ["5022", "11000-11999"] and r["protocol"] == "Tcp" for r in rules)
-    subnets = {str(cfg_of("prd").subnets["sqlMi"]), str(cfg_of("prd").dr_subnets["sqlMi"])}
+    subnets = {str(derive(cfg_of("prd")).subnets["sqlMi"]), str(derive(cfg_of("prd")).dr_subnets["sqlMi"])}
     assert all({r["sourceAddressPrefix"], r["destinationAddressPrefix"]} == subnets for r in rules)
 
 
@@ -419,10 +422,10 @@ def test_alerts_target_the_action_group_with_environment_severities(plans: dict[
         assert plan.outputs["actionGroupId"].endswith("/actionGroups/ag-acme-" + stack + "-weu")
         alerts = plan.find(ALERT)
         cfg = cfg_of(stack)
-        assert cfg.data is not None
+        assert derive(cfg).data_model is not None
         present = {target for target, typ in TARGET_TYPES.items() if plan.find(typ)}
         assert {a.name.removeprefix("monitoring-alert-") for a in alerts} == {
-            rule.key for rule in cfg.data.alerts if rule.target in present
+            rule.key for rule in derive(cfg).data_model.alerts if rule.target in present
         }
         assert {"sqlMi", "postgres"} <= present
         for alert in alerts:
@@ -486,11 +489,11 @@ def test_outputs_carry_objectives_and_data_protection(plans: dict[str, Plan]) ->
     """Runbooks read RPO/RTO, data regions, log retention and the data rule from the stack outputs."""
     for stack in ENVIRONMENTS:
         cfg, outputs = cfg_of(stack), plans[stack].outputs
-        assert cfg.data is not None
-        assert outputs["recoveryObjectives"] == cfg.data.recovery_objectives()
-        assert outputs["dataProtection"]["regions"] == cfg.data_regions
-        assert outputs["dataProtection"]["dataRule"] == cfg.data_rule
-        assert outputs["keyVaultSecretNames"] == sorted(cfg.data.secrets)
+        assert derive(cfg).data_model is not None
+        assert outputs["recoveryObjectives"] == derive(cfg).data_model.recovery_objectives()
+        assert outputs["dataProtection"]["regions"] == derive(cfg).data_regions
+        assert outputs["dataProtection"]["dataRule"] == derive(cfg).data_rule
+        assert outputs["keyVaultSecretNames"] == sorted(derive(cfg).data_model.secrets)
     assert plans["prd"].outputs["dataProtection"]["logRetentionDays"] == 90
 
 
@@ -519,11 +522,16 @@ def wired() -> Plan:
     vms = {f"icm-{i}": f"{base}/Microsoft.Compute/virtualMachines/vm-acme-prd-weu-icm-{i}" for i in (1, 2)}
 
     def program(cfg: model.EstateConfig) -> None:
-        backup = Backup("backup", BackupArgs(cfg, rg, "workspace-id", vm_ids=vms))
+        spec = derive(cfg)
+        assert spec.data is not None and spec.data.model.vault is not None
+        data = spec.data.model
+        backup = Backup("backup", BackupArgs(spec.site, data.vault, rg, "workspace-id", vm_ids=vms))
         Monitoring(
             "monitoring",
             MonitoringArgs(
-                cfg,
+                spec.site,
+                data,
+                spec.data.monitoring,
                 rg,
                 [rg],
                 sql_mi_id=f"{base}/Microsoft.Sql/managedInstances/sqlmi-acme-prd-weu",
@@ -535,7 +543,9 @@ def wired() -> Plan:
         PlatformSecrets(
             "secrets",
             PlatformSecretsArgs(
-                cfg,
+                spec.site,
+                data.secrets,
+                spec.data.smtp_password,
                 rg,
                 f"{base}/Microsoft.KeyVault/vaults/kv-acme-prd-weu",
                 "kv-acme-prd-weu",
@@ -599,7 +609,7 @@ def test_backup_naming_and_policy_shapes() -> None:
         "IaasVMContainer;iaasvmcontainerv2;rg-x;vm1",
         "VM;iaasvmcontainerv2;rg-x;vm1",
     )
-    prd, int_ = cfg_of("prd").data, cfg_of("int").data
+    prd, int_ = derive(cfg_of("prd")).data_model, derive(cfg_of("int")).data_model
     assert prd is not None and prd.vault is not None and int_ is not None and int_.vault is not None
     hourly, daily = vm_policy(prd.vault), vm_policy(int_.vault)
     assert hourly.schedule_policy.schedule_run_frequency == "Hourly" and hourly.schedule_policy.daily_schedule is None

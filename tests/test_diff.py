@@ -18,6 +18,7 @@ from caas.config import EstateConfig
 from caas.diff import Change, Declaration, Normaliser, Renderer, Report, Stack
 from caas.mocks import _extra_outputs
 from caas.plan import Plan, Project
+from caas.specs import derive
 from components.roles import ROLES
 from tests.conftest import ROOT, parse, stack_data
 
@@ -199,8 +200,8 @@ def test_model_defaults_are_fixed_before_the_environment_is_swapped() -> None:
     prd = cfg("prd")
     disguised = stack_diff._disguised(prd, "uat")
     assert disguised.environment == "uat"
-    assert disguised.tag_set["environment"] == "prd" and disguised.names.env == "prd"
-    assert disguised.hostnames == prd.hostnames and disguised.profile == prd.profile
+    assert derive(disguised).tag_set["environment"] == "prd" and derive(disguised).names.env == "prd"
+    assert derive(disguised).hostnames == derive(prd).hostnames and disguised.profile == prd.profile
     assert disguised.network == prd.network and isinstance(disguised, EstateConfig)
 
 

@@ -21,6 +21,8 @@ from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration
 from caas.mocks import kubeconfig as aks_kubeconfig
 from caas.plan import Plan, Project, as_mermaid, as_table
 from caas.sections import kubernetes as layer
+from caas.specs import derive
+from caas.specs import kubernetes as kspec
 from components.kubernetes_layer import (
     ClusterFacts,
     DatabaseFacts,
@@ -79,7 +81,8 @@ def render_layer(cfg: EstateConfig) -> list[Registration]:
         KubernetesLayer(
             "k8s",
             KubernetesLayerArgs(
-                config=cfg,
+                site=derive(cfg).site,
+                spec=derive(cfg).kubernetes,
                 resource_group_name="rg-acme-prd-weu",
                 cluster=ClusterFacts(
                     cluster_id=CLUSTER_ID,
@@ -258,7 +261,7 @@ def test_helm_fullname_follows_the_charts_helper(release: str, chart: str, fulln
 
 def test_workloads_of_icm11_iom_pwa() -> None:
     """Namespaces are <customer>-<app>-<env>[-<system>]; icm-as and iom run as their charts' own accounts."""
-    workloads = {w.key: w for w in config("prd").workloads}
+    workloads = {w.key: w for w in derive(config("prd")).workloads}
     assert {k: w.namespace for k, w in workloads.items()} == {
         "icm-live": "acme-icm-prd-live",
         "icm-edit": "acme-icm-prd-edit",
@@ -275,12 +278,12 @@ def test_workloads_of_icm11_iom_pwa() -> None:
 def test_network_rules_open_only_what_each_app_needs() -> None:
     """Every namespace reaches DNS; ICM its SQL MI subnet (proxy and redirect ports) and search; IOM PostgreSQL."""
     cfg = config("prd")
-    rules = {w.key: {r.name: r for r in layer.network_rules(cfg, w)} for w in cfg.workloads}
+    rules = {w.key: {r.name: r for r in kspec.network_rules(derive(cfg).kubernetes, w)} for w in derive(cfg).workloads}
     assert all("allow-dns" in r for r in rules.values())
     to_db = rules["icm-live"]["allow-to-database"]
-    assert to_db.peers == (layer.Peer(cidr=str(cfg.subnets["sqlMi"])),)
+    assert to_db.peers == (layer.Peer(cidr=str(derive(cfg).subnets["sqlMi"])),)
     assert to_db.ports == (("TCP", 1433, None), ("TCP", 11000, 11999))
-    assert rules["iom"]["allow-to-database"].peers == (layer.Peer(cidr=str(cfg.subnets["postgres"])),)
+    assert rules["iom"]["allow-to-database"].peers == (layer.Peer(cidr=str(derive(cfg).subnets["postgres"])),)
     assert rules["icm-live"]["allow-from-edit"].peers == (layer.Peer(namespace="acme-icm-prd-edit"),)
     assert rules["search"]["allow-from-icm"].peers == (
         layer.Peer(namespace="acme-icm-prd-live"),
@@ -293,7 +296,7 @@ def test_network_rules_open_only_what_each_app_needs() -> None:
 
 def test_secret_provider_class_names_secrets_never_values() -> None:
     """The SecretProviderClass lists Key Vault object names and the Secret keys they fill."""
-    w = next(w for w in config("prd").workloads if w.key == "iom")
+    w = next(w for w in derive(config("prd")).workloads if w.key == "iom")
     spec = manifests.secret_provider_spec(w, vault_name="kv", client_id="cid", tenant_id="tid")
     objects = [yaml.safe_load(doc) for doc in yaml.safe_load(spec["parameters"]["objects"])["array"]]
     assert [o["objectName"] for o in objects] == ["iom-db-password", "postgres-admin-password", "iom-smtp-password"]
@@ -368,7 +371,7 @@ def _icm_facts() -> icm.IcmFacts:
 )
 def test_values_round_trip_through_their_model(model, values) -> None:
     """What a builder dumps is exactly what the chart model accepts back (chart keys, not Python names)."""
-    dumped = values(config("prd")).dump()
+    dumped = values(derive(config("prd")).kubernetes).dump()
     assert model.model_validate(dumped).dump() == dumped
 
 
@@ -392,7 +395,7 @@ def test_a_misspelt_values_key_fails(model, path, misspelt) -> None:
         ingress.IngressValues: lambda cfg: ingress.ingress_values(cfg, ingress.IngressFacts(REGISTRY, "10.0.0.4", "s")),
         solr.SolrValues: lambda cfg: solr.solr_values(cfg, solr.SolrFacts(REGISTRY)),
     }
-    dumped = builders[model](config("prd")).dump()
+    dumped = builders[model](derive(config("prd")).kubernetes).dump()
     block = dumped
     for key in path:
         block = block[key]
@@ -403,7 +406,7 @@ def test_a_misspelt_values_key_fails(model, path, misspelt) -> None:
 
 def test_icm_replication_edit_is_source_live_is_target() -> None:
     """Edit replicates to live's in-cluster web adapter and names its own database; live is the target."""
-    cfg = config("prd")
+    cfg = derive(config("prd")).kubernetes
     edit = icm.icm_values(cfg, "edit", _icm_facts()).dump()["icm-as"]["replication"]
     live = icm.icm_values(cfg, "live", _icm_facts()).dump()["icm-as"]["replication"]
     assert edit == {
@@ -455,7 +458,7 @@ def test_every_kubernetes_resource_names_the_clusters_provider(layers: dict[str,
 def test_switched_off_layer_keeps_only_the_azure_side(switched_off: Rendered) -> None:
     """With caas:kubernetes.enabled off: identities, federation and role assignments, no provider, no object."""
     assert not switched_off.find("pulumi:providers:kubernetes") and not _k8s(switched_off)
-    workloads = config("prd").workloads
+    workloads = derive(config("prd")).workloads
     identities = switched_off.find("azure-native:managedidentity:UserAssignedIdentity")
     assert len(identities) == sum(w.identity for w in workloads) == 3
     credentials = switched_off.find("azure-native:managedidentity:FederatedIdentityCredential")
@@ -467,12 +470,15 @@ def test_each_namespace_has_quota_limits_default_deny(layers: dict[str, Plan]) -
     for key, plan in layers.items():
         cfg = _model(plan)
         namespaces = {x.inputs["metadata"]["name"]: x for x in plan.find("kubernetes:core/v1:Namespace")}
-        for w in cfg.workloads:
+        for w in derive(cfg).workloads:
             labels = namespaces[w.namespace].inputs["metadata"]["labels"]
             assert labels["pod-security.kubernetes.io/enforce"] == "baseline" and labels["intershop.com/app"] == w.app
             in_ns = [x for x in _k8s(plan) if x.inputs.get("metadata", {}).get("namespace") == w.namespace]
             kinds = {x.inputs["kind"]: x for x in in_ns}
-            assert kinds["ResourceQuota"].inputs["spec"]["hard"]["requests.cpu"] == layer.quota(cfg, w.app).requests_cpu
+            assert (
+                kinds["ResourceQuota"].inputs["spec"]["hard"]["requests.cpu"]
+                == kspec.quota(derive(cfg).kubernetes, w.app).requests_cpu
+            )
             assert "LimitRange" in kinds, (key, w.key)
             deny = next(x for x in in_ns if x.inputs["metadata"]["name"] == "default-deny")
             assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
@@ -633,7 +639,7 @@ def test_prd_namespaces_are_protected(layers: dict[str, Plan]) -> None:
     for customer in ("acme", "globex"):
         plan = layers[f"{customer}/prd"]
         apps = [x for x in plan.find("kubernetes:core/v1:Namespace") if "$intershop:caas:AppNamespace::" in x.parent]
-        assert len(apps) == len(_model(plan).workloads) and all(x.protect for x in apps)
+        assert len(apps) == len(derive(_model(plan)).workloads) and all(x.protect for x in apps)
         assert not any(x.protect for x in _k8s(layers[f"{customer}/int"]))
 
 

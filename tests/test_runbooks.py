@@ -17,6 +17,7 @@ from caas.plan import Plan, Project
 from caas.runbooks import Context, context, generate
 from caas.runbooks.exchange import fingerprint
 from caas.runbooks.sections import anchor
+from caas.specs import derive
 from tests.conftest import EXAMPLE, ROOT, STACKS, parse, stack_data
 
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -52,41 +53,52 @@ def partner_facts(stack: str) -> list[str]:
     """What a partner must find in a stack's runbooks, read from the model independently of the generator."""
     cfg = parse(stack_data(stack), stack)
     shared = parse(stack_data("shared"), "shared")
-    facts = [cfg.customer.name, cfg.location.primary, f"acme/caas-acme/{stack}", cfg.names.resource("resource_group")]
-    facts += [str(cfg.network.address_space), *cfg.hostnames.values()]
+    facts = [
+        cfg.customer.name,
+        cfg.location.primary,
+        f"acme/caas-acme/{stack}",
+        derive(cfg).names.resource("resource_group"),
+    ]
+    facts += [str(cfg.network.address_space), *derive(cfg).hostnames.values()]
     assert shared.registry and shared.devops and shared.build_agents
-    facts += [shared.names.compact("registry"), shared.devops.organization_url, *shared.devops.projects]
+    facts += [derive(shared).names.compact("registry"), shared.devops.organization_url, *shared.devops.projects]
     facts += [shared.devops.service_connection_issuer, shared.devops.service_connection_subject]
-    facts += [shared.names.resource("devops_pool"), f"{shared.names.compact('registry')}.azurecr.io"]
+    facts += [derive(shared).names.resource("devops_pool"), f"{derive(shared).names.compact('registry')}.azurecr.io"]
     if cfg.profile.disaster_recovery:
         facts.append(cfg.location.dr)
-    if cfg.aks_pools:
-        facts += [cfg.names.resource("aks"), cfg.aks.kubernetes_version, cfg.aks.maintenance_window.start_time]
-        facts += [pool.vm_size for pool in cfg.aks_pools.values()]
-    for route in cfg.public_routes:
+    if derive(cfg).aks_pools:
+        facts += [derive(cfg).names.resource("aks"), cfg.aks.kubernetes_version, cfg.aks.maintenance_window.start_time]
+        facts += [pool.vm_size for pool in derive(cfg).aks_pools.values()]
+    for route in derive(cfg).public_routes:
         facts += [route.hostname, route.certificate, *map(str, cfg.public_entry.restricted_sources)]
-    for system, roles in cfg.icm710_hosts.items():
+    for system, roles in derive(cfg).icm710_hosts.items():
         for role, spec in roles.items():
             short = {"webAdapter": "wa", "appServer": "as", "solr": "solr"}[role]
-            facts += [cfg.names.resource("vm", f"icm710-{system}-{short}{i}") for i in range(1, spec.count + 1)]
+            facts += [derive(cfg).names.resource("vm", f"icm710-{system}-{short}{i}") for i in range(1, spec.count + 1)]
     if cfg.icm710 is not None:
         facts += [cfg.icm710.admin_username, cfg.icm710.share_path]
-    if cfg.data is not None and cfg.monitoring is not None:
-        mi = cfg.data.sql_mi
+    if derive(cfg).data_model is not None and cfg.monitoring is not None:
+        mi = derive(cfg).data_model.sql_mi
         facts += [mi.name, *mi.databases.values(), f"{mi.retention_days} days", *cfg.monitoring.emails]
-        facts += [cfg.data.action_group_name, *cfg.data.secrets, *cfg.data_regions.values()]
-        facts += [o.rpo for scenarios in cfg.data.objectives.values() for o in scenarios.values() if o.rpo]
-        facts += [str(cfg.data_rule["holds"]), str(cfg.data_rule["copyCondition"])]
-        if cfg.data.postgres is not None:
-            facts.append(cfg.data.postgres.name)
+        facts += [
+            derive(cfg).data_model.action_group_name,
+            *derive(cfg).data_model.secrets,
+            *derive(cfg).data_regions.values(),
+        ]
+        facts += [
+            o.rpo for scenarios in derive(cfg).data_model.objectives.values() for o in scenarios.values() if o.rpo
+        ]
+        facts += [str(derive(cfg).data_rule["holds"]), str(derive(cfg).data_rule["copyCondition"])]
+        if derive(cfg).data_model.postgres is not None:
+            facts.append(derive(cfg).data_model.postgres.name)
         if mi.failover is not None:
             facts += [mi.failover.group_name, mi.failover.region]
     facts += connectivity_facts(cfg, shared)
-    for w in cfg.workloads:
+    for w in derive(cfg).workloads:
         facts += [w.namespace, *([w.release] if w.release else [])]
     for p in cfg.kubernetes.partners:
         facts += [p.name, p.group_object_id]
-    if cfg.workloads:
+    if derive(cfg).workloads:
         facts += [f"{i.repository}:{i.tag}" for i in cfg.kubernetes.images.values()]
         facts += [cfg.kubernetes.charts.iom, cfg.kubernetes.charts.pwa_main, cfg.kubernetes.charts.ingress]
     return facts
@@ -94,15 +106,15 @@ def partner_facts(stack: str) -> list[str]:
 
 def connectivity_facts(cfg: EstateConfig, shared: EstateConfig) -> list[str]:
     facts: list[str] = []
-    service = shared.sftp_service
+    service = derive(shared).sftp_service
     assert service is not None
-    envs = list(service.endpoints) if cfg.is_shared else [cfg.environment] if cfg.sftp_endpoint else []
+    envs = list(service.endpoints) if cfg.is_shared else [cfg.environment] if derive(cfg).sftp_endpoint else []
     for env in envs:
         endpoint = service.endpoints[env]
         facts += [service.host, endpoint.user, endpoint.login(service.account), endpoint.container]
         facts += [str(service.housekeeping.import_days), str(service.housekeeping.export_days)]
         facts += [*map(str, service.allowed_source_ranges), *(k.comment for k in service.keys[env])]
-    plan = cfg.vpn_plan
+    plan = derive(cfg).vpn_plan
     if plan is not None:
         facts += [plan.sku, *map(str, plan.azure_address_ranges), *map(str, plan.ipsec.describe().values())]
         for site in plan.sites:
@@ -113,7 +125,7 @@ def connectivity_facts(cfg: EstateConfig, shared: EstateConfig) -> list[str]:
 
 def test_sftp_key_fingerprints_are_what_ssh_keygen_prints() -> None:
     """The fingerprint a runbook lists for a key equals `ssh-keygen -lf` on it (value taken from ssh-keygen)."""
-    service = parse(stack_data("shared"), "shared").sftp_service
+    service = derive(parse(stack_data("shared"), "shared")).sftp_service
     assert service is not None
     (key,) = service.keys["uat"]
     assert fingerprint(key) == "SHA256:8++xuXExK3M/eYix5oiicNLO/1sICOfAcgvE/zfyDQI"
@@ -157,7 +169,7 @@ def test_example_customer_runbooks_are_complete(stack: str) -> None:
     files = generate(context(Project.at(EXAMPLE), stack))
     cfg = parse_example(stack)
     assert not PLACEHOLDERS.findall(text_of(files))
-    assert all(host in text_of(files) for host in cfg.hostnames.values())
+    assert all(host in text_of(files) for host in derive(cfg).hostnames.values())
     assert "ICM 7.10 hosts" not in text_of(files) and "data-exchange.md" not in files
 
 
@@ -255,11 +267,11 @@ def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:
     """A section is written exactly when the model holds its area: no VPN in int, no cluster in shared."""
     for stack, files in runbooks.items():
         cfg = parse(stack_data(stack), stack)
-        assert ("## Systems and hostnames" in files["README.md"]) == bool(cfg.hostnames)
-        assert ("network.md" in files) == (cfg.vpn_plan is not None)
-        assert ("access.md" in files) == bool(cfg.aks_pools)
-        assert ("data-and-recovery.md" in files) == (cfg.data is not None)
-        assert ("dns-and-certificates.md" in files) == bool(cfg.public_routes)
+        assert ("## Systems and hostnames" in files["README.md"]) == bool(derive(cfg).hostnames)
+        assert ("network.md" in files) == (derive(cfg).vpn_plan is not None)
+        assert ("access.md" in files) == bool(derive(cfg).aks_pools)
+        assert ("data-and-recovery.md" in files) == (derive(cfg).data_model is not None)
+        assert ("dns-and-certificates.md" in files) == bool(derive(cfg).public_routes)
         assert "build-and-release.md" in files and "data-exchange.md" in files
     assert "network.md" not in runbooks["int"] and "network.md" in runbooks["prd"]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from components.shared_services import FEDERATION_AUDIENCE
-
 from caas.cloud_init import ENVIRONMENT_FILE
 from caas.runbooks import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
@@ -11,6 +9,7 @@ from caas.sections import kubernetes as layer
 from caas.sections.compute import HOST_ROLES
 from caas.specs import derive
 from caas.specs import kubernetes as kspec
+from components.registry import FEDERATION_AUDIENCE
 
 
 def build_and_release(ctx: Context) -> Section | None:

@@ -82,6 +82,27 @@ class EstateSpec:
         return self.data.model if self.data is not None else None
 
     @property
+    def nfs_shares(self) -> dict[str, int]:
+        files = self.compute.files if self.compute is not None else None
+        return files.shares if files is not None else {}
+
+    @property
+    def icm710_frontend_ips(self) -> dict[str, IPv4Address]:
+        return {s: system.frontend_ip for s, system in self.compute.icm710.items()} if self.compute is not None else {}
+
+    @property
+    def gateway_capacity(self) -> tuple[int, int] | None:
+        return self.compute.public_entry.capacity if self.compute is not None else None
+
+    @property
+    def private_dns_zones(self) -> dict[str, str]:
+        return self.network.private_dns_zones if self.network is not None else {}
+
+    @property
+    def tag_set(self) -> dict[str, str]:
+        return dict(self.site.tags)
+
+    @property
     def vpn_plan(self) -> connectivity.VpnPlan | None:
         return self.vpn.plan if self.vpn is not None else None
 
