@@ -18,6 +18,7 @@ from caas.sections.data import LongTermRetention, Retention
 
 ZONES = ("1", "2", "3")
 ENVIRONMENTS = ("int", "uat", "prd")
+Environment = Literal["int", "uat", "prd"]
 
 
 class Profile(BaseModel):

@@ -185,7 +185,6 @@ def zookeeper_hosts(spec: KubernetesSpec) -> str:
 def icm_values(spec: KubernetesSpec, system: str, facts: IcmFacts) -> IcmValues:
     workload = next(w for w in spec.workloads if w.key == f"icm-{system}")
     env = spec.environment
-    assert env in ("int", "uat", "prd")
     res = kspec.resources(spec, "icmAs")
     context = {"customer_id": spec.customer, "environment_type": env, "environment_name": env}
     if system == "edit":

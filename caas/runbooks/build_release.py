@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from caas.cloud_init import ENVIRONMENT_FILE
-from caas.runbooks import Context
+from caas.runbooks.context import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
 from caas.sections import kubernetes as layer
 from caas.sections.compute import HOST_ROLES

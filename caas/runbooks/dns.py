@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caas.runbooks import Context
+from caas.runbooks.context import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
 from caas.specs import derive
 

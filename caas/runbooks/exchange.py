@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from caas.runbooks import Context
+from caas.runbooks.context import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
 from caas.sections.connectivity import SSH_KEY_TYPES, SftpEndpoint, SftpService, SshPublicKey
 from caas.specs import derive

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from caas.profiles import Profile
-from caas.runbooks import Context
+from caas.runbooks.context import Context
 from caas.runbooks.markdown import code, table
 from caas.specs import derive
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from caas.config import EstateConfig
-from caas.runbooks import Context
+from caas.runbooks.context import Context
 from caas.runbooks.markdown import Section, Step, code, table
 from caas.specs import derive
 

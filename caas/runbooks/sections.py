@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from caas.runbooks import Context
 from caas.runbooks.access import access
 from caas.runbooks.build_release import build_and_release
+from caas.runbooks.context import Context
 from caas.runbooks.dns import dns_and_certificates
 from caas.runbooks.exchange import data_exchange
 from caas.runbooks.markdown import Section, code, render_section

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Network
+from typing import cast
 
 from caas.model import Apps, EstateConfig
+from caas.profiles import Environment
 from caas.sections.base import SYSTEMS
 from caas.sections.kubernetes import (
     _APP_FLAG,
@@ -322,7 +324,7 @@ class KubernetesSpec:
     settings: Kubernetes
     apps: Apps
     customer: str
-    environment: str  # a label in Helm values and namespace labels
+    environment: Environment  # a label in Helm values and namespace labels
     scale: str
     workloads: tuple[Workload, ...]
     partner_role: str
@@ -339,7 +341,7 @@ def derive(cfg: EstateConfig) -> KubernetesSpec | None:
         settings=cfg.kubernetes,
         apps=cfg.apps,
         customer=cfg.customer.code,
-        environment=cfg.environment,
+        environment=cast(Environment, cfg.environment),  # containerised apps run in environments only
         scale=cfg.profile.scale,
         workloads=tuple(workloads(cfg)),
         partner_role=cfg.rules.partner_role,
