@@ -169,52 +169,8 @@ class AksCluster(pulumi.ComponentResource):
                     resource_id=kubelet.id, client_id=kubelet.client_id, object_id=kubelet.principal_id
                 )
             },
-            # Entra ID sign-in and Azure RBAC only: no local admin account, no static credentials.
-            enable_rbac=True,
-            disable_local_accounts=True,
-            aad_profile=cs.ManagedClusterAADProfileArgs(
-                managed=True,
-                enable_azure_rbac=True,
-                tenant_id=azure_native.authorization.get_client_config_output().tenant_id,
-                admin_group_object_ids=list(aks.admin_group_object_ids) or None,
-            ),
-            # The API server has a private IP only. Its public FQDN resolves to that private IP, so the hub's
-            # build agents (peered, but without the environment's private DNS zones) can reach it.
-            api_server_access_profile=cs.ManagedClusterAPIServerAccessProfileArgs(
-                enable_private_cluster=True,
-                private_dns_zone="system",
-                enable_private_cluster_public_fqdn=True,
-            ),
-            network_profile=cs.ContainerServiceNetworkProfileArgs(
-                network_plugin=cs.NetworkPlugin.AZURE,
-                network_plugin_mode=cs.NetworkPluginMode.OVERLAY,
-                network_dataplane=cs.NetworkDataplane.CILIUM,
-                network_policy=cs.NetworkPolicy.CILIUM,
-                # The AKS subnet already egresses through the environment's NAT gateway.
-                outbound_type=cs.OutboundType.USER_ASSIGNED_NAT_GATEWAY,
-                load_balancer_sku=cs.LoadBalancerSku.STANDARD,
-                pod_cidr=str(aks.pod_cidr),
-                service_cidr=str(aks.service_cidr),
-                dns_service_ip=str(aks.service_cidr.network_address + 10),
-            ),
-            oidc_issuer_profile=cs.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
-            security_profile=cs.ManagedClusterSecurityProfileArgs(
-                workload_identity=cs.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
-                image_cleaner=cs.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=168),
-            ),
-            addon_profiles={
-                "azureKeyvaultSecretsProvider": cs.ManagedClusterAddonProfileArgs(
-                    enabled=True, config={"enableSecretRotation": "true", "rotationPollInterval": "2m"}
-                ),
-                "azurepolicy": cs.ManagedClusterAddonProfileArgs(enabled=True),
-                "omsagent": cs.ManagedClusterAddonProfileArgs(
-                    enabled=True,
-                    config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"},
-                ),
-            },
-            auto_upgrade_profile=cs.ManagedClusterAutoUpgradeProfileArgs(
-                upgrade_channel=aks.upgrade_channel, node_os_upgrade_channel=aks.node_os_upgrade_channel
-            ),
+            **_access(args),
+            **_features(args),
             # Only the system pool is inline (a cluster cannot exist without one); user pools are AgentPools,
             # so they can be added, resized and replaced without touching the cluster.
             agent_pool_profiles=[
@@ -326,4 +282,64 @@ def _pool_settings(args: AksClusterArgs, pool: str) -> dict[str, Any]:
         "vnet_subnet_id": args.subnet_id,
         "upgrade_settings": cs.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
         "tags": args.site.tags,
+    }
+
+
+def _access(args: AksClusterArgs) -> dict[str, Any]:
+    """Sign-in and reach: Entra ID with Azure RBAC, a private API server, Cilium overlay behind the NAT gateway."""
+    aks = args.spec.settings
+    return {
+        # Entra ID sign-in and Azure RBAC only: no local admin account, no static credentials.
+        "enable_rbac": True,
+        "disable_local_accounts": True,
+        "aad_profile": cs.ManagedClusterAADProfileArgs(
+            managed=True,
+            enable_azure_rbac=True,
+            tenant_id=azure_native.authorization.get_client_config_output().tenant_id,
+            admin_group_object_ids=list(aks.admin_group_object_ids) or None,
+        ),
+        # The API server has a private IP only. Its public FQDN resolves to that private IP, so the hub's
+        # build agents (peered, but without the environment's private DNS zones) can reach it.
+        "api_server_access_profile": cs.ManagedClusterAPIServerAccessProfileArgs(
+            enable_private_cluster=True,
+            private_dns_zone="system",
+            enable_private_cluster_public_fqdn=True,
+        ),
+        "network_profile": cs.ContainerServiceNetworkProfileArgs(
+            network_plugin=cs.NetworkPlugin.AZURE,
+            network_plugin_mode=cs.NetworkPluginMode.OVERLAY,
+            network_dataplane=cs.NetworkDataplane.CILIUM,
+            network_policy=cs.NetworkPolicy.CILIUM,
+            # The AKS subnet already egresses through the environment's NAT gateway.
+            outbound_type=cs.OutboundType.USER_ASSIGNED_NAT_GATEWAY,
+            load_balancer_sku=cs.LoadBalancerSku.STANDARD,
+            pod_cidr=str(aks.pod_cidr),
+            service_cidr=str(aks.service_cidr),
+            dns_service_ip=str(aks.service_cidr.network_address + 10),
+        ),
+    }
+
+
+def _features(args: AksClusterArgs) -> dict[str, Any]:
+    """Workload identity, image cleaner, add-ons (Key Vault CSI, policy, container insights) and upgrades."""
+    aks = args.spec.settings
+    return {
+        "oidc_issuer_profile": cs.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+        "security_profile": cs.ManagedClusterSecurityProfileArgs(
+            workload_identity=cs.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+            image_cleaner=cs.ManagedClusterSecurityProfileImageCleanerArgs(enabled=True, interval_hours=168),
+        ),
+        "addon_profiles": {
+            "azureKeyvaultSecretsProvider": cs.ManagedClusterAddonProfileArgs(
+                enabled=True, config={"enableSecretRotation": "true", "rotationPollInterval": "2m"}
+            ),
+            "azurepolicy": cs.ManagedClusterAddonProfileArgs(enabled=True),
+            "omsagent": cs.ManagedClusterAddonProfileArgs(
+                enabled=True,
+                config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"},
+            ),
+        },
+        "auto_upgrade_profile": cs.ManagedClusterAutoUpgradeProfileArgs(
+            upgrade_channel=aks.upgrade_channel, node_os_upgrade_channel=aks.node_os_upgrade_channel
+        ),
     }

@@ -3,6 +3,7 @@ the AKS ingress, with TLS certificates read from the environment's Key Vault."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
@@ -265,6 +266,11 @@ def _route_settings(
     def policy_of(route: Route) -> network.SubResourceArgs | None:
         return network.SubResourceArgs(id=restricted_waf.id) if route.restricted and restricted_waf else None
 
+    return {**_backends(routes, ref), **_listeners(routes, ref, policy_of)}
+
+
+def _backends(routes: tuple[Route, ...], ref: Callable[[str, str], network.SubResourceArgs]) -> dict[str, list]:
+    """Per hostname: a probe and backend settings that keep the original Host header."""
     return dict(
         probes=[
             network.ApplicationGatewayProbeArgs(
@@ -292,6 +298,17 @@ def _route_settings(
             )
             for r in routes
         ],
+    )
+
+
+def _listeners(
+    routes: tuple[Route, ...],
+    ref: Callable[[str, str], network.SubResourceArgs],
+    policy_of: Callable[[Route], network.SubResourceArgs | None],
+) -> dict[str, list]:
+    """Per hostname: HTTPS and HTTP listeners (the restricted WAF policy on both), the redirect to HTTPS and
+    the two routing rules."""
+    return dict(
         http_listeners=[
             listener
             for r in routes
