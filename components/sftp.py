@@ -35,13 +35,41 @@ class Sftp(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SftpArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Sftp", name, None, opts)
-        site = args.site
         service = args.spec
-        rg, loc, tags = args.resource_group_name, site.location, site.tags
-        # The account and its containers hold production data exchanged with partners.
-        stateful = pulumi.ResourceOptions(parent=self, protect=site.protect)
+        self.account = self._account(name, args)
+        self.host = pulumi.Output.concat(self.account.name, ".blob.core.windows.net")
+        self._blob_service(name, args)
+        for env, endpoint in service.endpoints.items():
+            self._user(name, args, env, endpoint)
+        if service.endpoints:
+            self._housekeeping(name, args)
+        self.facts: dict[str, Any] = {
+            "host": self.host,
+            "port": service.port,
+            "storageAccountName": self.account.name,
+            "allowedSourceRanges": [str(r) for r in service.allowed_source_ranges],
+            "housekeeping": {
+                "importDays": service.housekeeping.import_days,
+                "exportDays": service.housekeeping.export_days,
+            },
+            "users": {
+                env: {
+                    "user": e.user,
+                    "container": e.container,
+                    "homeDirectory": e.home_directory,
+                    "login": self.account.name.apply(e.login),
+                }
+                for env, e in service.endpoints.items()
+            },
+        }
+        self.register_outputs({"storageAccountId": self.account.id, "host": self.host})
 
-        self.account = storage.StorageAccount(
+    def _account(self, name: str, args: SftpArgs) -> storage.StorageAccount:
+        """SFTP-enabled, key-less (local users by SSH key, everything else by Entra ID), firewalled to partners."""
+        service, rg, loc, tags = args.spec, args.resource_group_name, args.site.location, args.site.tags
+        # The account and its containers hold production data exchanged with partners.
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.site.protect)
+        return storage.StorageAccount(
             f"{name}-account",
             storage.StorageAccountArgs(
                 account_name=service.account,
@@ -85,8 +113,9 @@ class Sftp(pulumi.ComponentResource):
             ),
             opts=stateful,
         )
-        self.host = pulumi.Output.concat(self.account.name, ".blob.core.windows.net")
 
+    def _blob_service(self, name: str, args: SftpArgs) -> None:
+        rg = args.resource_group_name
         blob_service = storage.BlobServiceProperties(
             f"{name}-blob-service",
             storage.BlobServicePropertiesArgs(
@@ -107,94 +136,78 @@ class Sftp(pulumi.ComponentResource):
         )
         send_to_log_analytics(f"{name}-blob", resource_id=blob_service.id, workspace_id=args.workspace_id, parent=self)
 
-        for env, endpoint in service.endpoints.items():
-            container = storage.BlobContainer(
-                f"{name}-container-{env}",
-                storage.BlobContainerArgs(
-                    container_name=endpoint.container,
-                    account_name=self.account.name,
-                    resource_group_name=rg,
-                    public_access="None",
-                ),
-                opts=stateful,
-            )
-            storage.LocalUser(
-                f"{name}-user-{env}",
-                storage.LocalUserArgs(
-                    username=endpoint.user,
-                    account_name=self.account.name,
-                    resource_group_name=rg,
-                    home_directory=endpoint.home_directory,
-                    permission_scopes=[
-                        storage.PermissionScopeArgs(
-                            permissions=SFTP_PERMISSIONS, service="blob", resource_name=container.name
-                        )
-                    ],
-                    ssh_authorized_keys=[
-                        storage.SshPublicKeyArgs(key=k.key, description=k.comment or f"{endpoint.user}-{i + 1}")
-                        for i, k in enumerate(service.keys[env])
-                    ],
-                    has_ssh_key=True,
-                    has_ssh_password=False,
-                    has_shared_key=False,
-                    allow_acl_authorization=False,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+    def _user(self, name: str, args: SftpArgs, env: str, endpoint: SftpEndpoint) -> None:
+        """The environment's container and its local user, who logs in with SSH keys to that container only."""
+        service, rg = args.spec, args.resource_group_name
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.site.protect)
+        container = storage.BlobContainer(
+            f"{name}-container-{env}",
+            storage.BlobContainerArgs(
+                container_name=endpoint.container,
+                account_name=self.account.name,
+                resource_group_name=rg,
+                public_access="None",
+            ),
+            opts=stateful,
+        )
+        storage.LocalUser(
+            f"{name}-user-{env}",
+            storage.LocalUserArgs(
+                username=endpoint.user,
+                account_name=self.account.name,
+                resource_group_name=rg,
+                home_directory=endpoint.home_directory,
+                permission_scopes=[
+                    storage.PermissionScopeArgs(
+                        permissions=SFTP_PERMISSIONS, service="blob", resource_name=container.name
+                    )
+                ],
+                ssh_authorized_keys=[
+                    storage.SshPublicKeyArgs(key=k.key, description=k.comment or f"{endpoint.user}-{i + 1}")
+                    for i, k in enumerate(service.keys[env])
+                ],
+                has_ssh_key=True,
+                has_ssh_password=False,
+                has_shared_key=False,
+                allow_acl_authorization=False,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-        if service.endpoints:
-            storage.ManagementPolicy(
-                f"{name}-housekeeping",
-                storage.ManagementPolicyArgs(
-                    account_name=self.account.name,
-                    resource_group_name=rg,
-                    management_policy_name="default",
-                    policy=storage.ManagementPolicySchemaArgs(
-                        rules=[
-                            storage.ManagementPolicyRuleArgs(
-                                name=rule.name,
-                                type="Lifecycle",
-                                enabled=True,
-                                definition=storage.ManagementPolicyDefinitionArgs(
-                                    filters=storage.ManagementPolicyFilterArgs(
-                                        blob_types=["blockBlob"], prefix_match=[rule.prefix]
-                                    ),
-                                    actions=storage.ManagementPolicyActionArgs(
-                                        base_blob=storage.ManagementPolicyBaseBlobArgs(
-                                            delete=storage.DateAfterModificationArgs(
-                                                days_after_modification_greater_than=rule.days
-                                            )
-                                        )
-                                    ),
+    def _housekeeping(self, name: str, args: SftpArgs) -> None:
+        """Delete files older than the housekeeping period, per environment and folder."""
+        service, rg = args.spec, args.resource_group_name
+        storage.ManagementPolicy(
+            f"{name}-housekeeping",
+            storage.ManagementPolicyArgs(
+                account_name=self.account.name,
+                resource_group_name=rg,
+                management_policy_name="default",
+                policy=storage.ManagementPolicySchemaArgs(
+                    rules=[
+                        storage.ManagementPolicyRuleArgs(
+                            name=rule.name,
+                            type="Lifecycle",
+                            enabled=True,
+                            definition=storage.ManagementPolicyDefinitionArgs(
+                                filters=storage.ManagementPolicyFilterArgs(
+                                    blob_types=["blockBlob"], prefix_match=[rule.prefix]
                                 ),
-                            )
-                            for rule in service.lifecycle_rules
-                        ]
-                    ),
+                                actions=storage.ManagementPolicyActionArgs(
+                                    base_blob=storage.ManagementPolicyBaseBlobArgs(
+                                        delete=storage.DateAfterModificationArgs(
+                                            days_after_modification_greater_than=rule.days
+                                        )
+                                    )
+                                ),
+                            ),
+                        )
+                        for rule in service.lifecycle_rules
+                    ]
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-
-        self.facts: dict[str, Any] = {
-            "host": self.host,
-            "port": service.port,
-            "storageAccountName": self.account.name,
-            "allowedSourceRanges": [str(r) for r in service.allowed_source_ranges],
-            "housekeeping": {
-                "importDays": service.housekeeping.import_days,
-                "exportDays": service.housekeeping.export_days,
-            },
-            "users": {
-                env: {
-                    "user": e.user,
-                    "container": e.container,
-                    "homeDirectory": e.home_directory,
-                    "login": self.account.name.apply(e.login),
-                }
-                for env, e in service.endpoints.items()
-            },
-        }
-        self.register_outputs({"storageAccountId": self.account.id, "host": self.host})
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
 
 @dataclass
