@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from ipaddress import IPv4Address, IPv4Network, ip_network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 
@@ -40,6 +40,7 @@ from caas import config as model
 from caas.config import EstateConfig
 from caas.mocks import SECRET
 from caas.plan import Plan, Project, render
+from caas.profiles import Environment
 from caas.specs import derive
 
 # Settings of a resource besides its inputs; inputs appear under their own (camelCase) paths.
@@ -419,7 +420,8 @@ def _disguised(cfg: EstateConfig, environment: str) -> EstateConfig:
     spec = derive(cfg)
     cfg.profile  # noqa: B018 - computed now, so the copy keeps the own environment's profile
     copy = cfg.model_copy(update={"environment": environment})
-    layer = replace(spec.kubernetes, environment=environment) if spec.kubernetes is not None else None
+    seen = cast(Environment, environment)  # the disguise is one of the environments
+    layer = replace(spec.kubernetes, environment=seen) if spec.kubernetes is not None else None
     derive.seed(copy, replace(spec, site=replace(spec.site, environment=environment), kubernetes=layer))  # type: ignore[attr-defined]
     return copy
 

@@ -64,7 +64,7 @@ def _shared(
     spec: EstateSpec, shared: SharedSpec, rg: pulumi.Input[str], workspace: pulumi.Input[str]
 ) -> dict[str, Any]:
     """The shared PA/AR layer: SFTP host, hub, Bastion, registry, pipelines' identity, build agents."""
-    site, outputs = spec.site, {}
+    site, outputs = spec.site, dict[str, Any]()
     if spec.sftp_service is not None:
         sftp = Sftp("sftp", SftpArgs(site, spec.sftp_service, spec.storage_redundancy, rg, workspace))
         outputs.update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -77,7 +78,7 @@ class BuildAgents(pulumi.ComponentResource):
         return project.id
 
     def _pool(
-        self, name: str, args: BuildAgentsArgs, project_id: pulumi.Input[str], grants: list[pulumi.Resource]
+        self, name: str, args: BuildAgentsArgs, project_id: pulumi.Input[str], grants: Sequence[pulumi.Resource]
     ) -> dop.Pool:
         site, spec = args.site, args.spec
         return dop.Pool(
@@ -104,5 +105,5 @@ class BuildAgents(pulumi.ComponentResource):
                 tags=site.tags,
             ),
             # The subnet grants are not inputs of the pool, but ARM refuses the pool without them.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(grants)),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -256,7 +257,7 @@ def _route_settings(
     routes: tuple[Route, ...],
     gateway_id: pulumi.Output[str],
     restricted_waf: network.WebApplicationFirewallPolicy | None,
-) -> dict[str, list]:
+) -> dict[str, Any]:
     """Per hostname: probe, backend settings (original Host header kept), HTTPS and HTTP listeners, the
     redirect to HTTPS and the two routing rules. Items refer to each other by id inside the gateway."""
 
@@ -269,7 +270,7 @@ def _route_settings(
     return {**_backends(routes, ref), **_listeners(routes, ref, policy_of)}
 
 
-def _backends(routes: tuple[Route, ...], ref: Callable[[str, str], network.SubResourceArgs]) -> dict[str, list]:
+def _backends(routes: tuple[Route, ...], ref: Callable[[str, str], network.SubResourceArgs]) -> dict[str, Any]:
     """Per hostname: a probe and backend settings that keep the original Host header."""
     return dict(
         probes=[
@@ -305,7 +306,7 @@ def _listeners(
     routes: tuple[Route, ...],
     ref: Callable[[str, str], network.SubResourceArgs],
     policy_of: Callable[[Route], network.SubResourceArgs | None],
-) -> dict[str, list]:
+) -> dict[str, Any]:
     """Per hostname: HTTPS and HTTP listeners (the restricted WAF policy on both), the redirect to HTTPS and
     the two routing rules."""
     return dict(

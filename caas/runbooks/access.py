@@ -96,7 +96,9 @@ def _namespaces(ctx: Context) -> str:
     partners = cfg.kubernetes.partners
     if not partners:
         return text + f"\nNo partner group is registered yet ({code('caas:kubernetes.partners')}).\n"
-    role = derive(cfg).kubernetes.partner_role
+    layer = derive(cfg).kubernetes
+    assert layer is not None  # partners are registered only with containerised apps
+    role = layer.partner_role
     rows = [
         (
             p.name,
@@ -147,7 +149,9 @@ def _check(ctx: Context) -> list[Step]:
     if not mine:
         return []
     namespace = mine[0].namespace
-    writes = derive(cfg).kubernetes.partner_role.endswith("Writer")
+    layer = derive(cfg).kubernetes
+    assert layer is not None
+    writes = layer.partner_role.endswith("Writer")
     return [
         Step(
             title="Check your rights in a namespace",

@@ -141,10 +141,10 @@ def build_and_release(ctx: Context) -> Section | None:
 def _project_repository(ctx: Context) -> str:
     """The repository the example pipeline pushes to: the environment's first project image, else the
     Azure DevOps repository's name."""
-    cfg = ctx.cfg
+    cfg, layer_spec = ctx.cfg, derive(ctx.cfg).kubernetes
     for app, roles in layer.PROJECT_IMAGES.items():
-        if derive(cfg).workloads and getattr(cfg.apps, app, False):
-            return kspec.image(derive(cfg).kubernetes, roles[0]).repository
+        if layer_spec is not None and layer_spec.workloads and getattr(cfg.apps, app, False):
+            return kspec.image(layer_spec, roles[0]).repository
     return "$(Build.Repository.Name)"
 
 
@@ -199,7 +199,7 @@ def _releases(ctx: Context, login_server: str) -> tuple[str, list[Step]]:
     if role is None or not k8s.enabled or ctx.registry_model is None:
         return facts, []
     pool = derive(ctx.registry_model).names.resource("devops_pool")
-    current = kspec.image(derive(cfg).kubernetes, role)
+    current = kspec.image(layer_spec, role)
     return facts, [
         Step(
             title="Release a new image",

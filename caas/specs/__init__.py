@@ -12,32 +12,39 @@ from ipaddress import IPv4Address, IPv4Network
 from caas.model import EstateConfig
 from caas.naming import Namer
 from caas.specs import compute, connectivity, data, kubernetes, network, shared, site
+from caas.specs.compute import ComputeSpec, HostSpec, PoolSpec, Route
+from caas.specs.connectivity import SftpEndpoint, SftpService, VpnPlan, VpnSpec
+from caas.specs.data import DataModel, DataSpec
+from caas.specs.kubernetes import KubernetesSpec, Workload
 from caas.specs.memo import once
+from caas.specs.network import DrNetworkSpec, NetworkSpec
+from caas.specs.shared import SharedSpec
+from caas.specs.site import Site
 
 
 @dataclass(frozen=True)
 class EstateSpec:
     """Everything the estate builds, one typed field per area or component (None where the stack has none)."""
 
-    site: site.Site
+    site: Site
     dr_location: str  # caas:location.dr
     log_retention_days: int
     storage_redundancy: str  # the profile's (LRS or ZRS), for storage accounts
     key_vault_soft_delete_days: int
     purge_protection: bool
     # -- shared stack --
-    shared: shared.SharedSpec | None
-    sftp_service: connectivity.SftpService | None
+    shared: SharedSpec | None
+    sftp_service: SftpService | None
     # -- environment stacks --
     shared_stack: str | None
-    network: network.NetworkSpec | None
-    dr_site: site.Site | None  # the DR region, when the stack has a DR network
-    dr_network: network.DrNetworkSpec | None
-    compute: compute.ComputeSpec | None
-    data: data.DataSpec | None
-    sftp_endpoint: connectivity.SftpEndpoint | None
-    vpn: connectivity.VpnSpec | None
-    kubernetes: kubernetes.KubernetesSpec | None
+    network: NetworkSpec | None
+    dr_site: Site | None  # the DR region, when the stack has a DR network
+    dr_network: DrNetworkSpec | None
+    compute: ComputeSpec | None
+    data: DataSpec | None
+    sftp_endpoint: SftpEndpoint | None
+    vpn: VpnSpec | None
+    kubernetes: KubernetesSpec | None
     hostnames: dict[str, str]
     subnets: dict[str, IPv4Network]  # the stack's subnet plan (hub or spoke)
     dr_subnets: dict[str, IPv4Network]  # {} without a DR network
@@ -58,7 +65,7 @@ class EstateSpec:
         return self.site.names.in_region(self.dr_location)
 
     @property
-    def aks_pools(self) -> dict[str, compute.PoolSpec]:
+    def aks_pools(self) -> dict[str, PoolSpec]:
         return self.compute.aks.pools if self.compute is not None and self.compute.aks is not None else {}
 
     @property
@@ -66,19 +73,19 @@ class EstateSpec:
         return self.compute.aks.ingress_ip if self.compute is not None and self.compute.aks is not None else None
 
     @property
-    def icm710_hosts(self) -> dict[str, dict[str, compute.HostSpec]]:
+    def icm710_hosts(self) -> dict[str, dict[str, HostSpec]]:
         return {s: system.hosts for s, system in self.compute.icm710.items()} if self.compute is not None else {}
 
     @property
-    def public_routes(self) -> list[compute.Route]:
+    def public_routes(self) -> list[Route]:
         return list(self.compute.public_entry.routes) if self.compute is not None else []
 
     @property
-    def workloads(self) -> list[kubernetes.Workload]:
+    def workloads(self) -> list[Workload]:
         return list(self.kubernetes.workloads) if self.kubernetes is not None else []
 
     @property
-    def data_model(self) -> data.DataModel | None:
+    def data_model(self) -> DataModel | None:
         return self.data.model if self.data is not None else None
 
     @property
@@ -103,7 +110,7 @@ class EstateSpec:
         return dict(self.site.tags)
 
     @property
-    def vpn_plan(self) -> connectivity.VpnPlan | None:
+    def vpn_plan(self) -> VpnPlan | None:
         return self.vpn.plan if self.vpn is not None else None
 
 

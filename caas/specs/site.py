@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from caas import naming
@@ -16,7 +15,7 @@ class Site:
 
     names: naming.Namer
     location: str
-    tags: Mapping[str, str]
+    tags: dict[str, str]
     zones: tuple[str, ...]
     protect: bool
     environment: str  # a label (lock notes, cloud-init), never a switch: switches live in the profile
