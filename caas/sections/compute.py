@@ -2,7 +2,7 @@
 
 Sizes the stack file leaves out come from one table per scale (``profile.scale``: ``production`` in prd,
 ``small`` in uat and int), so every environment's hosts are readable here and diffable in review.
-The ``problems`` function holds the cross-field rules; messages name the key the user has to change.
+The cross-field rules live beside the derivations (``caas.specs.compute.problems``), which they need.
 """
 
 from __future__ import annotations

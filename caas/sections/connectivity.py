@@ -3,8 +3,8 @@
 ``caas:sftp`` in the shared stack describes the customer's one SFTP host (a storage account) with one local
 user and container per environment; an environment stack sets ``caas:sftp: {enabled: true}`` to reach it
 through its own private endpoint. ``caas:vpn`` in an environment stack describes its VPN gateway and the
-partner sites it connects to. Components and runbooks read the derived facts (``SftpService``,
-``SftpEndpoint``, ``VpnPlan``) through ``cfg.sftp_service``, ``cfg.sftp_endpoint`` and ``cfg.vpn_plan``.
+partner sites it connects to. ``caas.specs.connectivity`` derives the facts defined here (``SftpService``,
+``SftpEndpoint``, ``VpnPlan``); components and runbooks read them from ``caas.specs.derive(cfg)``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The data area of the stack model: databases, secrets, backup, monitoring and GDPR controls.
 
-Config: ``caas:databases``, ``caas:backup``, ``caas:monitoring`` and ``caas:dataProtection``. Everything the
-components, runbooks and tests need is derived here once (``derive(cfg)`` -> ``cfg.data``): sizes by scale,
-retention by environment, physical names, alert rules, the regions data lives in, the data-flow rule and the
+Config: ``caas:databases``, ``caas:backup``, ``caas:monitoring`` and ``caas:dataProtection``, and the shapes of
+what ``caas.specs.data`` derives from them once (``derive(cfg).data``): sizes by scale, retention by environment
+(from ``caas.profiles``), physical names, alert rules, the regions data lives in, the data-flow rule and the
 recovery objectives (RPO/RTO) each environment can promise. Pure: no Pulumi, no Azure calls.
 """
 

@@ -2,8 +2,8 @@
 
 What runs in each environment's AKS cluster: one namespace per app, environment and system, the ingress
 controller, SolrCloud for ICM 11, the Helm releases of Intershop's charts, and who may touch which namespace.
-Everything the components and the Helm values need is derived here once (``workloads`` with their secrets,
-``network_rules``, quotas, images), as pure functions of the model, so tests read the facts the program deploys.
+Everything the components and the Helm values need is derived once in ``caas.specs.kubernetes`` (``workloads``
+with their secrets, ``network_rules``, quotas, images), so tests read the facts the program deploys.
 """
 
 from __future__ import annotations
