@@ -36,6 +36,9 @@ class Profile(BaseModel):
     )
     aks_tier: Literal["Free", "Standard"] = Field(description="AKS control-plane tier (Standard carries the SLA).")
     scale: Literal["small", "production"] = Field(description="Default sizing of compute and databases.")
+    deploy_approval: bool = Field(
+        description="`pulumi up` of this stack waits for an approval on its Azure DevOps environment."
+    )
 
 
 # Production guarantees: prd, and the shared PA/AR layer that serves every environment, prd included.
@@ -50,6 +53,7 @@ PRODUCTION = Profile(
     backup_redundancy="GeoRedundant",
     aks_tier="Standard",
     scale="production",
+    deploy_approval=True,
 )
 # prd's topology (zones, tiers, backup) at smaller scale; it holds pseudonymised prd data only.
 PRE_PRODUCTION = PRODUCTION.model_copy(
@@ -59,6 +63,7 @@ PRE_PRODUCTION = PRODUCTION.model_copy(
         "log_retention_days": 30,
         "backup_redundancy": "ZoneRedundant",
         "scale": "small",
+        "deploy_approval": False,
     }
 )
 PROFILES: dict[str, Profile] = {
@@ -70,7 +75,7 @@ PROFILES: dict[str, Profile] = {
 }
 
 # Settings prd (and shared) may never weaken, with the value that counts as weakening.
-NON_NEGOTIABLE = ("zones", "protect", "backup", "purge_protection", "disaster_recovery")
+NON_NEGOTIABLE = ("zones", "protect", "backup", "purge_protection", "disaster_recovery", "deploy_approval")
 PRD_MIN_LOG_RETENTION_DAYS = 90
 
 
