@@ -61,6 +61,7 @@ class Delivery:
     project: str  # the Pulumi project (Pulumi.yaml name)
     organization_url: str  # Azure DevOps organisation
     devops_project: str  # the Azure DevOps project the pipelines live in
+    registry: str  # the shared container registry (login server: <registry>.azurecr.io)
     agent_pool: str  # the Managed DevOps Pool of the shared stack; Azure DevOps shows it under this name
     service_connection: str  # the deployer's workload-identity-federation service connection
     issuer: str
@@ -97,6 +98,7 @@ def delivery(models: Mapping[str, EstateConfig], project: str) -> Delivery:
         project=project,
         organization_url=shared.devops.organization_url,
         devops_project=shared.devops.projects[0],
+        registry=names.compact("registry"),
         agent_pool=names.resource("devops_pool"),
         service_connection=f"caas-{code}-deployer",
         issuer=shared.devops.service_connection_issuer,
