@@ -55,6 +55,35 @@ def _diff(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _datajobs(args: argparse.Namespace) -> int:
+    from caas import datajobs
+    from caas.delivery import for_project
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    delivery = for_project(project)
+    if args.roles:
+        models = {stack: project.load(stack)[0] for stack in project.stacks()}
+        sys.stdout.write(datajobs.as_json(datajobs.grants_as_data(datajobs.role_grants(models))))
+        return 0
+    cfg = project.load(args.stack)[0]
+    if args.format == "dr":
+        shared = project.load("shared")[0] if "shared" in project.stacks() else None
+        sys.stdout.write(datajobs.dr_markdown(cfg, shared))
+        return 0
+    try:
+        facts = datajobs.facts(cfg, delivery)
+    except ValueError as error:
+        print(f"caas: {error}", file=sys.stderr)
+        return 2
+    facts["logins"] = {
+        "sql": datajobs.sql_logins(cfg, delivery.data_identity),
+        "postgres": datajobs.postgres_logins(cfg, delivery.data_identity),
+    }
+    sys.stdout.write(datajobs.as_json(facts))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -89,7 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     compare.set_defaults(func=_diff)
 
+    jobs = commands.add_parser("datajobs", help="facts the data pipelines act on (names, logins, DR statement)")
+    jobs.add_argument("--stack", help="int, uat or prd")
+    jobs.add_argument("--format", choices=("json", "dr"), default="json", help="dr: the DR statement (Markdown)")
+    jobs.add_argument("--roles", action="store_true", help="the data identity's Azure roles over all stacks (JSON)")
+    jobs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    jobs.set_defaults(func=_datajobs)
+
     args = parser.parse_args(argv)
+    if args.command == "datajobs" and not args.roles and not args.stack:
+        parser.error("datajobs needs --stack (or --roles)")
     try:
         return args.func(args)
     except ConfigError as error:
