@@ -41,8 +41,6 @@ BUILT_IN_ROLES = {
 
 # Suffix of the prd copies the refresh pseudonymises; the pipeline refuses to run the script on any other name.
 COPY_SUFFIX = "-refresh"
-# Scratch database of the IOM refresh, created by the data identity on prd's server (it owns it, nothing else).
-IOM_SCRATCH_DATABASE = "oms_refresh"
 IOM_DATABASE = OmsDb.model_fields["name"].default  # the IOM chart's database and its owner
 IOM_OWNER = OmsDb.model_fields["user"].default
 
@@ -108,6 +106,7 @@ def facts(cfg: EstateConfig, delivery: Delivery) -> dict[str, Any]:
         "resourceGroup": rg,
         "restoreResourceGroup": restore_group(cfg),
         "dataRule": cfg.data_rule,
+        "vms": vm_hosts(cfg),
         "icmDatabase": {
             "instance": mi.name,
             "databases": mi.databases,
@@ -126,7 +125,8 @@ def facts(cfg: EstateConfig, delivery: Delivery) -> dict[str, Any]:
             "serverId": _id(rg, "Microsoft.DBforPostgreSQL/flexibleServers", pg.name),
             "database": IOM_DATABASE,
             "owner": IOM_OWNER,
-            "scratchDatabase": IOM_SCRATCH_DATABASE,
+            # The refresh's point-in-time copy of the whole server, in prd's restore group and prd's subnet.
+            "copyServer": f"{pg.name}{COPY_SUFFIX}",
             "retentionDays": pg.retention_days,
             "subnetId": _subnet_id(cfg, "postgres"),
             "privateDnsZoneId": _id(rg, "Microsoft.Network/privateDnsZones", cfg.private_dns_zones["postgres"]),
@@ -289,35 +289,41 @@ def _refresh_target_grants(cfg: EstateConfig, stack: str) -> list[RoleGrant]:
 
 
 def sql_logins(cfg: EstateConfig, identity: str) -> dict[str, list[str]]:
-    """T-SQL per ICM database: a contained Entra user for the data identity, member of db_owner.
+    """T-SQL per database of the ICM instance (``master`` included) for the data identity.
 
-    db_owner because the refresh pseudonymises and then drops the copies, which inherit their users from the
-    prd databases; a DROP DATABASE is data-plane, so the resource group's delete lock does not stand in its
-    way. The same user exists in uat's restored databases (same tenant, same object id) and relinks ICM's
-    users there. The SQL MI's identity needs Directory Readers to resolve the name (docs/data.md, step 1).
+    prd: a server login without server roles, and a user in each ICM database in db_owner. The refresh's
+    copies inherit that user: it pseudonymises them, then drops them from ``master`` (DROP DATABASE is
+    data-plane, so the resource group's delete lock does not block it, and it needs db_owner of the copy).
+    This is the one real right the identity holds on prd's data; see docs/recovery.md for what limits it.
+    uat: only the login; its databases are replaced by the copies, which bring the user along (an Entra
+    login's SID is the principal's, the same on every instance of the tenant). int: nothing.
+    The instance's identity needs Directory Readers to resolve the name (docs/data.md, step 1).
     """
     if cfg.data is None:
         return {}
-    statements = [
-        f"CREATE USER [{identity}] FROM EXTERNAL PROVIDER;",
-        f"ALTER ROLE db_owner ADD MEMBER [{identity}];",
-    ]
-    return {db: statements for db in cfg.data.sql_mi.databases.values()}
+    login = [f"CREATE LOGIN [{identity}] FROM EXTERNAL PROVIDER;"]
+    if cfg.environment == "prd":
+        user = [f"CREATE USER [{identity}] FROM LOGIN [{identity}];", f"ALTER ROLE db_owner ADD MEMBER [{identity}];"]
+        return {"master": login, **{db: user for db in cfg.data.sql_mi.databases.values()}}
+    if cfg.environment in data_section.DATA_RULES["prd"]["mayCopyTo"]:  # type: ignore[operator]
+        return {"master": login}
+    return {}
 
 
 def postgres_logins(cfg: EstateConfig, identity: str) -> list[str]:
-    """SQL for the ``postgres`` database of the IOM server, run by a member of the Entra admin group.
+    """SQL for the ``postgres`` database of the IOM server, run once by a member of the Entra admin group.
 
-    prd: read every table of IOM's database (pg_read_all_data) and create the scratch database it then owns.
-    uat: membership in IOM's owner role, so the restore recreates IOM's objects as that role (--role).
+    Both prd and uat: an Entra principal that is a member of IOM's owner role. In prd it acts only on the
+    point-in-time copy of the server (restored roles included): it pseudonymises and dumps it. In uat it
+    recreates IOM's objects as that role (``pg_restore --role``). int: nothing.
     """
     if cfg.data is None or cfg.data.postgres is None:
         return []
-    create = f"SELECT * FROM pgaadauth_create_principal('{identity}', false, false);"
-    if cfg.environment == "prd":
-        return [create, f'GRANT pg_read_all_data TO "{identity}";', f'ALTER ROLE "{identity}" CREATEDB;']
-    if cfg.environment in data_section.DATA_RULES["prd"]["mayCopyTo"]:  # type: ignore[operator]
-        return [create, f'GRANT "{IOM_OWNER}" TO "{identity}";']
+    if cfg.environment == "prd" or cfg.environment in data_section.DATA_RULES["prd"]["mayCopyTo"]:  # type: ignore[operator]
+        return [
+            f"SELECT * FROM pgaadauth_create_principal('{identity}', false, false);",
+            f'GRANT "{IOM_OWNER}" TO "{identity}";',
+        ]
     return []
 
 
