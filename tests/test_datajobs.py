@@ -19,14 +19,8 @@ from caas.plan import Project
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINES = ROOT / "pipelines" / "data"
 # ../shared beside the checkout (CI, main); a worktree sits one level deeper.
-SCHEMA = next(
-    (
-        p
-        for d in (ROOT.parent, ROOT.parent.parent)
-        if (p := d / "shared/schemas/azure-pipelines/service-schema.json").exists()
-    ),
-    None,
-)
+_SCHEMA_PATH = "shared/schemas/azure-pipelines/service-schema.json"
+SCHEMA = next((d / _SCHEMA_PATH for d in (ROOT.parent, ROOT.parent.parent) if (d / _SCHEMA_PATH).exists()), None)
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
