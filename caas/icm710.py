@@ -75,7 +75,7 @@ def as_tsv(found: list[Host]) -> str:
 def as_table(found: list[Host]) -> str:
     table = [list(COLUMNS), *([getattr(h, c) or "-" for c in COLUMNS] for h in found)]
     widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
-    return "".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() + "\n" for r in table)
+    return "".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in table)
 
 
 FORMATS = {"table": as_table, "json": as_json, "tsv": as_tsv}
