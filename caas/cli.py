@@ -1,4 +1,4 @@
-"""``python -m caas``: the offline plan, the benchmark, runbooks and the stack diff."""
+"""``python -m caas``: the offline plan, the benchmark, runbooks, the stack diff and the ICM 7.10 host list."""
 
 from __future__ import annotations
 
@@ -43,6 +43,19 @@ def _runbook(args: argparse.Namespace) -> int:
     project = Project.at(args.dir)
     for path in write(project, args.stack, args.out or args.dir / "runbooks" / args.stack):
         print(path)
+    return 0
+
+
+def _hosts(args: argparse.Namespace) -> int:
+    from caas import icm710
+    from caas.plan import Project
+
+    cfg = Project.at(args.dir).load(args.stack)[0]
+    found = icm710.hosts(cfg, args.system)
+    if not found:
+        print(f"caas: stack {args.stack} has no ICM 7.10 hosts (caas:apps.icm710 is off)", file=sys.stderr)
+        return 2
+    sys.stdout.write(icm710.FORMATS[args.format](found))
     return 0
 
 
@@ -124,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs.add_argument("--roles", action="store_true", help="the data identity's Azure roles over all stacks (JSON)")
     jobs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     jobs.set_defaults(func=_datajobs)
+
+    hosts = commands.add_parser("hosts", help="the ICM 7.10 hosts of a stack, for the 7.10 release pipeline")
+    hosts.add_argument("--stack", required=True, help="int, uat or prd")
+    hosts.add_argument("--system", choices=("live", "edit"), help="one system only (default: both)")
+    hosts.add_argument("--format", choices=("table", "json", "tsv"), default="table")
+    hosts.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    hosts.set_defaults(func=_hosts)
 
     args = parser.parse_args(argv)
     if args.command == "datajobs" and not args.roles and not args.stack:
