@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "scripts" / "icm710" / "deploy.sh"
 ROLLOUT = ROOT / "scripts" / "icm710" / "rollout.sh"
 PIPELINE = ROOT / "pipelines" / "release" / "icm710.yml"
-SCHEMA = ROOT.parent.parent / "shared" / "schemas" / "azure-pipelines" / "service-schema.json"
+SCHEMA = ROOT.parent / "shared" / "schemas" / "azure-pipelines" / "service-schema.json"
 SHARE = "acc.file.core.windows.net:/acc/icm710-live"
 
 
