@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     plan = commands.add_parser("plan", help="render a stack offline: what `pulumi up` would create")
     plan.add_argument("--stack", required=True, help="shared, int, uat or prd")
-    plan.add_argument("--format", choices=("table", "json", "mermaid"), default="table")
+    plan.add_argument("--format", choices=("table", "json", "mermaid", "timeline"), default="table")
     plan.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     plan.set_defaults(func=_plan)
 
