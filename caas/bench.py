@@ -5,7 +5,11 @@ Per stack, in fresh interpreters:
 - floor: importing the SDK modules the program uses, then registering the very same resources (same types,
   names, parents, inputs and type aliases) with bare ``pulumi.CustomResource``/``ComponentResource`` under plain
   mocks. pulumi-azure-native attaches one alias per historical API version to each resource and the SDK
-  resolves every one, so this, not our code, dominates a plan.
+  resolves every one, so this, not our code, dominates a plan. The floor counts the stack's own resources
+  only: an environment's plan derives the shared outputs it reads (caas.stack_outputs) and replays no other
+  stack.
+
+Then the test suite, once, alone: ``python -m pytest -q`` wall time (the budget is 45 s on 2 cores).
 
 The fleet run renders N generated customers x (int, uat, prd) in one process to show cost per resource as N grows.
 """
@@ -46,11 +50,7 @@ def _median(values: list[float]) -> float:
 
 
 def floor_main(*plan_paths: str) -> None:
-    """Replay recorded plans with bare SDK resources; print import and registration seconds as JSON.
-
-    An environment's plan process renders the shared stack first (for its StackReference), so its floor
-    replays the shared plan too.
-    """
+    """Replay recorded plans with bare SDK resources; print import and registration seconds as JSON."""
     import importlib
 
     started = time.perf_counter()
@@ -108,18 +108,11 @@ def measure_stack(stack: str, directory: Path) -> dict[str, float]:
         plans.append(wall)
         peaks.append(peak)
         rendered[stack] = out
-    if stack != "shared":
-        rendered["shared"] = _child(
-            ["-m", "caas", "plan", "--dir", str(directory), "--stack", "shared", "--format", "json"]
-        )[2]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for name in (["shared"] if stack != "shared" else []) + [stack]:
-            path = Path(tmp) / f"{name}.json"
-            path.write_text(rendered[name])
-            paths.append(str(path))
+        path = Path(tmp) / f"{stack}.json"
+        path.write_text(rendered[stack])
         for _ in range(RUNS):
-            wall, _, out = _child(["-c", f"from caas.bench import floor_main; floor_main(*{paths!r})"])
+            wall, _, out = _child(["-c", f"from caas.bench import floor_main; floor_main({str(path)!r})"])
             floors.append(wall)
             imports.append(json.loads(out)["import"])
     plan_json = rendered[stack]
@@ -151,17 +144,30 @@ def fleet(customers: int, workdir: Path) -> dict[str, float]:
                 text.replace("code: acme", f"code: {code}").replace("acme/caas-acme/", f"acme/caas-{code}/")
             )
         projects.append(Project.at(folder))
-    cache: dict = {}
     start = time.perf_counter()
     resources = 0
     for project in projects:
         for stack in ("int", "uat", "prd"):
-            resources += len(render(project, stack, cache).resources)
+            resources += len(render(project, stack).resources)
     wall = time.perf_counter() - start
     return {"customers": customers, "resources": resources, "wall_s": wall, "ms_per_resource": 1000 * wall / resources}
 
 
-def run(fleet: list[int], stacks: list[str], directory: Path = PROGRAM_ROOT) -> int:
+def suite() -> tuple[float, str]:
+    """Wall seconds of one full test run in a fresh interpreter (its own workers included) and pytest's summary."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=PROGRAM_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    lines = done.stdout.strip().splitlines()
+    return wall, lines[-1] if lines else f"pytest exited with {done.returncode}"
+
+
+def run(fleet: list[int], stacks: list[str], directory: Path = PROGRAM_ROOT, with_suite: bool = True) -> int:
     print(f"Offline plan vs SDK floor (median of {RUNS} fresh interpreters each)")
     print(
         f"{'stack':<8} {'resources':>9} {'plan s':>8} {'floor s':>8} {'import s':>9} {'plan/floor':>10} {'peak MiB':>9}"
@@ -179,6 +185,9 @@ def run(fleet: list[int], stacks: list[str], directory: Path = PROGRAM_ROOT) -> 
             with tempfile.TemporaryDirectory() as tmp:
                 f = _fleet_in_child(n, Path(tmp))
             print(f"{f['customers']:>3} {f['resources']:>9} {f['wall_s']:>8.2f} {f['ms_per_resource']:>12.2f}")
+    if with_suite:
+        wall, summary = suite()
+        print(f"\nTest suite (python -m pytest -q, once): {wall:.1f} s wall (budget 45 s alone on 2 cores): {summary}")
     return 0
 
 

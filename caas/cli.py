@@ -21,7 +21,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from caas.bench import run
 
-    return run(fleet=args.fleet, stacks=args.stacks)
+    return run(fleet=args.fleet, stacks=args.stacks, with_suite=not args.no_suite)
 
 
 def _reference(args: argparse.Namespace) -> int:
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = commands.add_parser("bench", help="plan time and memory per stack against the SDK floor")
     bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
     bench.add_argument("--stacks", nargs="*", default=["shared", "int", "uat", "prd"])
+    bench.add_argument("--no-suite", action="store_true", help="skip timing the test suite")
     bench.set_defaults(func=_bench)
 
     ref = commands.add_parser("reference", help="the config reference (Markdown), generated from the model")
