@@ -55,11 +55,9 @@ def floor_main(*plan_paths: str) -> None:
 
     started = time.perf_counter()
     import pulumi
-    from pulumi.runtime import settings
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
 
     from caas.mocks import RecordingMocks
+    from caas.sdk_internals import reset_root, run_program
 
     documents = [json.loads(Path(p).read_text()) for p in plan_paths]
     classes = {}
@@ -70,9 +68,9 @@ def floor_main(*plan_paths: str) -> None:
     imported = time.perf_counter()
     aliases = {token: _aliases(cls) for token, cls in classes.items()}
     for document in documents:
-        settings.ROOT.set(None)
+        reset_root()
         pulumi.runtime.set_mocks(RecordingMocks(), project=document["project"], stack=document["stack"], preview=False)
-        _sync_await(run_pulumi_func(lambda d=document: _replay(d["resources"], aliases)))
+        run_program(lambda d=document: _replay(d["resources"], aliases))
     finished = time.perf_counter()
     print(json.dumps({"import": imported - started, "register": finished - imported}))
 

@@ -15,7 +15,8 @@ from typing import Any
 from google.protobuf import json_format
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.rpc import UNKNOWN, _special_resource_sig, _special_secret_sig, _special_sig_key
+
+from caas.sdk_internals import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE
 
 SUBSCRIPTION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:subscription"))
 TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:tenant"))
@@ -397,15 +398,15 @@ class DuplicateUrnError(Exception):
 def _plain(value: Any) -> Any:
     """Protobuf-struct JSON -> plan JSON: secrets and unknowns masked, resource refs as URNs, ints kept."""
     if isinstance(value, dict):
-        sig = value.get(_special_sig_key)
-        if sig == _special_secret_sig:
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
             return SECRET
-        if sig == _special_resource_sig:
+        if sig == RESOURCE_SIG:
             return value.get("urn", "")
         return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if value == UNKNOWN:
+    if value == UNKNOWN_VALUE:
         return UNKNOWN_TEXT
     if isinstance(value, float) and value.is_integer():
         return int(value)

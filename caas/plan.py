@@ -17,12 +17,10 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from caas import config as model
 from caas.mocks import SECRET, Invoke, RecordingMocks, RecordingMonitor, Registration, _plain
+from caas.sdk_internals import exported_outputs, reset_root, run_program, wait
 from caas.stack_outputs import derive
 from caas.timeline import as_timeline
 
@@ -115,10 +113,10 @@ def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for name in sorted(outputs):
         value = pulumi.Output.from_input(outputs[name])
-        if _sync_await(value.is_secret()):
+        if wait(value.is_secret()):
             resolved[name] = SECRET
             continue
-        resolved[name] = _plain(json.loads(json.dumps(_sync_await(value.future()), default=str)))
+        resolved[name] = _plain(json.loads(json.dumps(wait(value.future()), default=str)))
     return resolved
 
 
@@ -139,7 +137,7 @@ def render(project: Project, stack: str) -> Plan:
 
     mocks = RecordingMocks(stack_outputs, secrets=_secret_texts(raw, secret_keys))
     monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
+    reset_root()
     pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(raw, sorted(secret_keys))
 
@@ -149,9 +147,8 @@ def render(project: Project, stack: str) -> Plan:
         sys.path.insert(0, program_dir)
     cwd = os.getcwd()
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project.program), run_name="__main__")))
-        root = settings.get_root_resource()
-        outputs = _resolve_outputs(getattr(root, "outputs", {}))
+        run_program(lambda: runpy.run_path(str(project.program), run_name="__main__"))
+        outputs = _resolve_outputs(exported_outputs())
     finally:
         os.chdir(cwd)
         if added:

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
 
 from caas.config import SECRET_PLACEHOLDER
 from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, fake_password
 from caas.plan import Plan, as_table
+from caas.sdk_internals import reset_root
 from components.roles import ROLES
 from tests.conftest import STACKS
 
@@ -282,7 +282,7 @@ def test_invoke_arguments_holding_a_secret_are_masked() -> None:
     """A plaintext the run knows as secret (the SDK unwraps secret invoke args) is recorded as [secret]."""
     mocks = RecordingMocks(secrets=["s3cret-value"])
     monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
+    reset_root()
     pulumi.runtime.set_mocks(mocks, project="t", stack="t", preview=False, monitor=monitor)
     pulumi.runtime.invoke(
         "test:index:read", {"password": "s3cret-value", "nested": {"dsn": "x;pw=s3cret-value"}, "n": "a"}
