@@ -21,7 +21,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from caas.bench import run
 
-    return run(fleet=args.fleet, stacks=args.stacks)
+    return run(fleet=args.fleet, stacks=args.stacks, with_suite=not args.no_suite)
 
 
 def _reference(args: argparse.Namespace) -> int:
@@ -103,13 +103,14 @@ def main(argv: list[str] | None = None) -> int:
 
     plan = commands.add_parser("plan", help="render a stack offline: what `pulumi up` would create")
     plan.add_argument("--stack", required=True, help="shared, int, uat or prd")
-    plan.add_argument("--format", choices=("table", "json", "mermaid"), default="table")
+    plan.add_argument("--format", choices=("table", "json", "mermaid", "timeline"), default="table")
     plan.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     plan.set_defaults(func=_plan)
 
     bench = commands.add_parser("bench", help="plan time and memory per stack against the SDK floor")
     bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
     bench.add_argument("--stacks", nargs="*", default=["shared", "int", "uat", "prd"])
+    bench.add_argument("--no-suite", action="store_true", help="skip timing the test suite")
     bench.set_defaults(func=_bench)
 
     ref = commands.add_parser("reference", help="the config reference (Markdown), generated from the model")

@@ -8,6 +8,7 @@ import pulumi
 
 from caas import estate_compute
 from caas.config import EstateConfig
+from caas.stack_outputs import SFTP_SHARED_OUTPUTS, SHARED_OUTPUTS
 from components.backup import Backup, BackupArgs
 from components.dr_network import DrNetwork, DrNetworkArgs
 from components.foundation import Foundation, FoundationArgs
@@ -22,18 +23,6 @@ from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
 from components.shared_services import SharedServices, SharedServicesArgs
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
-
-# Exported by the shared stack when it runs an SFTP host; read only by environments with caas:sftp.
-SFTP_SHARED_OUTPUTS = ("sftpStorageAccountId", "sftpStorageAccountName", "sftpHost")
-# Outputs of the shared stack that environment stacks read; the names are a contract between stacks.
-SHARED_OUTPUTS = (
-    "hubVnetId",
-    "hubVnetName",
-    "hubResourceGroupName",
-    "registryId",
-    "registryLoginServer",
-    *SFTP_SHARED_OUTPUTS,
-)
 
 
 def build(cfg: EstateConfig) -> dict[str, Any]:
