@@ -47,9 +47,10 @@ class Check:
 # Offline
 
 
-def budget(cfg: EstateConfig, plan: Plan, today: date, source: str) -> list[Check]:
+def budget(cfg: EstateConfig, plan: Plan, today: date, source: str, first_run: bool = True) -> list[Check]:
     """The Consumption API takes a start on the first of a month, at most twelve months ahead, and a past start
-    only within the current time-grain period: a Monthly budget created today may not start before this month."""
+    only within the current time-grain period: a Monthly budget created today may not start before this month.
+    An existing budget keeps its start, so after the first run a past start is fine."""
     budgets = plan.find("azure-native:consumption:Budget")
     if cfg.monitoring is None or not budgets:
         return []
@@ -60,6 +61,10 @@ def budget(cfg: EstateConfig, plan: Plan, today: date, source: str) -> list[Chec
     latest = date(today.year + 1, today.month, 1)
     if grain != "Monthly":
         return [Check("budget", False, f"time grain {grain!r}; the checks here assume Monthly", "keep Monthly")]
+    if start < this_month and not first_run:
+        return [
+            Check("budget", True, f"Monthly from {start} (an existing budget; a new one may not start in a past month)")
+        ]
     if start < this_month:
         return [
             Check(
@@ -308,7 +313,7 @@ def names(plan: Plan) -> list[Check]:
 
 def offline(cfg: EstateConfig, plan: Plan, today: date, source: str, first_run: bool = False) -> list[Check]:
     return [
-        *budget(cfg, plan, today, source),
+        *budget(cfg, plan, today, source, first_run),
         *kubernetes_version(cfg, plan, today, source),
         *public_entry(cfg, source, first_run),
         *providers(plan),

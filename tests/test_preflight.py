@@ -32,20 +32,25 @@ def test_shipped_stacks_pass_offline_preflight_today(directory, plans, example_p
     """Every stack of both customers passes today's offline preflight (a later date may fail; never a test)."""
     rendered = plans if directory == ROOT else example_plans
     for stack in STACKS:
-        checks = preflight.offline(model(directory, stack), rendered[stack], TODAY, f"Pulumi.{stack}.yaml")
+        cfg = model(directory, stack)
+        # A first run with public entry on is the gate's job (test below); everything else passes as a first run.
+        first_run = not cfg.public_entry.enabled
+        checks = preflight.offline(cfg, rendered[stack], TODAY, f"Pulumi.{stack}.yaml", first_run=first_run)
         assert [c.line() for c in checks if not c.ok] == [], stack
         assert checks, stack
 
 
 def test_budget_starting_before_this_month_fails_with_key_and_fix(plans) -> None:
     cfg = model(ROOT, "prd")
-    late = preflight.budget(cfg, plans["prd"], date(2027, 2, 10), "Pulumi.prd.yaml")
+    late = preflight.budget(cfg, plans["prd"], date(2027, 2, 10), "Pulumi.prd.yaml", first_run=True)
     assert not late[0].ok
     assert "Pulumi.prd.yaml: caas:monitoring.budget.startDate: 2027-01-01 lies before" in late[0].line()
     assert 'set it to "2027-02-01"' in late[0].fix
     too_early = preflight.budget(cfg, plans["prd"], date(2025, 12, 31), "Pulumi.prd.yaml")
     assert not too_early[0].ok and "twelve months" in too_early[0].detail
     assert preflight.budget(cfg, plans["prd"], date(2027, 1, 31), "Pulumi.prd.yaml")[0].ok
+    # An existing budget keeps its start: after the first run a past start is no failure.
+    assert preflight.budget(cfg, plans["prd"], date(2027, 2, 10), "Pulumi.prd.yaml", first_run=False)[0].ok
 
 
 def test_kubernetes_version_past_end_of_support_fails_and_warns_before(plans) -> None:
