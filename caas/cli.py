@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from caas.config import ConfigError
@@ -97,6 +98,53 @@ def _datajobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from caas import init
+    from caas.delivery import for_project
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    if args.stack != "shared":
+        print(f"{project.label(args.stack)}: init bootstraps the customer from the shared stack; use --stack shared")
+        return 2
+    d = for_project(project)
+    shared = project.load("shared")[0]
+    assert shared.devops is not None  # delivery() has refused a shared stack without caas:devops
+    steps, lookups = init.plan(d, shared.devops.approvers)
+    if not args.apply:
+        sys.stdout.write(init.script(d, steps, lookups) + init.next_steps(d, [e.stack for e in d.environments][1:]))
+        return 0
+    for line in init.missing_prerequisites():
+        print(line, file=sys.stderr)
+        return 2
+    code = init.apply(steps, lookups)
+    if code == 0:
+        sys.stdout.write(init.next_steps(d, [e.stack for e in d.environments][1:]))
+    return code
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from caas import preflight
+    from caas.plan import Project, render
+
+    project = Project.at(args.dir)
+    cfg = project.load(args.stack)[0]
+    plan = render(project, args.stack)
+    today = args.today or date.today()
+    checks = preflight.offline(cfg, plan, today, project.label(args.stack), first_run=args.first_run)
+    if args.online:
+        extra = []
+        if cfg.is_shared:
+            from caas.delivery import for_project
+
+            state = for_project(project).state
+            extra = [("storage", state.storage_account), ("key vault", state.key_vault)]
+        checks += preflight.online(preflight.az, cfg, plan, today, extra)
+    text, code = preflight.report(checks)
+    sys.stdout.write(text)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +193,20 @@ def main(argv: list[str] | None = None) -> int:
     hosts.add_argument("--format", choices=("table", "json", "tsv"), default="table")
     hosts.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     hosts.set_defaults(func=_hosts)
+
+    boot = commands.add_parser("init", help="bootstrap a customer: state backend, deployer, Azure DevOps (dry run)")
+    boot.add_argument("--stack", required=True, help="shared")
+    boot.add_argument("--apply", action="store_true", help="run the steps (show-or-create); default: print them")
+    boot.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    boot.set_defaults(func=_init)
+
+    pre = commands.add_parser("preflight", help="what would make the next `pulumi up` fail; exit 1 on a FAIL")
+    pre.add_argument("--stack", required=True, help="shared, int, uat or prd")
+    pre.add_argument("--online", action="store_true", help="also ask Azure (az signed in; never in CI)")
+    pre.add_argument("--first-run", action="store_true", help="the stack has never been deployed")
+    pre.add_argument("--today", type=date.fromisoformat, help="the date to check against (default: today)")
+    pre.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    pre.set_defaults(func=_preflight)
 
     args = parser.parse_args(argv)
     if args.command == "datajobs" and not args.roles and not args.stack:
