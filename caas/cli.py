@@ -63,7 +63,7 @@ def _release(args: argparse.Namespace) -> int:
     if args.action == "set-image":
         change = release.set_image(project, args.stack, args.role, args.repository, args.tag, args.digest)
     else:
-        change = release.promote(project, args.source, args.target, args.role)
+        change = release.promote(project, args.source, args.target, args.role, args.expect_digest)
     print(change)
     return 0
 
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     prom.add_argument("--from", dest="source", default="uat", help="the stack that tested it (default: uat)")
     prom.add_argument("--to", dest="target", default="prd", help="the stack to release to (default: prd)")
     prom.add_argument("--role", required=True)
+    prom.add_argument("--expect-digest", help="refuse unless the source stack runs this digest (the pipeline's build)")
     prom.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     prom.set_defaults(func=_release)
 

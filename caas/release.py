@@ -238,8 +238,9 @@ def set_image(project: Project, stack: str, role: str, repository: str, tag: str
     return Change(project.label(stack), role, before, cfg.kubernetes.images[role])  # type: ignore[index]
 
 
-def promote(project: Project, source: str, target: str, role: str) -> Change:
-    """Copy the exact image (repository, tag, digest) of a role from one stack to another."""
+def promote(project: Project, source: str, target: str, role: str, expect_digest: str | None = None) -> Change:
+    """Copy the exact image (repository, tag, digest) of a role from one stack to another; with ``expect_digest``
+    (the pipeline's own build), refuse unless that is what the source stack runs."""
     cfg = project.load(source)[0]
     image = cfg.kubernetes.images.get(role)  # type: ignore[call-overload]
     key = f"caas:kubernetes.images.{role}"
@@ -252,5 +253,9 @@ def promote(project: Project, source: str, target: str, role: str) -> Change:
             f"{key}.digest",
             f"not set; promotion copies the exact digest: release to {source} with "
             "`python -m caas release set-image ... --digest sha256:...` first",
+        )
+    if expect_digest is not None and image.digest != expect_digest:
+        raise _fail(
+            project, source, f"{key}.digest", f"is {image.digest}, not this release's {expect_digest}; release it there first"
         )
     return set_image(project, target, role, image.repository, image.tag, image.digest)
