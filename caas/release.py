@@ -256,6 +256,9 @@ def promote(project: Project, source: str, target: str, role: str, expect_digest
         )
     if expect_digest is not None and image.digest != expect_digest:
         raise _fail(
-            project, source, f"{key}.digest", f"is {image.digest}, not this release's {expect_digest}; release it there first"
+            project,
+            source,
+            f"{key}.digest",
+            f"is {image.digest}, not this release's {expect_digest}; release it to {source} first",
         )
     return set_image(project, target, role, image.repository, image.tag, image.digest)
