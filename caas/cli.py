@@ -1,4 +1,5 @@
-"""``python -m caas``: the offline plan, the benchmark, runbooks, the stack diff and the ICM 7.10 host list."""
+"""``python -m caas``: the offline plan, the benchmark, runbooks, the stack diff, delivery (init, preflight,
+releases, images, hosts, data jobs)."""
 
 from __future__ import annotations
 
@@ -145,6 +146,28 @@ def _preflight(args: argparse.Namespace) -> int:
     return code
 
 
+def _release(args: argparse.Namespace) -> int:
+    from caas import release
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    if args.action == "set-image":
+        change = release.set_image(project, args.stack, args.role, args.repository, args.tag, args.digest)
+    else:
+        change = release.promote(project, args.source, args.target, args.role, args.expect_digest)
+    print(change)
+    return 0
+
+
+def _images(args: argparse.Namespace) -> int:
+    from caas import release
+    from caas.plan import Project
+
+    cfg = Project.at(args.dir).load(args.stack)[0]
+    sys.stdout.write(release.images_text(release.needed_images(cfg)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -207,6 +230,29 @@ def main(argv: list[str] | None = None) -> int:
     pre.add_argument("--today", type=date.fromisoformat, help="the date to check against (default: today)")
     pre.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     pre.set_defaults(func=_preflight)
+
+    rel = commands.add_parser("release", help="an application release: one image key of a stack file (docs/release.md)")
+    actions = rel.add_subparsers(dest="action", required=True)
+    set_image = actions.add_parser("set-image", help="set caas:kubernetes.images.<role> (tag and digest)")
+    set_image.add_argument("--stack", required=True, help="int or uat (prd: promote)")
+    set_image.add_argument("--role", required=True, help="e.g. icmAs, iom, pwaSsr, pwaNginx")
+    set_image.add_argument("--repository", required=True, help="path in the shared registry, e.g. acme/iom")
+    set_image.add_argument("--tag", required=True)
+    set_image.add_argument("--digest", help="sha256:<64 hex> the build pushed (required in prd)")
+    set_image.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    set_image.set_defaults(func=_release)
+    prom = actions.add_parser("promote", help="copy a role's exact image (tag and digest) from one stack to another")
+    prom.add_argument("--from", dest="source", default="uat", help="the stack that tested it (default: uat)")
+    prom.add_argument("--to", dest="target", default="prd", help="the stack to release to (default: prd)")
+    prom.add_argument("--role", required=True)
+    prom.add_argument("--expect-digest", help="refuse unless the source stack runs this digest (the pipeline's build)")
+    prom.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    prom.set_defaults(func=_release)
+
+    imgs = commands.add_parser("images", help="every image a stack runs: role, target, upstream source (- when built)")
+    imgs.add_argument("--stack", required=True, help="int, uat or prd")
+    imgs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    imgs.set_defaults(func=_images)
 
     args = parser.parse_args(argv)
     if args.command == "datajobs" and not args.roles and not args.stack:

@@ -39,6 +39,9 @@ class Profile(BaseModel):
     deploy_approval: bool = Field(
         description="`pulumi up` of this stack waits for an approval on its Azure DevOps environment."
     )
+    require_image_digests: bool = Field(
+        description="Release images (caas:kubernetes.images) must name their digest: what uat tested is what runs."
+    )
 
 
 # Production guarantees: prd, and the shared PA/AR layer that serves every environment, prd included.
@@ -54,6 +57,7 @@ PRODUCTION = Profile(
     aks_tier="Standard",
     scale="production",
     deploy_approval=True,
+    require_image_digests=True,
 )
 # prd's topology (zones, tiers, backup) at smaller scale; it holds pseudonymised prd data only.
 PRE_PRODUCTION = PRODUCTION.model_copy(
@@ -64,6 +68,7 @@ PRE_PRODUCTION = PRODUCTION.model_copy(
         "backup_redundancy": "ZoneRedundant",
         "scale": "small",
         "deploy_approval": False,
+        "require_image_digests": False,
     }
 )
 PROFILES: dict[str, Profile] = {
@@ -75,7 +80,15 @@ PROFILES: dict[str, Profile] = {
 }
 
 # Settings prd (and shared) may never weaken, with the value that counts as weakening.
-NON_NEGOTIABLE = ("zones", "protect", "backup", "purge_protection", "disaster_recovery", "deploy_approval")
+NON_NEGOTIABLE = (
+    "zones",
+    "protect",
+    "backup",
+    "purge_protection",
+    "disaster_recovery",
+    "deploy_approval",
+    "require_image_digests",
+)
 PRD_MIN_LOG_RETENTION_DAYS = 90
 
 

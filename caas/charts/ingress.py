@@ -88,7 +88,7 @@ def ingress_values(cfg: EstateConfig, facts: IngressFacts) -> IngressValues:
     return IngressValues(
         controller=Controller(
             replica_count=layer.replicas(cfg, "ingress"),
-            image=Image(repository=f"{facts.registry}/{image.repository}", tag=image.tag),
+            image=Image(repository=f"{facts.registry}/{image.repository}", tag=image.pinned_tag),
             service=Service(
                 annotations={
                     "service.beta.kubernetes.io/azure-load-balancer-internal": "true",

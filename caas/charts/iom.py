@@ -116,14 +116,17 @@ def iom_values(cfg: EstateConfig, facts: IomFacts) -> IomValues:
 
     def image(role: str) -> Image:
         i = layer.image(cfg, role)
-        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
+        # The chart writes image.tag into the app.kubernetes.io/version label, which cannot hold "@sha256:..."
+        # (63 characters of [A-Za-z0-9_.-]): IOM's own image runs by tag, and the release pipeline locks that
+        # tag in the registry (write-enabled false) and checks it still resolves to the recorded digest.
+        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag if role == "iom" else i.pinned_tag)
 
     kubectl = layer.image(cfg, "kubectl")
     refs = {(s.vault_secret): SecretKeyRef(name=s.secret, key=s.key) for s in workload.secrets}
     res = layer.resources(cfg, "iom")
     return IomValues(
         replica_count=layer.replicas(cfg, "iom"),
-        kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.tag}",
+        kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.pinned_tag}",
         image=image("iom"),
         dbaccount=DbAccount(image=image("iomDbaccount")),
         pg=Pg(host=facts.postgres_host, user=facts.admin_login, passwd_secret_key_ref=refs[layer.IOM_ADMIN_SECRET]),

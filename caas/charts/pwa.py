@@ -80,7 +80,7 @@ def pwa_values(cfg: EstateConfig, system: str, facts: PwaFacts) -> PwaValues:
 
     def image(role: str) -> Image:
         i = layer.image(cfg, role)
-        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
+        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.pinned_tag)  # "<repository>:<tag>"
 
     def resources(component: str) -> ResourceRequirements:
         r = layer.resources(cfg, component)

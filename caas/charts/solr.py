@@ -118,7 +118,8 @@ class SolrFacts:
 
 def _image(cfg: EstateConfig, registry: str, role: str) -> Image:
     image = layer.image(cfg, role)
-    return Image(repository=f"{registry}/{image.repository}", tag=image.tag)
+    # "<repository>:<tag>" everywhere; solr and zookeeper never carry a digest (TAG_ONLY_IMAGES).
+    return Image(repository=f"{registry}/{image.repository}", tag=image.pinned_tag)
 
 
 def _resources(cfg: EstateConfig, component: str) -> ResourceRequirements:
