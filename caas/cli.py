@@ -55,6 +55,26 @@ def _diff(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _delivery(args: argparse.Namespace) -> int:
+    import json
+
+    from caas import pipeline_vars
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    if args.needs_first_phase:
+        if not args.stack:
+            print("caas: --needs-first-phase needs --stack", file=sys.stderr)
+            return 2
+        state = json.loads(args.needs_first_phase.read_text(encoding="utf-8"))
+        print(str(pipeline_vars.needs_phase_without_cluster(project.load(args.stack)[0], state)).lower())
+    elif args.update:
+        print(pipeline_vars.update(project))
+    else:
+        sys.stdout.write(pipeline_vars.render(project))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--explain", action="store_true", help="name the declaration behind each difference")
     compare.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     compare.set_defaults(func=_diff)
+
+    deliver = commands.add_parser("delivery", help="the pipelines' variables template (delivery.yml) of a folder")
+    deliver.add_argument("--update", action="store_true", help="rewrite <dir>/delivery.yml instead of printing it")
+    deliver.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    deliver.add_argument("--stack", help="with --needs-first-phase: the stack being deployed")
+    deliver.add_argument(
+        "--needs-first-phase",
+        type=Path,
+        metavar="STATE_JSON",
+        help="print true when a deploy must first run without the in-cluster layer (`pulumi stack export` file)",
+    )
+    deliver.set_defaults(func=_delivery)
 
     args = parser.parse_args(argv)
     try:
