@@ -1,4 +1,4 @@
-"""``python -m caas``: the offline plan, the benchmark, runbooks and the stack diff."""
+"""``python -m caas``: the offline plan, the benchmark, runbooks, the stack diff and the ICM 7.10 host list."""
 
 from __future__ import annotations
 
@@ -46,6 +46,19 @@ def _runbook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hosts(args: argparse.Namespace) -> int:
+    from caas import icm710
+    from caas.plan import Project
+
+    cfg = Project.at(args.dir).load(args.stack)[0]
+    found = icm710.hosts(cfg, args.system)
+    if not found:
+        print(f"caas: stack {args.stack} has no ICM 7.10 hosts (caas:apps.icm710 is off)", file=sys.stderr)
+        return 2
+    sys.stdout.write(icm710.FORMATS[args.format](found))
+    return 0
+
+
 def _diff(args: argparse.Namespace) -> int:
     from caas.diff import FORMATS, diff
     from caas.plan import Project
@@ -72,6 +85,35 @@ def _delivery(args: argparse.Namespace) -> int:
         print(pipeline_vars.update(project))
     else:
         sys.stdout.write(pipeline_vars.render(project))
+    return 0
+
+
+def _datajobs(args: argparse.Namespace) -> int:
+    from caas import datajobs
+    from caas.delivery import for_project
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    delivery = for_project(project)
+    if args.roles:
+        models = {stack: project.load(stack)[0] for stack in project.stacks()}
+        sys.stdout.write(datajobs.as_json(datajobs.grants_as_data(datajobs.role_grants(models))))
+        return 0
+    cfg = project.load(args.stack)[0]
+    if args.format == "dr":
+        shared = project.load("shared")[0] if "shared" in project.stacks() else None
+        sys.stdout.write(datajobs.dr_markdown(cfg, shared))
+        return 0
+    try:
+        facts = datajobs.facts(cfg, delivery)
+    except ValueError as error:
+        print(f"caas: {error}", file=sys.stderr)
+        return 2
+    facts["logins"] = {
+        "sql": datajobs.sql_logins(cfg, delivery.data_identity),
+        "postgres": datajobs.postgres_logins(cfg, delivery.data_identity),
+    }
+    sys.stdout.write(datajobs.as_json(facts))
     return 0
 
 
@@ -121,7 +163,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     deliver.set_defaults(func=_delivery)
 
+    jobs = commands.add_parser("datajobs", help="facts the data pipelines act on (names, logins, DR statement)")
+    jobs.add_argument("--stack", help="int, uat or prd")
+    jobs.add_argument("--format", choices=("json", "dr"), default="json", help="dr: the DR statement (Markdown)")
+    jobs.add_argument("--roles", action="store_true", help="the data identity's Azure roles over all stacks (JSON)")
+    jobs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    jobs.set_defaults(func=_datajobs)
+
+    hosts = commands.add_parser("hosts", help="the ICM 7.10 hosts of a stack, for the 7.10 release pipeline")
+    hosts.add_argument("--stack", required=True, help="int, uat or prd")
+    hosts.add_argument("--system", choices=("live", "edit"), help="one system only (default: both)")
+    hosts.add_argument("--format", choices=("table", "json", "tsv"), default="table")
+    hosts.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    hosts.set_defaults(func=_hosts)
+
     args = parser.parse_args(argv)
+    if args.command == "datajobs" and not args.roles and not args.stack:
+        parser.error("datajobs needs --stack (or --roles)")
     try:
         return args.func(args)
     except ConfigError as error:

@@ -68,11 +68,19 @@ class Delivery:
     deployer_identity: str  # user-assigned identity in the state group the deploy runs as (created by init)
     state: StateBackend
     environments: tuple[DeployEnvironment, ...]
+    # Data jobs (pipelines/data/) sign in through their own connection and identity, scoped by caas.datajobs.
+    data_service_connection: str = ""
+    data_identity: str = ""
 
     @property
     def deployer_subject(self) -> str:
         """Federated credential subject Azure DevOps presents for the service connection."""
         return f"sc://{self.organization_url.rsplit('/', 1)[1]}/{self.devops_project}/{self.service_connection}"
+
+    @property
+    def data_subject(self) -> str:
+        """Federated credential subject of the data jobs' service connection."""
+        return self.deployer_subject.rsplit("/", 1)[0] + f"/{self.data_service_connection}"
 
     def stack_name(self, stack: str) -> str:
         """Fully qualified stack name in the DIY backend."""
@@ -116,6 +124,8 @@ def delivery(models: Mapping[str, EstateConfig], project: str) -> Delivery:
             for stack in STACK_ORDER
             if stack in models
         ),
+        data_service_connection=f"caas-{code}-data",
+        data_identity=state_names.resource("identity", "data"),
     )
 
 
