@@ -38,6 +38,8 @@ def variables(facts: delivery.Delivery, folder: str) -> dict[str, str]:
         "agentPool": facts.agent_pool,
         "serviceConnection": facts.service_connection,
         "deployerIdentity": facts.deployer_identity,
+        "dataServiceConnection": facts.data_service_connection,
+        "dataIdentity": facts.data_identity,
         "stateStorageAccount": facts.state.storage_account,
         "stateBackendUrl": facts.state.url,
         "secretsProvider": facts.state.secrets_provider,

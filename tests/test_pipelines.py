@@ -195,11 +195,16 @@ def test_compile_time_variables_are_the_generated_ones() -> None:
 
 
 @pytest.mark.parametrize("path", pipeline_files(), ids=str)
-def test_azure_sign_in_uses_the_customers_service_connection(path: Path) -> None:
-    """Every AzureCLI task signs in through the workload-identity service connection of delivery.yml."""
+def test_azure_sign_in_uses_a_generated_service_connection(path: Path) -> None:
+    """Every AzureCLI task signs in through a workload-identity service connection of delivery.yml: the deployer's
+    in the estate pipelines, the least-privileged data connection in the data jobs."""
+    names = [v["name"] for v in load(ROOT / pipeline_vars.FILE)["variables"]]
+    connections = {"${{ variables." + n + " }}" for n in names if n.endswith("erviceConnection")}
+    estate = path.is_relative_to(PIPELINES / "estate") or path.is_relative_to(PIPELINES / "templates")
     tasks = [n for n in _nodes(load(path)) if str(n.get("task", "")).startswith("AzureCLI@")]
     for task in tasks:
-        assert task["inputs"]["azureSubscription"] == "${{ variables.serviceConnection }}", path
+        subscription = task["inputs"]["azureSubscription"]
+        assert subscription == "${{ variables.serviceConnection }}" if estate else subscription in connections, path
 
 
 def _nodes(node: Any):
