@@ -70,6 +70,26 @@ def _diff(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _delivery(args: argparse.Namespace) -> int:
+    import json
+
+    from caas import pipeline_vars
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    if args.needs_first_phase:
+        if not args.stack:
+            print("caas: --needs-first-phase needs --stack", file=sys.stderr)
+            return 2
+        state = json.loads(args.needs_first_phase.read_text(encoding="utf-8"))
+        print(str(pipeline_vars.needs_phase_without_cluster(project.load(args.stack)[0], state)).lower())
+    elif args.update:
+        print(pipeline_vars.update(project))
+    else:
+        sys.stdout.write(pipeline_vars.render(project))
+    return 0
+
+
 def _datajobs(args: argparse.Namespace) -> int:
     from caas import datajobs
     from caas.delivery import for_project
@@ -202,6 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--explain", action="store_true", help="name the declaration behind each difference")
     compare.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     compare.set_defaults(func=_diff)
+
+    deliver = commands.add_parser("delivery", help="the pipelines' variables template (delivery.yml) of a folder")
+    deliver.add_argument("--update", action="store_true", help="rewrite <dir>/delivery.yml instead of printing it")
+    deliver.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    deliver.add_argument("--stack", help="with --needs-first-phase: the stack being deployed")
+    deliver.add_argument(
+        "--needs-first-phase",
+        type=Path,
+        metavar="STATE_JSON",
+        help="print true when a deploy must first run without the in-cluster layer (`pulumi stack export` file)",
+    )
+    deliver.set_defaults(func=_delivery)
 
     jobs = commands.add_parser("datajobs", help="facts the data pipelines act on (names, logins, DR statement)")
     jobs.add_argument("--stack", help="int, uat or prd")
