@@ -5,7 +5,11 @@ Per stack, in fresh interpreters:
 - floor: importing the SDK modules the program uses, then registering the very same resources (same types,
   names, parents, inputs and type aliases) with bare ``pulumi.CustomResource``/``ComponentResource`` under plain
   mocks. pulumi-azure-native attaches one alias per historical API version to each resource and the SDK
-  resolves every one, so this, not our code, dominates a plan.
+  resolves every one, so this, not our code, dominates a plan. The floor counts the stack's own resources
+  only: an environment's plan derives the shared outputs it reads (caas.stack_outputs) and replays no other
+  stack.
+
+Then the test suite, once, alone: ``python -m pytest -q`` wall time (the budget is 45 s on 2 cores).
 
 The fleet run renders N generated customers x (int, uat, prd) in one process to show cost per resource as N grows.
 """
@@ -46,20 +50,14 @@ def _median(values: list[float]) -> float:
 
 
 def floor_main(*plan_paths: str) -> None:
-    """Replay recorded plans with bare SDK resources; print import and registration seconds as JSON.
-
-    An environment's plan process renders the shared stack first (for its StackReference), so its floor
-    replays the shared plan too.
-    """
+    """Replay recorded plans with bare SDK resources; print import and registration seconds as JSON."""
     import importlib
 
     started = time.perf_counter()
     import pulumi
-    from pulumi.runtime import settings
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
 
     from caas.mocks import RecordingMocks
+    from caas.sdk_internals import reset_root, run_program
 
     documents = [json.loads(Path(p).read_text()) for p in plan_paths]
     classes = {}
@@ -70,9 +68,9 @@ def floor_main(*plan_paths: str) -> None:
     imported = time.perf_counter()
     aliases = {token: _aliases(cls) for token, cls in classes.items()}
     for document in documents:
-        settings.ROOT.set(None)
+        reset_root()
         pulumi.runtime.set_mocks(RecordingMocks(), project=document["project"], stack=document["stack"], preview=False)
-        _sync_await(run_pulumi_func(lambda d=document: _replay(d["resources"], aliases)))
+        run_program(lambda d=document: _replay(d["resources"], aliases))
     finished = time.perf_counter()
     print(json.dumps({"import": imported - started, "register": finished - imported}))
 
@@ -108,18 +106,11 @@ def measure_stack(stack: str, directory: Path) -> dict[str, float]:
         plans.append(wall)
         peaks.append(peak)
         rendered[stack] = out
-    if stack != "shared":
-        rendered["shared"] = _child(
-            ["-m", "caas", "plan", "--dir", str(directory), "--stack", "shared", "--format", "json"]
-        )[2]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for name in (["shared"] if stack != "shared" else []) + [stack]:
-            path = Path(tmp) / f"{name}.json"
-            path.write_text(rendered[name])
-            paths.append(str(path))
+        path = Path(tmp) / f"{stack}.json"
+        path.write_text(rendered[stack])
         for _ in range(RUNS):
-            wall, _, out = _child(["-c", f"from caas.bench import floor_main; floor_main(*{paths!r})"])
+            wall, _, out = _child(["-c", f"from caas.bench import floor_main; floor_main({str(path)!r})"])
             floors.append(wall)
             imports.append(json.loads(out)["import"])
     plan_json = rendered[stack]
@@ -151,17 +142,38 @@ def fleet(customers: int, workdir: Path) -> dict[str, float]:
                 text.replace("code: acme", f"code: {code}").replace("acme/caas-acme/", f"acme/caas-{code}/")
             )
         projects.append(Project.at(folder))
-    cache: dict = {}
     start = time.perf_counter()
     resources = 0
     for project in projects:
         for stack in ("int", "uat", "prd"):
-            resources += len(render(project, stack, cache).resources)
+            resources += len(render(project, stack).resources)
     wall = time.perf_counter() - start
     return {"customers": customers, "resources": resources, "wall_s": wall, "ms_per_resource": 1000 * wall / resources}
 
 
-def run(fleet: list[int], stacks: list[str], directory: Path = PROGRAM_ROOT) -> int:
+def suite(paths: tuple[str, ...] = ()) -> tuple[float, float, str]:
+    """One test run in a fresh interpreter: wall seconds, CPU seconds (its workers included: they are reaped by
+    pytest, so ``wait4`` counts them) and pytest's summary line. CPU / 2 bounds the wall time alone on 2 cores
+    from below when other processes share the machine."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        # pyproject's addopts already has -q; a second -q would drop the "N passed in ..." line.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *paths],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROGRAM_ROOT,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        lines = out.read().strip().splitlines()
+    code = os.waitstatus_to_exitcode(status)
+    summary = lines[-1].strip("= ") if lines else ""
+    return wall, usage.ru_utime + usage.ru_stime, summary if code == 0 else f"FAILED (exit {code}): {summary}"
+
+
+def run(fleet: list[int], stacks: list[str], directory: Path = PROGRAM_ROOT, with_suite: bool = True) -> int:
     print(f"Offline plan vs SDK floor (median of {RUNS} fresh interpreters each)")
     print(
         f"{'stack':<8} {'resources':>9} {'plan s':>8} {'floor s':>8} {'import s':>9} {'plan/floor':>10} {'peak MiB':>9}"
@@ -179,6 +191,10 @@ def run(fleet: list[int], stacks: list[str], directory: Path = PROGRAM_ROOT) -> 
             with tempfile.TemporaryDirectory() as tmp:
                 f = _fleet_in_child(n, Path(tmp))
             print(f"{f['customers']:>3} {f['resources']:>9} {f['wall_s']:>8.2f} {f['ms_per_resource']:>12.2f}")
+    if with_suite:
+        wall, cpu, summary = suite()
+        print(f"\nTest suite (once): {wall:.1f} s wall, {cpu:.1f} s CPU (budget: 45 s wall alone on 2 cores)")
+        print(f"  {summary}")
     return 0
 
 

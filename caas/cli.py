@@ -1,9 +1,11 @@
-"""``python -m caas``: the offline plan, the benchmark, runbooks and the stack diff."""
+"""``python -m caas``: the offline plan, the benchmark, runbooks, the stack diff, delivery (init, preflight,
+releases, images, hosts, data jobs)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from caas.config import ConfigError
@@ -21,7 +23,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from caas.bench import run
 
-    return run(fleet=args.fleet, stacks=args.stacks)
+    return run(fleet=args.fleet, stacks=args.stacks, with_suite=not args.no_suite)
 
 
 def _reference(args: argparse.Namespace) -> int:
@@ -46,6 +48,19 @@ def _runbook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hosts(args: argparse.Namespace) -> int:
+    from caas import icm710
+    from caas.plan import Project
+
+    cfg = Project.at(args.dir).load(args.stack)[0]
+    found = icm710.hosts(cfg, args.system)
+    if not found:
+        print(f"caas: stack {args.stack} has no ICM 7.10 hosts (caas:apps.icm710 is off)", file=sys.stderr)
+        return 2
+    sys.stdout.write(icm710.FORMATS[args.format](found))
+    return 0
+
+
 def _diff(args: argparse.Namespace) -> int:
     from caas.diff import FORMATS, diff
     from caas.plan import Project
@@ -55,19 +70,138 @@ def _diff(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _delivery(args: argparse.Namespace) -> int:
+    import json
+
+    from caas import pipeline_vars
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    if args.needs_first_phase:
+        if not args.stack:
+            print("caas: --needs-first-phase needs --stack", file=sys.stderr)
+            return 2
+        state = json.loads(args.needs_first_phase.read_text(encoding="utf-8"))
+        print(str(pipeline_vars.needs_phase_without_cluster(project.load(args.stack)[0], state)).lower())
+    elif args.update:
+        print(pipeline_vars.update(project))
+    else:
+        sys.stdout.write(pipeline_vars.render(project))
+    return 0
+
+
+def _datajobs(args: argparse.Namespace) -> int:
+    from caas import datajobs
+    from caas.delivery import for_project
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    delivery = for_project(project)
+    if args.roles:
+        models = {stack: project.load(stack)[0] for stack in project.stacks()}
+        sys.stdout.write(datajobs.as_json(datajobs.grants_as_data(datajobs.role_grants(models))))
+        return 0
+    cfg = project.load(args.stack)[0]
+    if args.format == "dr":
+        shared = project.load("shared")[0] if "shared" in project.stacks() else None
+        sys.stdout.write(datajobs.dr_markdown(cfg, shared))
+        return 0
+    try:
+        facts = datajobs.facts(cfg, delivery)
+    except ValueError as error:
+        print(f"caas: {error}", file=sys.stderr)
+        return 2
+    facts["logins"] = {
+        "sql": datajobs.sql_logins(cfg, delivery.data_identity),
+        "postgres": datajobs.postgres_logins(cfg, delivery.data_identity),
+    }
+    sys.stdout.write(datajobs.as_json(facts))
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from caas import init
+    from caas.delivery import for_project
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    if args.stack != "shared":
+        print(f"{project.label(args.stack)}: init bootstraps the customer from the shared stack; use --stack shared")
+        return 2
+    d = for_project(project)
+    shared = project.load("shared")[0]
+    assert shared.devops is not None  # delivery() has refused a shared stack without caas:devops
+    steps, lookups = init.plan(d, shared.devops.approvers)
+    if not args.apply:
+        sys.stdout.write(init.script(d, steps, lookups) + init.next_steps(d, [e.stack for e in d.environments][1:]))
+        return 0
+    for line in init.missing_prerequisites():
+        print(line, file=sys.stderr)
+        return 2
+    code = init.apply(steps, lookups)
+    if code == 0:
+        sys.stdout.write(init.next_steps(d, [e.stack for e in d.environments][1:]))
+    return code
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from caas import preflight
+    from caas.plan import Project, render
+
+    project = Project.at(args.dir)
+    cfg = project.load(args.stack)[0]
+    plan = render(project, args.stack)
+    today = args.today or date.today()
+    checks = preflight.offline(cfg, plan, today, project.label(args.stack), first_run=args.first_run)
+    if args.online:
+        extra = []
+        if cfg.is_shared:
+            from caas.delivery import for_project
+
+            state = for_project(project).state
+            extra = [("storage", state.storage_account), ("key vault", state.key_vault)]
+        checks += preflight.online(preflight.az, cfg, plan, today, extra)
+    text, code = preflight.report(checks)
+    sys.stdout.write(text)
+    return code
+
+
+def _release(args: argparse.Namespace) -> int:
+    from caas import release
+    from caas.plan import Project
+
+    project = Project.at(args.dir)
+    if args.action == "set-image":
+        change = release.set_image(project, args.stack, args.role, args.repository, args.tag, args.digest)
+    else:
+        change = release.promote(project, args.source, args.target, args.role, args.expect_digest)
+    print(change)
+    return 0
+
+
+def _images(args: argparse.Namespace) -> int:
+    from caas import release
+    from caas.plan import Project
+
+    cfg = Project.at(args.dir).load(args.stack)[0]
+    sys.stdout.write(release.images_text(release.needed_images(cfg)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     plan = commands.add_parser("plan", help="render a stack offline: what `pulumi up` would create")
     plan.add_argument("--stack", required=True, help="shared, int, uat or prd")
-    plan.add_argument("--format", choices=("table", "json", "mermaid"), default="table")
+    plan.add_argument("--format", choices=("table", "json", "mermaid", "timeline"), default="table")
     plan.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     plan.set_defaults(func=_plan)
 
     bench = commands.add_parser("bench", help="plan time and memory per stack against the SDK floor")
     bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
     bench.add_argument("--stacks", nargs="*", default=["shared", "int", "uat", "prd"])
+    bench.add_argument("--no-suite", action="store_true", help="skip timing the test suite")
     bench.set_defaults(func=_bench)
 
     ref = commands.add_parser("reference", help="the config reference (Markdown), generated from the model")
@@ -89,7 +223,72 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     compare.set_defaults(func=_diff)
 
+    deliver = commands.add_parser("delivery", help="the pipelines' variables template (delivery.yml) of a folder")
+    deliver.add_argument("--update", action="store_true", help="rewrite <dir>/delivery.yml instead of printing it")
+    deliver.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    deliver.add_argument("--stack", help="with --needs-first-phase: the stack being deployed")
+    deliver.add_argument(
+        "--needs-first-phase",
+        type=Path,
+        metavar="STATE_JSON",
+        help="print true when a deploy must first run without the in-cluster layer (`pulumi stack export` file)",
+    )
+    deliver.set_defaults(func=_delivery)
+
+    jobs = commands.add_parser("datajobs", help="facts the data pipelines act on (names, logins, DR statement)")
+    jobs.add_argument("--stack", help="int, uat or prd")
+    jobs.add_argument("--format", choices=("json", "dr"), default="json", help="dr: the DR statement (Markdown)")
+    jobs.add_argument("--roles", action="store_true", help="the data identity's Azure roles over all stacks (JSON)")
+    jobs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    jobs.set_defaults(func=_datajobs)
+
+    hosts = commands.add_parser("hosts", help="the ICM 7.10 hosts of a stack, for the 7.10 release pipeline")
+    hosts.add_argument("--stack", required=True, help="int, uat or prd")
+    hosts.add_argument("--system", choices=("live", "edit"), help="one system only (default: both)")
+    hosts.add_argument("--format", choices=("table", "json", "tsv"), default="table")
+    hosts.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    hosts.set_defaults(func=_hosts)
+
+    boot = commands.add_parser("init", help="bootstrap a customer: state backend, deployer, Azure DevOps (dry run)")
+    boot.add_argument("--stack", required=True, help="shared")
+    boot.add_argument("--apply", action="store_true", help="run the steps (show-or-create); default: print them")
+    boot.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    boot.set_defaults(func=_init)
+
+    pre = commands.add_parser("preflight", help="what would make the next `pulumi up` fail; exit 1 on a FAIL")
+    pre.add_argument("--stack", required=True, help="shared, int, uat or prd")
+    pre.add_argument("--online", action="store_true", help="also ask Azure (az signed in; never in CI)")
+    pre.add_argument("--first-run", action="store_true", help="the stack has never been deployed")
+    pre.add_argument("--today", type=date.fromisoformat, help="the date to check against (default: today)")
+    pre.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    pre.set_defaults(func=_preflight)
+
+    rel = commands.add_parser("release", help="an application release: one image key of a stack file (docs/release.md)")
+    actions = rel.add_subparsers(dest="action", required=True)
+    set_image = actions.add_parser("set-image", help="set caas:kubernetes.images.<role> (tag and digest)")
+    set_image.add_argument("--stack", required=True, help="int or uat (prd: promote)")
+    set_image.add_argument("--role", required=True, help="e.g. icmAs, iom, pwaSsr, pwaNginx")
+    set_image.add_argument("--repository", required=True, help="path in the shared registry, e.g. acme/iom")
+    set_image.add_argument("--tag", required=True)
+    set_image.add_argument("--digest", help="sha256:<64 hex> the build pushed (required in prd)")
+    set_image.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    set_image.set_defaults(func=_release)
+    prom = actions.add_parser("promote", help="copy a role's exact image (tag and digest) from one stack to another")
+    prom.add_argument("--from", dest="source", default="uat", help="the stack that tested it (default: uat)")
+    prom.add_argument("--to", dest="target", default="prd", help="the stack to release to (default: prd)")
+    prom.add_argument("--role", required=True)
+    prom.add_argument("--expect-digest", help="refuse unless the source stack runs this digest (the pipeline's build)")
+    prom.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    prom.set_defaults(func=_release)
+
+    imgs = commands.add_parser("images", help="every image a stack runs: role, target, upstream source (- when built)")
+    imgs.add_argument("--stack", required=True, help="int, uat or prd")
+    imgs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    imgs.set_defaults(func=_images)
+
     args = parser.parse_args(argv)
+    if args.command == "datajobs" and not args.roles and not args.stack:
+        parser.error("datajobs needs --stack (or --roles)")
     try:
         return args.func(args)
     except ConfigError as error:

@@ -356,7 +356,7 @@ def morph(base: Stack, target: Stack, decls: Iterable[Declaration], skip: frozen
 
 
 class Renderer:
-    """Renders the stacks of one project (the shared stack once) and counterfactual configs in a scratch folder.
+    """Renders the stacks of one project and counterfactual configs in a scratch folder.
 
     Renders are remembered by stack and config: reuse one Renderer across diffs only while the program's code
     stays the same.
@@ -364,15 +364,12 @@ class Renderer:
 
     def __init__(self, project: Project, rendered: Mapping[str, Plan] | None = None):
         self.project = project
-        self.shared_cache: dict[Path, Plan] = {}
         self.rendered = dict(rendered or {})
-        if "shared" in self.rendered:
-            self.shared_cache[project.directory] = self.rendered["shared"]
         self._counterfactuals: dict[tuple[Any, ...], tuple[Plan, EstateConfig]] = {}
 
     def plan(self, stack: str) -> Plan:
         if stack not in self.rendered:
-            self.rendered[stack] = render(self.project, stack, self.shared_cache)
+            self.rendered[stack] = render(self.project, stack)
         return self.rendered[stack]
 
     def counterfactual(self, stack: Stack, disguise: str | None = None) -> tuple[Plan, EstateConfig]:
@@ -388,8 +385,6 @@ class Renderer:
         return self._counterfactuals[key]
 
     def _render_counterfactual(self, stack: Stack, disguise: str | None) -> tuple[Plan, EstateConfig]:
-        if self.project.directory not in self.shared_cache:
-            self.shared_cache[self.project.directory] = self.plan("shared")
         with tempfile.TemporaryDirectory(prefix="caas-diff-") as scratch:
             # The other stack files come along: rendering an environment checks it against the shared stack.
             for name in self.project.stacks():
@@ -399,18 +394,15 @@ class Renderer:
             config = {k: {"secure": v} if k in stack.secret_keys else model._decode(v) for k, v in stack.raw.items()}
             path.write_text(yaml.safe_dump({"config": config}, sort_keys=True), encoding="utf-8")
             ghost = Project(Path(scratch), self.project.name, self.project.program)
-            self.shared_cache[ghost.directory] = self.shared_cache[self.project.directory]
             try:
                 cfg, _, _ = ghost.load(stack.name)
                 if disguise is None:
-                    return render(ghost, stack.name, self.shared_cache), cfg
+                    return render(ghost, stack.name), cfg
                 with _program_model(_disguised(cfg, disguise)), _environment_tables(cfg.environment, disguise):
-                    return render(ghost, stack.name, self.shared_cache), cfg
+                    return render(ghost, stack.name), cfg
             except model.ConfigError as error:
                 where = f"Pulumi.{stack.name}.yaml (counterfactual)"
                 raise model.ConfigError([p.replace(ghost.label(stack.name), where) for p in error.problems]) from None
-            finally:
-                del self.shared_cache[ghost.directory]
 
 
 def _disguised(cfg: EstateConfig, environment: str) -> EstateConfig:

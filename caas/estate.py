@@ -9,6 +9,7 @@ import pulumi
 from caas import estate_compute
 from caas.specs import EstateSpec
 from caas.specs.shared import SharedSpec
+from caas.stack_outputs import SFTP_SHARED_OUTPUTS, SHARED_OUTPUTS
 from components.backup import Backup, BackupArgs
 from components.bastion import Bastion, BastionArgs
 from components.build_agents import BuildAgents, BuildAgentsArgs
@@ -26,18 +27,6 @@ from components.registry import ContainerRegistry, ContainerRegistryArgs, Pipeli
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
-
-# Exported by the shared stack when it runs an SFTP host; read only by environments with caas:sftp.
-SFTP_SHARED_OUTPUTS = ("sftpStorageAccountId", "sftpStorageAccountName", "sftpHost")
-# Outputs of the shared stack that environment stacks read; the names are a contract between stacks.
-SHARED_OUTPUTS = (
-    "hubVnetId",
-    "hubVnetName",
-    "hubResourceGroupName",
-    "registryId",
-    "registryLoginServer",
-    *SFTP_SHARED_OUTPUTS,
-)
 
 
 def build(spec: EstateSpec) -> dict[str, Any]:

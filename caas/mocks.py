@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.rpc import UNKNOWN, _special_resource_sig, _special_secret_sig, _special_sig_key
+
+from caas.sdk_internals import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE
 
 SUBSCRIPTION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:subscription"))
 TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:tenant"))
@@ -327,17 +329,25 @@ def kubeconfig(server: str) -> str:
 
 
 class RecordingMocks(Mocks):
-    """Answers registrations and invokes as Azure would; ``stack_outputs`` feeds StackReferences."""
+    """Answers registrations and invokes as Azure would; ``stack_outputs`` feeds StackReferences.
 
-    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None):
+    ``secrets`` holds every plaintext the run knows to be secret (secure config values, the passwords it makes
+    up): the SDK unwraps secret invoke arguments before they reach the monitor, so recorded invokes are masked
+    by value.
+    """
+
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None, secrets: Iterable[str] = ()):
         self.stack_outputs = stack_outputs or {}
+        self.secrets = {s for s in secrets if s}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
             ref = args.inputs.get("name", args.name)
             return ref, {"name": ref, "outputs": self.stack_outputs.get(ref, {}), "secretOutputNames": []}
         if args.typ == "random:index/randomPassword:RandomPassword":  # -- data --
-            return f"{args.name}-id", {**args.inputs, "result": fake_password(args.name)}
+            password = fake_password(args.name)
+            self.secrets.add(password)
+            return f"{args.name}-id", {**args.inputs, "result": password}
         if not args.typ.startswith("azure-native:"):
             return f"{args.name}-id", dict(args.inputs)
         rid = arm_id(args.typ, args.name, args.inputs)
@@ -371,6 +381,16 @@ class Registration:
     inputs: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Invoke:
+    """A read the program makes (a provider function): its token and arguments, secrets masked; ``count``: how
+    often the program made this very call."""
+
+    token: str
+    args: dict[str, Any]
+    count: int = 1
+
+
 class DuplicateUrnError(Exception):
     pass
 
@@ -378,28 +398,48 @@ class DuplicateUrnError(Exception):
 def _plain(value: Any) -> Any:
     """Protobuf-struct JSON -> plan JSON: secrets and unknowns masked, resource refs as URNs, ints kept."""
     if isinstance(value, dict):
-        sig = value.get(_special_sig_key)
-        if sig == _special_secret_sig:
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
             return SECRET
-        if sig == _special_resource_sig:
+        if sig == RESOURCE_SIG:
             return value.get("urn", "")
         return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if value == UNKNOWN:
+    if value == UNKNOWN_VALUE:
         return UNKNOWN_TEXT
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
+def _masked(value: Any, secrets: set[str]) -> Any:
+    """``value`` with every string that contains a known secret replaced by [secret]."""
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    if isinstance(value, str) and any(s in value for s in secrets):
+        return SECRET
+    return value
+
+
 class RecordingMonitor(MockMonitor):
-    """A MockMonitor that keeps every registration, in order, with its options."""
+    """A MockMonitor that keeps every registration, in order, with its options, and every invoke."""
 
     def __init__(self, mocks: RecordingMocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.invokes: list[Invoke] = []
         self._urns: set[str] = set()
+        self._secrets = mocks.secrets
+
+    def Invoke(self, request):  # noqa: N802 - gRPC method name
+        """Reads are part of the plan: a reviewer sees which credentials and which FQDN form the program asks for."""
+        if request.tok != "pulumi:pulumi:getResource":  # the SDK resolving a resource reference, not a cloud read
+            args = _masked(_plain(json_format.MessageToDict(request.args)), self._secrets)
+            self.invokes.append(Invoke(request.tok, args))
+        return super().Invoke(request)
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)

@@ -127,6 +127,9 @@ class Registry(Section):
     geo_replication: bool = Field(default=True, description="replicate to the DR region")
 
 
+_GUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 class DevOps(Section):
     """Azure DevOps organisation and its service connection (shared stack only)."""
 
@@ -138,6 +141,13 @@ class DevOps(Section):
     )
     service_connection_subject: str = Field(
         pattern=r"^sc://[^/\s]+/[^/\s]+/[^/\s]+$", description="sc://<organisation>/<project>/<connection>"
+    )
+    # The Approval check's approvers are Azure DevOps identities named by their originId, which for Entra ID
+    # users and groups is their Entra object id (REST "Check Configurations - Add", settings.approvers[].id).
+    approvers: tuple[Annotated[str, Field(pattern=_GUID, description="an Entra object id (GUID)")], ...] = Field(
+        min_length=1,
+        description="Entra object ids of the users/groups (members of the Azure DevOps organisation) who approve "
+        "deploys to gated environments (shared, prd)",
     )
 
 

@@ -11,18 +11,18 @@ import os
 import runpy
 import sys
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from caas import config as model
-from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration, _plain
+from caas.mocks import SECRET, Invoke, RecordingMocks, RecordingMonitor, Registration, _plain
+from caas.sdk_internals import exported_outputs, reset_root, run_program, wait
+from caas.stack_outputs import derive
+from caas.timeline import as_timeline
 
 PROGRAM_ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,14 +79,16 @@ class Plan:
     stack: str
     resources: list[Registration]
     outputs: dict[str, Any]
+    invokes: list[Invoke] = field(default_factory=list)
 
     def to_json(self) -> str:
-        """The plan contract other tooling reads; byte-identical across runs."""
+        """The plan contract other tooling reads; byte-identical across runs. Keys are added, never renamed."""
         document = {
             "project": self.project,
             "stack": self.stack,
             "resources": [{k: v for k, v in asdict(r).items() if k not in ("custom",)} for r in self.resources],
             "outputs": self.outputs,
+            "invokes": [asdict(i) for i in self.invokes],
         }
         return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
@@ -111,15 +113,19 @@ def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for name in sorted(outputs):
         value = pulumi.Output.from_input(outputs[name])
-        if _sync_await(value.is_secret()):
+        if wait(value.is_secret()):
             resolved[name] = SECRET
             continue
-        resolved[name] = _plain(json.loads(json.dumps(_sync_await(value.future()), default=str)))
+        resolved[name] = _plain(json.loads(json.dumps(wait(value.future()), default=str)))
     return resolved
 
 
-def render(project: Project, stack: str, _shared_cache: dict[Path, Plan] | None = None) -> Plan:
-    """Validate the stack's config, then run the program under recording mocks."""
+def render(project: Project, stack: str) -> Plan:
+    """Validate the stack's config, then run the program under recording mocks.
+
+    An environment's StackReference is answered with the outputs derived from the shared stack's model
+    (``caas.stack_outputs``): the shared stack is validated, never rendered, so the plan replays no other stack.
+    """
     cfg, raw, secret_keys = project.load(stack)
     stack_outputs: dict[str, dict[str, Any]] = {}
     if cfg.shared_stack is not None:
@@ -127,14 +133,11 @@ def render(project: Project, stack: str, _shared_cache: dict[Path, Plan] | None 
         problems = model.cross_stack_problems(cfg, shared_cfg, project.name)
         if problems:
             raise model.ConfigError([f"{project.label(stack)}: {key}: {msg}" for key, msg in problems])
-        cache = _shared_cache if _shared_cache is not None else {}
-        if project.directory not in cache:
-            cache[project.directory] = render(project, "shared", cache)
-        stack_outputs[cfg.shared_stack] = cache[project.directory].outputs
+        stack_outputs[cfg.shared_stack] = derive(shared_cfg)
 
-    mocks = RecordingMocks(stack_outputs)
+    mocks = RecordingMocks(stack_outputs, secrets=_secret_texts(raw, secret_keys))
     monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
+    reset_root()
     pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(raw, sorted(secret_keys))
 
@@ -144,15 +147,36 @@ def render(project: Project, stack: str, _shared_cache: dict[Path, Plan] | None 
         sys.path.insert(0, program_dir)
     cwd = os.getcwd()
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project.program), run_name="__main__")))
-        root = settings.get_root_resource()
-        outputs = _resolve_outputs(getattr(root, "outputs", {}))
+        run_program(lambda: runpy.run_path(str(project.program), run_name="__main__"))
+        outputs = _resolve_outputs(exported_outputs())
     finally:
         os.chdir(cwd)
         if added:
             sys.path.remove(program_dir)
-    # Registration order depends on thread scheduling; URN order is stable.
-    return Plan(project.name, stack, sorted(monitor.registrations, key=lambda r: r.urn), outputs)
+    # Registration and invoke order depend on thread scheduling; URN order (and token, args order) is stable.
+    calls = Counter((i.token, json.dumps(i.args, sort_keys=True)) for i in monitor.invokes)
+    invokes = [Invoke(token, json.loads(args), n) for (token, args), n in sorted(calls.items())]
+    return Plan(project.name, stack, sorted(monitor.registrations, key=lambda r: r.urn), outputs, invokes)
+
+
+def _secret_texts(raw: dict[str, str], secret_keys: set[str]) -> set[str]:
+    """The plaintexts of secure config: each secret value, and each string inside a structured one."""
+    texts: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+        elif isinstance(value, str) and value:
+            texts.add(value)
+
+    for key in secret_keys:
+        texts.add(raw[key])
+        collect(model._decode(raw[key]))
+    return texts
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -191,7 +215,17 @@ def as_table(plan: Plan) -> str:
     lines.append("Outputs:")
     for name, value in plan.outputs.items():
         lines.append(f"  {name}: {json.dumps(value) if not isinstance(value, str) else value}")
+    lines.append("")
+    lines.extend(_invokes(plan))
     return "\n".join(lines) + "\n"
+
+
+def _invokes(plan: Plan) -> list[str]:
+    """What the program reads while it runs (credentials, client config), each distinct call once."""
+    lines = ["Reads (invokes):"]
+    for i in plan.invokes:
+        lines.append(f"  {i.token} {json.dumps(i.args, sort_keys=True)}" + (f"  x{i.count}" if i.count > 1 else ""))
+    return lines if plan.invokes else []
 
 
 def _namespace_of(r: Registration) -> str:
@@ -260,4 +294,4 @@ def as_mermaid(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-FORMATS = {"table": as_table, "json": Plan.to_json, "mermaid": as_mermaid}
+FORMATS = {"table": as_table, "json": Plan.to_json, "mermaid": as_mermaid, "timeline": as_timeline}

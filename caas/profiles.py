@@ -42,6 +42,12 @@ class Profile(BaseModel):
     )
     aks_tier: Literal["Free", "Standard"] = Field(description="AKS control-plane tier (Standard carries the SLA).")
     scale: Literal["small", "production"] = Field(description="Default sizing of compute and databases.")
+    deploy_approval: bool = Field(
+        description="`pulumi up` of this stack waits for an approval on its Azure DevOps environment."
+    )
+    require_image_digests: bool = Field(
+        description="Release images (caas:kubernetes.images) must name their digest: what uat tested is what runs."
+    )
 
 
 # Production guarantees: prd, and the shared PA/AR layer that serves every environment, prd included.
@@ -56,6 +62,8 @@ PRODUCTION = Profile(
     backup_redundancy="GeoRedundant",
     aks_tier="Standard",
     scale="production",
+    deploy_approval=True,
+    require_image_digests=True,
 )
 # prd's topology (zones, tiers, backup) at smaller scale; it holds pseudonymised prd data only.
 PRE_PRODUCTION = PRODUCTION.model_copy(
@@ -65,6 +73,8 @@ PRE_PRODUCTION = PRODUCTION.model_copy(
         "log_retention_days": 30,
         "backup_redundancy": "ZoneRedundant",
         "scale": "small",
+        "deploy_approval": False,
+        "require_image_digests": False,
     }
 )
 PROFILES: dict[str, Profile] = {
@@ -76,7 +86,15 @@ PROFILES: dict[str, Profile] = {
 }
 
 # Settings prd (and shared) may never weaken, with the value that counts as weakening.
-NON_NEGOTIABLE = ("zones", "protect", "backup", "purge_protection", "disaster_recovery")
+NON_NEGOTIABLE = (
+    "zones",
+    "protect",
+    "backup",
+    "purge_protection",
+    "disaster_recovery",
+    "deploy_approval",
+    "require_image_digests",
+)
 PRD_MIN_LOG_RETENTION_DAYS = 90
 
 
@@ -124,6 +142,16 @@ class EnvironmentRules:
     backup_soft_delete: Literal["AlwaysON", "Enabled"]  # AlwaysON cannot be turned off again
     production_floors: bool  # minimum retention, geo-redundant and immutable backups are enforced
     exclusive_ssh_keys: bool  # its SFTP keys must not open another environment's container
+
+    @property
+    def refresh_source(self) -> bool:
+        """Its data may be copied (pseudonymised) into another environment: the uat refresh reads from it."""
+        return bool(self.data_rule.get("mayCopyTo"))
+
+    @property
+    def refresh_target(self) -> bool:
+        """It receives copies of another environment's data: the uat refresh replaces its databases."""
+        return bool(self.data_rule.get("receivesFrom"))
 
 
 _PRE_PRODUCTION_RULES = EnvironmentRules(

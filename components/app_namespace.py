@@ -275,7 +275,7 @@ class AppNamespace(pulumi.ComponentResource):
                             core.ContainerArgs(
                                 name="pause",
                                 image=pulumi.Output.concat(
-                                    args.registry_login_server, "/", pause.repository, ":", pause.tag
+                                    args.registry_login_server, "/", pause.repository, ":", pause.pinned_tag
                                 ),
                                 resources=core.ResourceRequirementsArgs(
                                     requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "50m", "memory": "32Mi"}
@@ -371,7 +371,7 @@ class AppNamespace(pulumi.ComponentResource):
                             core.ContainerArgs(
                                 name="mkdir",
                                 image=pulumi.Output.concat(
-                                    args.registry_login_server, "/", busybox.repository, ":", busybox.tag
+                                    args.registry_login_server, "/", busybox.repository, ":", busybox.pinned_tag
                                 ),
                                 command=["mkdir", "-p", *(f"/share/{f}" for f in icm.SHARE_FOLDERS)],
                                 resources=core.ResourceRequirementsArgs(

@@ -21,14 +21,13 @@ EXAMPLE = ROOT / "examples" / "globex"
 STACKS = ("shared", "int", "uat", "prd")
 
 
-def _render(directory: Path, stack: str, shared: Plan | None) -> Plan:
-    project = Project.at(directory)
-    return render(project, stack, {project.directory: shared} if shared is not None else None)
+def _render(directory: Path, stack: str) -> Plan:
+    return render(Project.at(directory), stack)
 
 
-def _counterfactual(stack, disguise: str | None, shared: Plan) -> dict:
+def _counterfactual(stack, disguise: str | None) -> dict:
     """One counterfactual render of the stack diff, as the entries of a Renderer's cache (run in a worker)."""
-    renderer = diff.Renderer(Project.at(ROOT), {"shared": shared})
+    renderer = diff.Renderer(Project.at(ROOT))
     # A counterfactual the model rejects is left to the diff itself, which then takes the other direction.
     with contextlib.suppress(model.ConfigError):
         renderer.counterfactual(stack, disguise)
@@ -39,20 +38,20 @@ def _render_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tupl
     """Every stack of every folder rendered exactly once, plus the counterfactuals of the shipped uat-prd diff,
     spread over the machine's cores.
 
-    Shared stacks go first; everything else then gets its folder's shared plan instead of rendering it again.
+    No render waits for another: environments read the shared outputs derived from the shared model.
     """
-    shared = {d: pool.submit(_render, d, "shared", None) for d in directories}
-    shared_plans = {d: f.result() for d, f in shared.items()}
-    # Longest first (prd, then the others, then the diff's counterfactuals) packs the two workers best.
-    envs = {(d, s): pool.submit(_render, d, s, shared_plans[d]) for s in reversed(STACKS[1:]) for d in directories}
+    # Longest first (prd, then the other environments, the diff's counterfactuals, the shared stacks) packs the
+    # two workers best.
+    envs = {(d, s): pool.submit(_render, d, s) for s in reversed(STACKS[1:]) for d in directories}
     ahead = [
-        pool.submit(_counterfactual, stack, disguise, shared_plans[ROOT])
+        pool.submit(_counterfactual, stack, disguise)
         for stack, disguise in diff.counterfactuals(Project.at(ROOT), "uat", "prd")
     ]
-    plans = {(d, s): f.result() for (d, s), f in envs.items()}
+    shared = {(d, "shared"): pool.submit(_render, d, "shared") for d in directories}
+    plans = {key: f.result() for key, f in {**envs, **shared}.items()}
     for future in ahead:
         COUNTERFACTUALS.update(future.result())
-    return {**{(d, "shared"): p for d, p in shared_plans.items()}, **plans}
+    return plans
 
 
 # Counterfactual renders of the shipped uat-prd diff, made alongside the plans (see tests/test_diff.py).

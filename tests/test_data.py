@@ -63,6 +63,7 @@ def test_recovery_objectives_follow_what_is_deployed() -> None:
         "rpo": "PT5S",
         "rto": "PT60M",
         "mechanism": "auto-failover group to northeurope after a 60-minute grace period",
+        "basis": "documented",
     }
     assert objectives["iomDatabase"]["regionLoss"]["rpo"] == "PT1H"
     assert objectives["icmHosts"]["pointInTime"]["rpo"] == "PT4H"

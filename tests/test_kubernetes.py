@@ -54,7 +54,8 @@ def with_icm11(data: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(data)
     data["caas:apps"]["icm11"] = True
     data["caas:kubernetes"]["images"].update(
-        icmAs={"repository": "acme/icm-as", "tag": "1.4.0"}, solr={"repository": "library/solr", "tag": "9.8.1"}
+        icmAs={"repository": "acme/icm-as", "tag": "1.4.0", "digest": "sha256:" + "0" * 64},
+        solr={"repository": "library/solr", "tag": "9.8.1"},
     )
     data["caas:kubernetes"]["iom"]["smtp"]["user"] = "iom@acme-shop.com"
     data["caas:secrets"] = {"smtpPassword": "offline-plan-placeholder"}

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pulumi
 import pytest
 
-from caas.mocks import SECRET
-from caas.plan import Plan
+from caas.config import SECRET_PLACEHOLDER
+from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, fake_password
+from caas.plan import Plan, as_table
+from caas.sdk_internals import reset_root
 from components.roles import ROLES
 from tests.conftest import STACKS
 
@@ -229,7 +232,8 @@ def test_urns_are_unique(plans: dict[str, Plan]) -> None:
 def test_json_contract(plans: dict[str, Plan]) -> None:
     """The JSON plan has exactly the documented keys; diagnostics and peerings list their dependencies."""
     document = json.loads(plans["prd"].to_json())
-    assert set(document) == {"project", "stack", "resources", "outputs"}
+    assert set(document) == {"project", "stack", "resources", "outputs", "invokes"}
+    assert all(set(i) == {"token", "args", "count"} for i in document["invokes"])
     keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs"}
     assert all(set(r) == keys for r in document["resources"])
     assert document["project"] == "caas-acme" and document["stack"] == "prd"
@@ -252,3 +256,37 @@ def test_diagnostics_go_to_the_stacks_workspace(plans: dict[str, Plan]) -> None:
         assert settings and {s.inputs["workspaceId"] for s in settings} == {workspace}
         targets = Counter(s.inputs["resourceUri"] for s in settings)
         assert max(targets.values()) == 1
+
+
+def test_invokes_show_the_credentials_the_program_reads(plans: dict[str, Plan]) -> None:
+    """prd asks for the cluster's user credentials (exec format, no admin credentials) of its own cluster."""
+    prd = plans["prd"]
+    cluster = prd.find("azure-native:containerservice:ManagedCluster")[0].inputs
+    reads = [i for i in prd.invokes if i.token == "azure-native:containerservice:listManagedClusterUserCredentials"]
+    assert [i.args for i in reads] == [
+        {"format": "exec", "resourceGroupName": cluster["resourceGroupName"], "resourceName": cluster["resourceName"]}
+    ]
+    assert not [i for i in prd.invokes if "Admin" in i.token]
+    assert "listManagedClusterUserCredentials" in as_table(prd).split("Reads (invokes):")[1]
+
+
+def test_invokes_carry_no_secret_values(plans: dict[str, Plan]) -> None:
+    """No secure config placeholder and no generated password appears in any recorded invoke."""
+    for stack in STACKS:
+        text = json.dumps([i.args for i in plans[stack].invokes])
+        passwords = [fake_password(r.name) for r in plans[stack].find("random:index/randomPassword:RandomPassword")]
+        assert SECRET_PLACEHOLDER not in text and not any(p in text for p in passwords), stack
+
+
+def test_invoke_arguments_holding_a_secret_are_masked() -> None:
+    """A plaintext the run knows as secret (the SDK unwraps secret invoke args) is recorded as [secret]."""
+    mocks = RecordingMocks(secrets=["s3cret-value"])
+    monitor = RecordingMonitor(mocks)
+    reset_root()
+    pulumi.runtime.set_mocks(mocks, project="t", stack="t", preview=False, monitor=monitor)
+    pulumi.runtime.invoke(
+        "test:index:read", {"password": "s3cret-value", "nested": {"dsn": "x;pw=s3cret-value"}, "n": "a"}
+    )
+    assert [(i.token, i.args) for i in monitor.invokes] == [
+        ("test:index:read", {"n": "a", "nested": {"dsn": SECRET}, "password": SECRET})
+    ]

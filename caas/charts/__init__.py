@@ -52,5 +52,6 @@ class IngressHost(Values):
 
 
 def image_ref(registry: str, repository: str, tag: str) -> str:
-    """``<registry>/<repository>:<tag>``: every image comes from the shared registry."""
+    """``<registry>/<repository>:<tag>``: every image comes from the shared registry (``tag`` may end in
+    ``@sha256:...``, see ``Image.pinned_tag``)."""
     return f"{registry}/{repository}:{tag}"

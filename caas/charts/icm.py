@@ -201,14 +201,16 @@ def icm_values(spec: KubernetesSpec, system: str, facts: IcmFacts) -> IcmValues:
 
     def ref(role: str) -> str:
         i = kspec.image(spec, role)
-        return image_ref(facts.registry, i.repository, i.tag)
+        return image_ref(facts.registry, i.repository, i.pinned_tag)
 
     project = kspec.image(spec, "icmAs")
 
     return IcmValues(
         icm_as=IcmAs(
             replica_count=kspec.replicas(spec, "icmAs"),
-            image=AsImage(repository=f"{facts.registry}/{project.repository}", tag=project.tag),
+            # icm-as renders "<repository>:<tag>"; its version check reads the tag up to the first '-', so a
+            # "<tag>@sha256:..." tag keeps the release (e.g. 11.10.3) it compares.
+            image=AsImage(repository=f"{facts.registry}/{project.repository}", tag=project.pinned_tag),
             infrastructure_monitoring=InfrastructureMonitoring(
                 image=RepositoryOnly(repository=ref("icmInfrastructureProbing"))
             ),

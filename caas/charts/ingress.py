@@ -89,7 +89,7 @@ def ingress_values(spec: KubernetesSpec, facts: IngressFacts) -> IngressValues:
     return IngressValues(
         controller=Controller(
             replica_count=kspec.replicas(spec, "ingress"),
-            image=Image(repository=f"{facts.registry}/{image.repository}", tag=image.tag),
+            image=Image(repository=f"{facts.registry}/{image.repository}", tag=image.pinned_tag),
             service=Service(
                 annotations={
                     "service.beta.kubernetes.io/azure-load-balancer-internal": "true",

@@ -117,14 +117,17 @@ def iom_values(spec: KubernetesSpec, facts: IomFacts) -> IomValues:
 
     def image(role: str) -> Image:
         i = kspec.image(spec, role)
-        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
+        # The chart writes image.tag into the app.kubernetes.io/version label, which cannot hold "@sha256:..."
+        # (63 characters of [A-Za-z0-9_.-]): IOM's own image runs by tag, and the release pipeline locks that
+        # tag in the registry (write-enabled false) and checks it still resolves to the recorded digest.
+        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag if role == "iom" else i.pinned_tag)
 
     kubectl = kspec.image(spec, "kubectl")
     refs = {(s.vault_secret): SecretKeyRef(name=s.secret, key=s.key) for s in workload.secrets}
     res = kspec.resources(spec, "iom")
     return IomValues(
         replica_count=kspec.replicas(spec, "iom"),
-        kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.tag}",
+        kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.pinned_tag}",
         image=image("iom"),
         dbaccount=DbAccount(image=image("iomDbaccount")),
         pg=Pg(host=facts.postgres_host, user=facts.admin_login, passwd_secret_key_ref=refs[layer.IOM_ADMIN_SECRET]),

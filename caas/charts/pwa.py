@@ -81,7 +81,7 @@ def pwa_values(spec: KubernetesSpec, system: str, facts: PwaFacts) -> PwaValues:
 
     def image(role: str) -> Image:
         i = kspec.image(spec, role)
-        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.tag)
+        return Image(repository=f"{facts.registry}/{i.repository}", tag=i.pinned_tag)  # "<repository>:<tag>"
 
     def resources(component: str) -> ResourceRequirements:
         r = kspec.resources(spec, component)

@@ -119,7 +119,8 @@ class SolrFacts:
 
 def _image(spec: KubernetesSpec, registry: str, role: str) -> Image:
     image = kspec.image(spec, role)
-    return Image(repository=f"{registry}/{image.repository}", tag=image.tag)
+    # "<repository>:<tag>" everywhere; solr and zookeeper never carry a digest (TAG_ONLY_IMAGES).
+    return Image(repository=f"{registry}/{image.repository}", tag=image.pinned_tag)
 
 
 def _resources(spec: KubernetesSpec, component: str) -> ResourceRequirements:

@@ -204,12 +204,19 @@ def _releases(ctx: Context, login_server: str) -> tuple[str, list[Step]]:
         Step(
             title="Release a new image",
             owner="partner",
-            why=f"A release is a change of the tag in {ctx.source}, e.g. for {code(role)} (currently "
-            f"{code(current.tag)}), reviewed like code. The platform's pipeline then deploys it from the pool "
-            f"{code(pool)}, the only place that reaches the private API server:",
-            command=f"pulumi up --stack {ctx.qualified}",
-            result="the update changes the Helm release of that image's namespace; its pods roll over one by one.",
-            rollback="put the previous tag back and deploy again (the release keeps ten revisions).",
+            why=f"A release is a change of the image (tag and digest) in {ctx.source}, e.g. for {code(role)} "
+            f"(currently {code(current.tag)}), proposed as a pull request by the release pipeline "
+            f"(pipelines/release/, docs/release.md) or by hand. Once merged, the estate deploy pipeline runs "
+            f"{code('pulumi up')} from the pool {code(pool)}, the only place that reaches the private API server:",
+            command=(
+                f"python -m caas release promote --from uat --to {cfg.environment} --role {role}"
+                if cfg.profile.require_image_digests  # what uat tested, digest and all
+                else f"python -m caas release set-image --stack {cfg.environment} --role {role} "
+                f'--repository {current.repository} --tag "$TAG" --digest "$DIGEST"  # as the build printed them'
+            ),
+            result="one changed line in the stack file; after the merge and the deploy, that namespace's pods roll "
+            "over one by one.",
+            rollback="set the previous tag and digest again (git history of the stack file) and merge.",
         )
     ]
 

@@ -172,7 +172,7 @@ class MaintenanceWindow(Section):
 class Aks(Section):
     """``caas:aks``: the environment's cluster (built when ICM 11, IOM, PWA or microservices are on)."""
 
-    kubernetes_version: str = Field(default="1.33", pattern=r"^1\.\d{2}(\.\d{1,2})?$", description="e.g. 1.33")
+    kubernetes_version: str = Field(default="1.36", pattern=r"^1\.\d{2}(\.\d{1,2})?$", description="e.g. 1.36")
     upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = Field(
         default="patch", description="automatic Kubernetes upgrades, inside the maintenance window"
     )

@@ -309,9 +309,11 @@ class Objective:
     rpo: str | None
     rto: str | None
     mechanism: str
+    # "documented": Microsoft's published service characteristics; "estimate": ours, the reason is in mechanism.
+    basis: Literal["documented", "estimate"] = "documented"
 
     def as_output(self) -> dict[str, str | None]:
-        return {"rpo": self.rpo, "rto": self.rto, "mechanism": self.mechanism}
+        return {"rpo": self.rpo, "rto": self.rto, "mechanism": self.mechanism, "basis": self.basis}
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,17 @@ class Image(Section):
         description="path in the shared registry, e.g. acme/icm-as",
     )
     tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="an image tag, never latest")
+    digest: str | None = Field(
+        default=None,
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="the manifest digest the tag was pushed as (sha256:<64 hex>); prd requires it for release images",
+    )
+
+    @property
+    def pinned_tag(self) -> str:
+        """The tag as charts that concatenate ``repository:tag`` take it: ``<tag>@<digest>`` once a digest is set,
+        so the kubelet pulls exactly the released manifest whatever the tag points to later."""
+        return f"{self.tag}@{self.digest}" if self.digest else self.tag
 
 
 ImageRole = Literal[
@@ -103,6 +114,11 @@ ImageRole = Literal[
 # Project images (built by the customer's pipeline) and Solr (its version follows Intershop's release notes for
 # the ICM release) have no default. The others default to what the pinned charts were released with.
 PROJECT_IMAGES = {"icm11": ("icmAs", "solr"), "iom": ("iom",), "pwa": ("pwaSsr", "pwaNginx")}
+# What the application release pipelines build and promote (pipelines/release/): the digest-pinned roles in prd.
+RELEASE_IMAGES = ("icmAs", "iom", "pwaSsr", "pwaNginx")
+# Roles whose chart or operator reads the tag as a version, so a digest cannot be appended to it: the Solr
+# operator compares the pods' image tag with spec.solrImage.tag, the ZooKeeper operator copies the tag likewise.
+TAG_ONLY_IMAGES = ("solr", "zookeeper")
 IMAGE_DEFAULTS: dict[str, Image] = {
     role: Image(repository=repository, tag=tag)
     for role, (repository, tag) in {
@@ -119,6 +135,27 @@ IMAGE_DEFAULTS: dict[str, Image] = {
         "busybox": ("library/busybox", "1.37.0"),  # prepares the ICM share's folders
         "pause": ("k8s/pause", "3.10"),  # keeps the Key Vault secrets synced
     }.items()
+}
+
+
+# The roles each app's releases and manifests run (caas/charts, components/app_namespace.py); the ingress controller
+# runs whenever the layer does. Tests hold this against every image of the rendered plans.
+APP_IMAGE_ROLES: dict[str, tuple[str, ...]] = {
+    "icm11": (
+        "icmAs",
+        "icmInfrastructureProbing",
+        "icmWebadapter",
+        "icmWebadapterAgent",
+        "icmWaMonitoring",
+        "busybox",
+        "solr",
+        "zookeeper",
+        "zookeeperOperator",
+        "solrOperator",
+        "kubectl",
+    ),
+    "iom": ("iom", "iomDbaccount", "kubectl"),
+    "pwa": ("pwaSsr", "pwaNginx", "kubectl"),
 }
 
 

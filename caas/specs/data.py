@@ -33,6 +33,8 @@ from caas.sections.data import (
     Vault,
     VmPolicy,
 )
+from caas.specs import compute as compute_spec
+from caas.specs import connectivity as connectivity_spec
 from caas.specs import network as network_spec
 from caas.specs import site as site_spec
 from caas.specs.memo import once
@@ -259,7 +261,104 @@ def _objectives(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None, vau
                 "retention, not earlier file versions",
             ),
         }
+    objectives.update(platform_objectives(cfg))
     return objectives
+
+
+def platform_objectives(cfg: EstateConfig) -> dict[str, dict[str, Objective]]:
+    """RPO/RTO of the workloads that hold no backed-up data of their own: rebuilt from code, config and images.
+
+    Microsoft publishes no recovery figures for redeploying them, so the RTOs are our estimates (marked); none
+    of them has a second region (only ICM's databases fail over), so region loss is not covered.
+    """
+    region = Objective(None, None, f"runs in {cfg.location.primary} only; nothing is prepared in another region")
+    found: dict[str, dict[str, Objective]] = {}
+    if compute_spec.aks_pools(cfg):
+        found["aksApplications"] = {
+            "pointInTime": Objective(
+                "PT0S",
+                "PT4H",
+                "stateless: recreate the cluster from the stack and redeploy the pinned images from the registry "
+                "(state lives in the databases and shares); estimate: cluster creation plus Helm releases",
+                "estimate",
+            ),
+            "regionLoss": region,
+        }
+    if cfg.apps is not None and (cfg.apps.icm11 or cfg.apps.icm710):
+        found["search"] = {
+            "pointInTime": Objective(
+                "PT0S",
+                "PT8H",
+                "derived data: rebuild the Solr indexes from the restored ICM database; estimate, grows with the "
+                "catalogue",
+                "estimate",
+            ),
+            "regionLoss": region,
+        }
+    if cfg.public_entry.enabled:
+        found["appGateway"] = {
+            "pointInTime": Objective(
+                "PT0S",
+                "PT1H",
+                "configuration only: recreate from the stack, certificates from the Key Vault; estimate",
+                "estimate",
+            ),
+            "regionLoss": region,
+        }
+    pair = PAIRED_REGIONS.get(cfg.location.primary)
+    found["keyVault"] = {
+        "pointInTime": Objective(
+            "PT0S",
+            "PT1H",
+            f"soft delete ({cfg.key_vault.soft_delete_retention_days} days) and purge protection: recover a "
+            "deleted secret or vault; a changed secret's earlier versions stay; estimate for the recovery work",
+            "estimate",
+        ),
+        "regionLoss": Objective(
+            None,
+            None,
+            f"Microsoft replicates the vault to {pair} and fails over read-only by itself; it publishes no "
+            "RPO/RTO, so none is promised",
+        )
+        if pair is not None
+        else region,
+    }
+    if connectivity_spec.sftp_endpoint(cfg) is not None:
+        found["sftp"] = {
+            "pointInTime": Objective(
+                None,
+                None,
+                "a transfer area, not a store: blob soft delete brings back deleted files for a few days; "
+                "senders re-deliver anything older",
+            ),
+            "regionLoss": Objective(None, None, "senders re-deliver once the shared stack's account is back"),
+        }
+    return found
+
+
+def registry_objectives(shared: EstateConfig) -> dict[str, Objective]:
+    """The shared registry (shared stack): images can be rebuilt from source; geo-replication keeps a copy."""
+    registry = shared.registry
+    if registry is None:
+        return {}
+    rebuild = Objective(
+        "PT0S",
+        "PT4H",
+        "rebuild and push the images from source with the build pipelines (digests change: update the stack "
+        "config); estimate",
+        "estimate",
+    )
+    return {
+        "pointInTime": rebuild,
+        "regionLoss": Objective(
+            None,
+            "PT0S",
+            f"pulls are served by the geo-replica in {shared.location.dr}; images pushed just before the outage "
+            "may be missing there (Microsoft publishes no replication RPO)",
+        )
+        if registry.geo_replication
+        else rebuild,
+    }
 
 
 @once

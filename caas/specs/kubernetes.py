@@ -12,6 +12,7 @@ from caas.sections.base import SYSTEMS
 from caas.sections.kubernetes import (
     _APP_FLAG,
     API_CLIENTS,
+    APP_IMAGE_ROLES,
     DNS,
     IMAGE_DEFAULTS,
     INGRESS_NAMESPACE,
@@ -21,6 +22,7 @@ from caas.sections.kubernetes import (
     MICROSERVICES_SERVICE_ACCOUNT,
     PROJECT_IMAGES,
     QUOTA_DEFAULTS,
+    RELEASE_IMAGES,
     REPLICA_DEFAULTS,
     RESERVED_NAMESPACES,
     RESOURCE_DEFAULTS,
@@ -28,6 +30,7 @@ from caas.sections.kubernetes import (
     SOLR_OPERATOR_NAMESPACE,
     SOLR_PORTS,
     SQL_PORTS,
+    TAG_ONLY_IMAGES,
     Image,
     Kubernetes,
     Peer,
@@ -50,6 +53,19 @@ def image(spec: KubernetesSpec, role: str) -> Image:
     if found is None:
         raise KeyError(f"no image for {role}")
     return found
+
+
+def image_roles(spec: KubernetesSpec | None) -> list[str]:
+    """The image roles the stack runs, in a stable order ([] without containerised apps)."""
+    if spec is None:
+        return []
+    roles = ["ingressController"]
+    for flag, app_roles in APP_IMAGE_ROLES.items():
+        if getattr(spec.apps, flag):
+            roles.extend(r for r in app_roles if r not in roles)
+    if any(w.secrets for w in spec.workloads):
+        roles.append("pause")  # the Key Vault secrets sync pod
+    return roles
 
 
 def partner_role(spec: KubernetesSpec) -> str:
@@ -237,6 +253,16 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
     for role, declared in k8s.images.items():
         if declared.tag.lower() == "latest":
             p.append((f"caas:kubernetes.images.{role}.tag", "'latest' is not a pinned version; name a release"))
+        if declared.digest is not None and role in TAG_ONLY_IMAGES:
+            p.append((f"caas:kubernetes.images.{role}.digest", "its operator reads the tag as a version; pin the tag"))
+        elif declared.digest is None and role in RELEASE_IMAGES and cfg.profile.require_image_digests:
+            p.append(
+                (
+                    f"caas:kubernetes.images.{role}.digest",
+                    f"required in {cfg.environment}: promote the released digest "
+                    f"(python -m caas release promote --from uat --to {cfg.environment} --role {role})",
+                )
+            )
 
     keys = {w.key for w in workloads(cfg)}
     seen: dict[str, str] = {}

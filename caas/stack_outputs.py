@@ -1,0 +1,63 @@
+"""What environment stacks read from the shared stack: THE one list, and its values derived from the shared model.
+
+Every output an environment reads through its StackReference is named here, and only here (later issues add
+the agent pool name, the Bastion id and the shared vault to this list). The offline plan answers the
+StackReference with ``derive(shared_model)`` instead of rendering the shared stack first, so an environment's
+plan pays for its own resources only; tests/test_stack_outputs.py checks that derived equals rendered.
+"""
+
+from __future__ import annotations
+
+from caas import specs
+from caas.model import EstateConfig
+
+# Exported by the shared stack when it runs an SFTP host; read only by environments with caas:sftp.
+SFTP_SHARED_OUTPUTS = ("sftpStorageAccountId", "sftpStorageAccountName", "sftpHost")
+# Outputs of the shared stack that environment stacks read; the names are a contract between stacks.
+SHARED_OUTPUTS = (
+    "hubVnetId",
+    "hubVnetName",
+    "hubResourceGroupName",
+    "registryId",
+    "registryLoginServer",
+    *SFTP_SHARED_OUTPUTS,
+)
+
+
+def derive(shared: EstateConfig) -> dict[str, str]:
+    """The values of ``SHARED_OUTPUTS`` the shared stack exports, computed from its validated model.
+
+    Names come from the shared stack's specs (``caas.specs.derive``, the names its components register), ids
+    from the offline mocks' ARM id scheme, so the result is what the shared stack's offline plan exports. Only
+    the offline plan needs this; a real deployment reads the real shared stack.
+    """
+    # Imported here: the deploying program imports the list above and has no use for the mocks.
+    from caas.mocks import arm_id
+
+    if not shared.is_shared:
+        raise ValueError(f"shared outputs derive from the shared stack's model, not from {shared.environment}'s")
+    spec = specs.derive(shared)
+    names = spec.names
+    rg = names.resource("resource_group")
+    vnet = names.resource("vnet")
+    registry = names.compact("registry")
+    values = {
+        "hubVnetId": arm_id(
+            "azure-native:network:VirtualNetwork", "", {"resourceGroupName": rg, "virtualNetworkName": vnet}
+        ),
+        "hubVnetName": vnet,
+        "hubResourceGroupName": rg,
+        "registryId": arm_id(
+            "azure-native:containerregistry:Registry", "", {"resourceGroupName": rg, "registryName": registry}
+        ),
+        "registryLoginServer": f"{registry}.azurecr.io",
+    }
+    service = spec.sftp_service
+    if service is not None:
+        account = {"resourceGroupName": rg, "accountName": service.account}
+        values.update(
+            sftpStorageAccountId=arm_id("azure-native:storage:StorageAccount", "", account),
+            sftpStorageAccountName=service.account,
+            sftpHost=service.host,
+        )
+    return {key: values[key] for key in SHARED_OUTPUTS if key in values}

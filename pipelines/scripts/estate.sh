@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The estate's Pulumi commands, run by pipelines/templates/pulumi.yml inside AzureCLI@2 from a customer folder:
+#   estate.sh preflight|preview|up <stack>
+# Environment: REPO_ROOT, STACK_PREFIX (organization/<project>), PULUMI_BACKEND_URL, AZURE_STORAGE_ACCOUNT,
+# SUMMARY_DIR from the template; idToken, servicePrincipalId, tenantId from AzureCLI@2 (addSpnToEnvironment).
+set -euo pipefail
+command=$1
+stack=$2
+qualified="$STACK_PREFIX/$stack"
+caas() { PYTHONPATH="$REPO_ROOT" "$REPO_ROOT/.venv/bin/python" -m caas "$@"; }
+
+# azure-native signs in with the service connection's federated token (OIDC, no stored secret). The state backend
+# and the Key Vault secrets provider use the az session AzureCLI@2 opened; so does kubelogin: the program writes
+# the AKS kubeconfig with `kubelogin get-token --login azurecli` (caas:kubernetes.kubelogin, caas/kubeconfig.py).
+export ARM_USE_OIDC=true ARM_OIDC_TOKEN="$idToken" ARM_CLIENT_ID="$servicePrincipalId" ARM_TENANT_ID="$tenantId"
+ARM_SUBSCRIPTION_ID=$(az account show --query id --output tsv)
+export ARM_SUBSCRIPTION_ID PULUMI_SKIP_UPDATE_CHECK=true
+pulumi login "$PULUMI_BACKEND_URL"
+
+case $command in
+  preflight)
+    caas preflight --stack "$stack"
+    ;;
+  preview)
+    log="$SUMMARY_DIR/preview-$stack.log"
+    summary="$SUMMARY_DIR/preview-$stack.md"
+    status=0
+    pulumi preview --stack "$qualified" --diff --non-interactive --color never 2>&1 | tee "$log" || status=$?
+    {
+      echo "## pulumi preview: $qualified"
+      echo
+      echo '```'
+      cat "$log"
+      echo '```'
+    } >"$summary"
+    # Logging command: attach the Markdown file to the run's Extensions (summary) tab.
+    echo "##vso[task.uploadsummary]$summary"
+    exit "$status"
+    ;;
+  up)
+    state="$SUMMARY_DIR/state-$stack.json"
+    pulumi stack export --stack "$qualified" --file "$state"
+    if [ "$(caas delivery --stack "$stack" --needs-first-phase "$state")" = true ]; then
+      # First deploy: the in-cluster layer off, in a throw-away copy of the stack file (the committed file and the
+      # stack's saved config keep caas:kubernetes.enabled: true).
+      phase1="$SUMMARY_DIR/Pulumi.$stack.phase1.yaml"
+      cp "Pulumi.$stack.yaml" "$phase1"
+      pulumi config set --config-file "$phase1" --stack "$qualified" --path caas:kubernetes.enabled false
+      pulumi up --stack "$qualified" --config-file "$phase1" --yes --non-interactive --color never
+    fi
+    pulumi up --stack "$qualified" --yes --non-interactive --color never --diff
+    git diff --exit-code -- "Pulumi.$stack.yaml"
+    ;;
+  *)
+    echo "usage: estate.sh preflight|preview|up <stack>" >&2
+    exit 2
+    ;;
+esac
