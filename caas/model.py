@@ -21,42 +21,6 @@ from caas.sections.connectivity import Sftp, Vpn
 
 NAMESPACE = "caas"
 
-# GDPR: customer data stays in EU regions unless the stack explicitly waives it (caas:location).
-EU_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "francesouth",
-        "germanywestcentral",
-        "germanynorth",
-        "swedencentral",
-        "swedensouth",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-    }
-)
-# Regions with availability zones (learn.microsoft.com, "Azure regions list").
-ZONAL_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "germanywestcentral",
-        "swedencentral",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-        "switzerlandnorth",
-        "norwayeast",
-        "uksouth",
-        "eastus",
-        "eastus2",
-        "westus3",
-    }
-)
-
 
 class Customer(Section):
     """The customer whose estate this is."""

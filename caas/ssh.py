@@ -38,7 +38,9 @@ def parse(text: str, accepted: tuple[str, ...], where: str) -> SshPublicKey:
         raise ValueError("this is a private key; give the public key (the .pub file) and keep the private key secret")
     parts = text.strip().split(maxsplit=2)
     if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
-        raise ValueError(f"not an OpenSSH public key; expected '<type> <base64> [comment]' with type {_one_of(accepted)}")
+        raise ValueError(
+            f"not an OpenSSH public key; expected '<type> <base64> [comment]' with type {_one_of(accepted)}"
+        )
     algorithm, data = parts[0], parts[1]
     if algorithm not in accepted:
         raise ValueError(f"key type '{algorithm}' is not accepted by {where}; use {_one_of(accepted)}")
