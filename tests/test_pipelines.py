@@ -420,3 +420,18 @@ def test_preflight_and_first_phase_answer_from_a_customer_folder(capsys, tmp_pat
     folder = str(FOLDERS[1].relative_to(ROOT))
     assert main(["delivery", "--stack", "int", "--needs-first-phase", str(state), "--dir", folder]) == 0
     assert capsys.readouterr().out.split() == ["true"]
+
+
+def test_deploy_guide_quotes_the_timelines(plans, example_plans) -> None:
+    """docs/deploy.md's duration table equals `caas plan --format timeline` of every stack of both customers."""
+    from caas.timeline import _clock, schedule
+
+    rows = {}
+    for line in (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in ("acme", "globex"):
+            rows[(cells[0], cells[1])] = (int(cells[2]), cells[3])
+    for customer, rendered in (("acme", plans), ("globex", example_plans)):
+        for stack, plan in rendered.items():
+            timeline = schedule(plan.resources)
+            assert rows[(customer, stack)] == (len(timeline.steps), _clock(timeline.total)), (customer, stack)
