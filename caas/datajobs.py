@@ -81,10 +81,11 @@ def staging_account(cfg: EstateConfig) -> str:
 def restore_resources(cfg: EstateConfig) -> tuple[str | None, str | None]:
     """(restore group, staging account) this environment's data jobs need, None where it needs none: the group
     when a PostgreSQL server or backed-up VM disks can be restored into it, the staging account only for disks."""
-    data = cfg.data
+    spec = derive(cfg)
+    data = spec.data_model
     if cfg.is_shared or data is None:
         return None, None
-    disks = data.vault is not None and bool(cfg.icm710_hosts)
+    disks = data.vault is not None and bool(spec.icm710_hosts)
     if data.postgres is None and not disks:
         return None, None
     return restore_group(cfg), staging_account(cfg) if disks else None

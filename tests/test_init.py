@@ -14,6 +14,7 @@ from caas.cli import main
 from caas.delivery import for_project
 from caas.plan import Project
 from caas.release import DOCKERHUB_SECRETS, DOCKERHUB_VARIABLE_GROUP
+from caas.specs import derive
 from tests.conftest import EXAMPLE, ROOT
 
 
@@ -310,7 +311,8 @@ def test_environment_part_creates_restore_resources_then_exactly_the_data_grants
             assert plan_steps.index(groups[0]) < first_grant
         accounts = [arg(s, "-n") for s in plan_steps if s.command[:4] == ("az", "storage", "account", "create")]
         assert accounts == ([staging] if staging else [])
-        assert bool(staging) == bool(models[stack].icm710_hosts and models[stack].data.vault)
+        spec = derive(models[stack])
+        assert bool(staging) == bool(spec.icm710_hosts and spec.data_model and spec.data_model.vault)
 
 
 def test_apply_stops_at_a_failing_pipeline_before_policy_and_rights() -> None:
