@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from enum import Enum
 from ipaddress import IPv4Address, IPv4Network, ip_network
-from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -63,6 +61,7 @@ CODE_IDS = frozenset(role.lower() for role in ROLES.values())
 # caas.estate_compute). The Site every component takes explains a setting only where it carries the value
 # (site.protect -> opts.protect), except for the Foundation, which is built from it.
 SLICES: dict[str, tuple[str, ...]] = {
+    "pulumi:pulumi:StackReference": ("shared_stack",),
     "intershop:caas:Foundation": ("site", "dr_site"),
     "intershop:caas:Observability": ("log_retention_days",),
     "intershop:caas:Network": ("network",),
@@ -83,6 +82,7 @@ SLICES: dict[str, tuple[str, ...]] = {
 }
 # The stack outputs of an environment stack (caas.estate), by output name.
 OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
+    "pulumi:pulumi:StackReference": ("shared_stack",),
     "customer": ("site",),
     "environment": ("site",),
     "location": ("site",),
@@ -404,34 +404,31 @@ def _dotted(path: tuple[Segment, ...]) -> str:
     return str(head) + "".join(parts)
 
 
-def _child(node: Any, segment: Segment, empty: Any) -> Any:
-    if isinstance(segment, Item):
-        found = next((v for v in node if v.get("name") == segment.name), None)
-        if found is None:
-            found = {"name": segment.name}
-            node.append(found)
-        return found
-    if isinstance(segment, int):
-        node.extend(copy.deepcopy(empty) for _ in range(segment + 1 - len(node)))
-        return node[segment]
-    return node.setdefault(segment, empty)
-
-
-def _put(data: dict[str, Any], path: tuple[Segment, ...], value: Any) -> None:
-    """Set (or with ``_ABSENT`` remove) one config leaf, creating the objects and named items on the way."""
-    node: Any = data
-    for segment, after in pairwise(path):
-        node = _child(node, segment, [] if isinstance(after, int | Item) else {})
-    last = path[-1]
-    if isinstance(last, str):
-        if value is _ABSENT:
-            node.pop(last, None)
-        else:
-            node[last] = value
-    elif value is not _ABSENT:
-        _child(node, last, None)
-        index = last if isinstance(last, int) else next(i for i, v in enumerate(node) if v.get("name") == last.name)
-        node[index] = value
+def _put(node: Any, path: tuple[Segment, ...], value: Any) -> Any:
+    """``node`` with one config leaf set, creating objects and named items on the way; with ``_ABSENT``, removed,
+    along with the objects (and named items) that leaves empty."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(head, str):
+        obj = dict(node) if isinstance(node, dict) else {}
+        child = _put(obj.get(head, _ABSENT), rest, value)
+        obj.pop(head) if child is _ABSENT else obj.update({head: child})
+        return _ABSENT if value is _ABSENT and not obj else obj
+    items = list(node) if isinstance(node, list) else []
+    if isinstance(head, Item):
+        at = next((i for i, v in enumerate(items) if v.get("name") == head.name), len(items))
+        if at == len(items):
+            items.append({"name": head.name})
+    else:
+        at = head
+        items += [{} for _ in range(at + 1 - len(items))]
+    child = _put(items[at], rest, value)
+    if child is _ABSENT or (isinstance(head, Item) and child == {"name": head.name}):
+        del items[at]
+    else:
+        items[at] = child
+    return _ABSENT if value is _ABSENT and not items else items
 
 
 @dataclass(frozen=True)
@@ -510,7 +507,8 @@ class Inputs:
         lb, whole = self.b.leaves(), self.b.data()
         for path in self.a.leaves().keys() | lb.keys():
             if _dotted(path) in taken:  # a secret (or scalar) key is one leaf: B's value as stored
-                _put(data, path, whole.get(path[0], _ABSENT) if len(path) == 1 else lb.get(path, _ABSENT))
+                value = whole.get(path[0], _ABSENT) if len(path) == 1 else lb.get(path, _ABSENT)
+                data = _put(data, path, value)
         rules = replace(
             self.a.cfg.rules,
             **{
@@ -583,7 +581,7 @@ def _slice(change: Change, plan: Plan) -> tuple[str, tuple[str, ...]]:
         return f"output {output}", OUTPUT_SLICES.get(output, ())
     by_urn = {r.urn: r for r in plan.resources}
     resource = next(r for r in plan.resources if (r.type, r.name) == (change.type, change.name))
-    while resource.parent in by_urn and by_urn[resource.parent].type != STACK_TYPE:
+    while resource.parent in by_urn:  # up to the component the stack itself parents
         resource = by_urn[resource.parent]
     return f"{resource.type} {resource.name}", SLICES.get(resource.type, ())
 
