@@ -11,9 +11,9 @@ A plain comparison of what the two stacks derive and build: their validated mode
 - A *spec difference* is declared by a declaration when deriving A's specs with that one input taken from B
   changes it, or when deriving them with all of B's inputs but that one brings it back. What still differs with
   all of B's inputs, the model derives from the environment by itself: undeclared.
-- A *plan difference* is explained by the spec differences of the component it belongs to (``SLICES``): those
-  that carry its values when there are any, else all of the component's own. A plan difference that no spec
-  difference explains comes from code reacting to something no declaration shows: undeclared.
+- A *plan difference* is explained by the spec differences of the component it belongs to
+  (``caas.estate.SLICES``): those that carry its values when there are any, else all of the component's own. A
+  plan difference no spec difference explains comes from code reacting to something no declaration shows.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from caas import config as model
 from caas.config import EstateConfig
+from caas.estate import OUTPUT_SLICES, SLICES
 from caas.mocks import SECRET
 from caas.plan import Plan, Project, render
 from caas.specs import derive
@@ -56,69 +57,6 @@ _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9
 # Ids written in the program (built-in role ids) are constants, never generated: choosing another role stays a
 # difference.
 CODE_IDS = frozenset(role.lower() for role in ROLES.values())
-
-# What each component of an environment stack is built from: paths into its EstateSpec (see caas.estate and
-# caas.estate_compute). The Site every component takes explains a setting only where it carries the value
-# (site.protect -> opts.protect), except for the Foundation, which is built from it.
-SLICES: dict[str, tuple[str, ...]] = {
-    "pulumi:pulumi:StackReference": ("shared_stack",),
-    "intershop:caas:Foundation": ("site", "dr_site"),
-    "intershop:caas:Observability": ("log_retention_days",),
-    "intershop:caas:Network": ("network",),
-    "intershop:caas:KeyVault": ("key_vault_soft_delete_days", "purge_protection"),
-    "intershop:caas:SharedFileSystem": ("compute.files",),
-    "intershop:caas:Icm710Hosts": ("compute.icm710", "compute.files"),
-    "intershop:caas:AksCluster": ("compute.aks",),
-    "intershop:caas:PublicEntry": ("compute.public_entry", "compute.icm710", "compute.aks.ingress_ip"),
-    "intershop:caas:PlatformSecrets": ("data.model.secrets", "data.smtp_password"),
-    "intershop:caas:DrNetwork": ("dr_site", "dr_network"),
-    "intershop:caas:IcmDatabase": ("data.model.sql_mi", "data.entra_admin", "dr_site", "dr_network"),
-    "intershop:caas:IomDatabase": ("data.model.postgres", "data.entra_admin"),
-    "intershop:caas:Backup": ("data.model.vault", "compute.icm710"),
-    "intershop:caas:Monitoring": ("data.model", "data.monitoring", "dr_site", "compute", "dr_network"),
-    "intershop:caas:SftpAccess": ("sftp_endpoint",),
-    "intershop:caas:SiteToSiteVpn": ("vpn",),
-    "intershop:caas:KubernetesLayer": ("kubernetes", "compute.files", "data.model.secrets", "data.model.postgres"),
-}
-# The stack outputs of an environment stack (caas.estate), by output name.
-OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
-    "pulumi:pulumi:StackReference": ("shared_stack",),
-    "customer": ("site",),
-    "environment": ("site",),
-    "location": ("site",),
-    "resourceGroupName": ("site",),
-    "logAnalyticsWorkspaceId": SLICES["intershop:caas:Observability"],
-    "icmDatabase": SLICES["intershop:caas:IcmDatabase"],
-    "iomDatabase": SLICES["intershop:caas:IomDatabase"],
-    "keyVaultSecretNames": ("data.model.secrets",),
-    "recoveryVaultId": SLICES["intershop:caas:Backup"],
-    "actionGroupId": ("data.model", "data.monitoring"),
-    "recoveryObjectives": ("data.model.objectives",),
-    "dataProtection": ("data.protection",),
-    "sftp": ("sftp_endpoint",),
-    "vpn": ("vpn",),
-    "kubernetesNamespaces": ("kubernetes",),
-    "workloadIdentityClientIds": ("kubernetes",),
-    "vnetId": ("network",),
-    "egressIpAddress": ("network",),
-    "subnetIds": ("network",),
-    "keyVaultId": SLICES["intershop:caas:KeyVault"],
-    "keyVaultUri": SLICES["intershop:caas:KeyVault"],
-    "registryLoginServer": ("shared_stack",),
-    "hostnames": ("hostnames",),
-    "nfsAccountName": ("compute.files",),
-    "nfsMountSources": ("compute.files",),
-    "icm710FrontendIps": ("compute.icm710",),
-    "aksClusterId": ("compute.aks",),
-    "aksClusterName": ("compute.aks",),
-    "aksOidcIssuerUrl": ("compute.aks",),
-    "aksKubeletIdentityClientId": ("compute.aks",),
-    "aksKubeletIdentityObjectId": ("compute.aks",),
-    "aksIngressIp": ("compute.aks",),
-    "kubeconfig": ("compute.aks",),
-    "publicCertificates": ("compute.public_entry",),
-    "publicIpAddress": ("compute.public_entry",),
-}
 
 Kind = Literal["added", "missing", "changed"]
 # Why a difference exists: a profile field or the stack config declares it; an environment rule (a default the
@@ -374,61 +312,30 @@ class Declaration:
     b: Any
 
 
-@dataclass(frozen=True)
-class Item:
-    """A list item addressed by its ``name`` in a config path."""
-
-    name: str
-
-
-Segment = str | int | Item
 _ABSENT = object()
+ConfigPath = tuple[str, ...]  # ("caas:aks", "maintenanceWindow", "dayOfWeek")
 
 
-def _leaves(value: Any, path: tuple[Segment, ...], out: dict[tuple[Segment, ...], Any]) -> None:
-    """Config leaves by path, addressed like ``_flatten`` does (named list items by name)."""
+def _leaves(value: Any, path: ConfigPath, out: dict[ConfigPath, Any]) -> None:
+    """Config leaves by key path; a list is one leaf (the table shows its items)."""
     if isinstance(value, dict) and value:
         for key in sorted(value):
             _leaves(value[key], (*path, key), out)
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        named = all(isinstance(v.get("name"), str) for v in value) and len({v["name"] for v in value}) == len(value)
-        for i, item in enumerate(value):
-            _leaves(item, (*path, Item(item["name"]) if named else i), out)
     else:
         out[path] = value
 
 
-def _dotted(path: tuple[Segment, ...]) -> str:
-    head, *rest = path
-    parts = (f"[{s.name}]" if isinstance(s, Item) else f"[{s}]" if isinstance(s, int) else f".{s}" for s in rest)
-    return str(head) + "".join(parts)
-
-
-def _put(node: Any, path: tuple[Segment, ...], value: Any) -> Any:
-    """``node`` with one config leaf set, creating objects and named items on the way; with ``_ABSENT``, removed,
-    along with the objects (and named items) that leaves empty."""
+def _put(node: Any, path: ConfigPath, value: Any) -> Any:
+    """``node`` with one config leaf set; with ``_ABSENT``, removed along with the objects that leaves empty."""
     if not path:
         return value
-    head, rest = path[0], path[1:]
-    if isinstance(head, str):
-        obj = dict(node) if isinstance(node, dict) else {}
-        child = _put(obj.get(head, _ABSENT), rest, value)
-        obj.pop(head) if child is _ABSENT else obj.update({head: child})
-        return _ABSENT if value is _ABSENT and not obj else obj
-    items = list(node) if isinstance(node, list) else []
-    if isinstance(head, Item):
-        at = next((i for i, v in enumerate(items) if v.get("name") == head.name), len(items))
-        if at == len(items):
-            items.append({"name": head.name})
+    obj = dict(node) if isinstance(node, dict) else {}
+    child = _put(obj.get(path[0], _ABSENT), path[1:], value)
+    if child is _ABSENT:
+        obj.pop(path[0], None)
     else:
-        at = head
-        items += [{} for _ in range(at + 1 - len(items))]
-    child = _put(items[at], rest, value)
-    if child is _ABSENT or (isinstance(head, Item) and child == {"name": head.name}):
-        del items[at]
-    else:
-        items[at] = child
-    return _ABSENT if value is _ABSENT and not items else items
+        obj[path[0]] = child
+    return _ABSENT if value is _ABSENT and not obj else obj
 
 
 @dataclass(frozen=True)
@@ -449,9 +356,9 @@ class Stack:
         """The ``caas:`` config as objects, by full key."""
         return {k: model._decode(v) for k, v in self.raw.items() if k.startswith(f"{model.NAMESPACE}:")}
 
-    def leaves(self) -> dict[tuple[Segment, ...], Any]:
+    def leaves(self) -> dict[ConfigPath, Any]:
         """Config leaves other than the environment and the profile (the profile counts field by field)."""
-        out: dict[tuple[Segment, ...], Any] = {}
+        out: dict[ConfigPath, Any] = {}
         for key, value in self.data().items():
             if key in IDENTITY_KEYS or key == PROFILE_KEY:
                 continue
@@ -486,9 +393,9 @@ class Inputs:
         ):
             found += [Declaration(f"{prefix}.{name}", va[name], vb[name]) for name in va if va[name] != vb[name]]
         la, lb = self.a.leaves(), self.b.leaves()
-        for path in sorted(set(la) | set(lb), key=_dotted):
+        for path in sorted(set(la) | set(lb), key=".".join):
             if la.get(path, _ABSENT) != lb.get(path, _ABSENT):
-                found.append(Declaration(_dotted(path), la.get(path), lb.get(path)))
+                found.append(Declaration(".".join(path), la.get(path), lb.get(path)))
         return found
 
     def normaliser(self, cfg: EstateConfig) -> Normaliser:
@@ -506,16 +413,13 @@ class Inputs:
         data[PROFILE_KEY] = profile
         lb, whole = self.b.leaves(), self.b.data()
         for path in self.a.leaves().keys() | lb.keys():
-            if _dotted(path) in taken:  # a secret (or scalar) key is one leaf: B's value as stored
+            if ".".join(path) in taken:  # a secret (or scalar) key is one leaf: B's value as stored
                 value = whole.get(path[0], _ABSENT) if len(path) == 1 else lb.get(path, _ABSENT)
                 data = _put(data, path, value)
+        b_rules = self.b.cfg.rules
         rules = replace(
             self.a.cfg.rules,
-            **{
-                f.name: getattr(self.b.cfg.rules, f.name)
-                for f in fields(self.b.cfg.rules)
-                if f"rules.{f.name}" in taken
-            },
+            **{f.name: getattr(b_rules, f.name) for f in fields(b_rules) if f"rules.{f.name}" in taken},
         )
         try:
             cfg = EstateConfig.model_validate({k.partition(":")[2]: v for k, v in data.items()})
@@ -714,14 +618,7 @@ def diff(
 
     decls = inputs.declarations()
     specs = (spec_settings(a.cfg, norm_a), spec_settings(b.cfg, norm_b))
-    cache: dict[frozenset[str], Mapping[str, Any] | None] = {}
-
-    def settings_with(keys: frozenset[str]) -> Mapping[str, Any] | None:
-        if keys not in cache:
-            cache[keys] = inputs.spec_settings(keys)
-        return cache[keys]
-
-    attribution = attribute(*specs, [d.key for d in decls], settings_with)
+    attribution = attribute(*specs, [d.key for d in decls], inputs.spec_settings)
     changes = classify(actual.values(), (plan_a, plan_b), specs, attribution)
     changes += _spec_changes(specs, attribution.undeclared)
     return Report(stack_a, stack_b, decls, changes, unexplained=attribution.unexplained, explain=explain)
