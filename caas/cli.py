@@ -65,7 +65,7 @@ def _diff(args: argparse.Namespace) -> int:
     from caas.diff import FORMATS, diff
     from caas.plan import Project
 
-    report = diff(Project.at(args.dir), args.stack_a, args.stack_b, separate=not args.quick, explain=args.explain)
+    report = diff(Project.at(args.dir), args.stack_a, args.stack_b, explain=args.explain)
     sys.stdout.write(FORMATS[args.format](report))
     return report.exit_code
 
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("stack_a", help="e.g. uat")
     compare.add_argument("stack_b", help="e.g. prd")
     compare.add_argument("--format", choices=("table", "json"), default="table")
-    compare.add_argument("--quick", action="store_true", help="only declared vs undeclared (one render less)")
+    compare.add_argument("--quick", action="store_true", help="accepted for old scripts; every diff renders once")
     compare.add_argument("--explain", action="store_true", help="name the declaration behind each difference")
     compare.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     compare.set_defaults(func=_diff)
