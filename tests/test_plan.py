@@ -234,7 +234,7 @@ def test_json_contract(plans: dict[str, Plan]) -> None:
     document = json.loads(plans["prd"].to_json())
     assert set(document) == {"project", "stack", "resources", "outputs", "invokes"}
     assert all(set(i) == {"token", "args", "count"} for i in document["invokes"])
-    keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs"}
+    keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs", "timeouts"}
     assert all(set(r) == keys for r in document["resources"])
     assert document["project"] == "caas-acme" and document["stack"] == "prd"
 
