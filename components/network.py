@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -23,6 +24,10 @@ class SharedRefs:
     registry_id: pulumi.Input[str]
     registry_login_server: pulumi.Input[str]
     private_dns_zone_ids: pulumi.Input[dict[str, str]]  # the shared privatelink zones, by key
+
+
+def _pick(key: str) -> Callable[[dict[str, str]], str]:
+    return lambda zones: zones[key]
 
 
 @dataclass
@@ -94,7 +99,7 @@ class Network(pulumi.ComponentResource):
                     tags=tags,
                     opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
                 )
-                self.dns_zone_ids[key] = after(shared_zones.apply(lambda zones, k=key: zones[k]), link)
+                self.dns_zone_ids[key] = after(shared_zones.apply(_pick(key)), link)
                 continue
             links = {"link": (self.vnet.id, names.resource("vnet")), "hub-link": (args.shared.hub_vnet_id, "hub")}
             self.dns_zone_ids[key] = private_zone(
