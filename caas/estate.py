@@ -23,6 +23,8 @@ from components.kubernetes_layer import ClusterFacts, DatabaseFacts, KubernetesL
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
+from components.private_dns import PrivateDns, PrivateDnsArgs
+from components.private_link import after
 from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
@@ -105,21 +107,26 @@ def build(spec: EstateSpec) -> dict[str, Any]:
 def _shared(
     spec: EstateSpec, shared: SharedSpec, rg: pulumi.Input[str], workspace: pulumi.Input[str]
 ) -> dict[str, Any]:
-    """The shared PA/AR layer: SFTP host, hub, Bastion, registry, pipelines' identity, build agents."""
+    """The shared PA/AR layer: hub, private DNS, SFTP host, Bastion, registry, pipelines' identity, agents."""
     site, outputs = spec.site, dict[str, Any]()
+    hub = HubNetwork("shared-hub", HubNetworkArgs(site, shared.hub, rg, workspace))
+    dns = PrivateDns("shared-dns", PrivateDnsArgs(site, shared.private_dns_zones, rg, hub.vnet.id))
+    endpoints = hub.subnet_ids["privateEndpoints"]
     if spec.sftp_service is not None:
-        sftp = Sftp("sftp", SftpArgs(site, spec.sftp_service, spec.storage_redundancy, rg, workspace))
+        sftp = Sftp(
+            "sftp",
+            SftpArgs(site, spec.sftp_service, spec.storage_redundancy, rg, workspace, endpoints, dns.zone_ids["blob"]),
+        )
         outputs.update(
             sftpStorageAccountId=sftp.account.id,
             sftpStorageAccountName=sftp.account.name,
             sftpHost=sftp.host,
             sftp=sftp.facts,
         )
-    hub = HubNetwork("shared-hub", HubNetworkArgs(site, shared.hub, rg, workspace))
     Bastion("shared-bastion", BastionArgs(site, rg, hub.subnet_ids["bastion"], workspace))
     registry = ContainerRegistry(
         "shared-registry",
-        ContainerRegistryArgs(site, shared.registry, rg, hub.vnet.id, hub.subnet_ids["privateEndpoints"], workspace),
+        ContainerRegistryArgs(site, shared.registry, rg, endpoints, dns.zone_ids["registry"], workspace),
     )
     pipelines = PipelineIdentity(
         "shared-pipeline", PipelineIdentityArgs(site, shared.pipeline_identity, rg, registry.registry.id)
@@ -135,6 +142,7 @@ def _shared(
         registryId=registry.registry.id,
         registryName=registry.registry.name,
         registryLoginServer=registry.registry.login_server,
+        privateDnsZoneIds=dns.zone_ids,
         pipelineIdentityClientId=pipelines.client_id,
     )
     return outputs
@@ -200,20 +208,8 @@ def _environment(
 
     # -- connectivity --
     if spec.sftp_endpoint is not None:
-        account_id, account_name, host = (shared_stack.require_output(key) for key in SFTP_SHARED_OUTPUTS)
-        sftp_access = SftpAccess(
-            "sftp",
-            SftpAccessArgs(
-                site,
-                spec.sftp_endpoint,
-                rg,
-                net.subnet_ids["privateEndpoints"],
-                net.dns_zone_ids["blob"],
-                account_id,
-                account_name,
-                host,
-            ),
-        )
+        account_name, host = (shared_stack.require_output(key) for key in SFTP_SHARED_OUTPUTS)
+        sftp_access = SftpAccess("sftp", SftpAccessArgs(site, spec.sftp_endpoint, account_name, host))
         outputs["sftp"] = sftp_access.facts
     if spec.vpn is not None:
         vpn = SiteToSiteVpn(
@@ -233,7 +229,8 @@ def _environment(
                 cluster=ClusterFacts(aks.cluster_id, aks.oidc_issuer_url, aks.kubeconfig, aks.ingress_ip),
                 vault_name=vault.vault.name,
                 secret_ids=secrets.secret_ids,
-                registry_login_server=refs.registry_login_server,
+                # Charts pull from the hub's registry endpoint: their releases wait for the spoke's zone link.
+                registry_login_server=after(refs.registry_login_server, net.dns_zone_ids["registry"]),
                 databases=DatabaseFacts(
                     sql_host=icm_db.host,
                     icm_databases=data.sql_mi.databases,

@@ -379,6 +379,7 @@ class Registration:
     protect: bool
     custom: bool
     inputs: dict[str, Any] = field(default_factory=dict)
+    timeouts: dict[str, str] = field(default_factory=dict)  # custom timeouts set: create/update/delete -> "6h"
 
 
 @dataclass(frozen=True)
@@ -422,6 +423,14 @@ def _masked(value: Any, secrets: set[str]) -> Any:
     if isinstance(value, str) and any(s in value for s in secrets):
         return SECRET
     return value
+
+
+def _timeouts(request) -> dict[str, str]:
+    """The resource's ``custom_timeouts`` as the engine receives them (reads carry none)."""
+    given = getattr(request, "customTimeouts", None)
+    if given is None:
+        return {}
+    return {op: getattr(given, op) for op in ("create", "update", "delete") if getattr(given, op)}
 
 
 class RecordingMonitor(MockMonitor):
@@ -468,5 +477,6 @@ class RecordingMonitor(MockMonitor):
                 protect=bool(getattr(request, "protect", False)),
                 custom=custom,
                 inputs=_plain(json_format.MessageToDict(properties)),
+                timeouts=_timeouts(request),
             )
         )

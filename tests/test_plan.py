@@ -23,6 +23,9 @@ HUB_TYPES = {
     "azure-native:managedidentity:FederatedIdentityCredential": 1,
     "azure-native:network:Subnet": 3,
     "azure-native:network:NetworkSecurityGroup": 3,
+    "azure-native:privatedns:PrivateZone": 4,  # registry, vault, file, blob: central, linked to the hub
+    "azure-native:privatedns:VirtualNetworkLink": 4,
+    "azure-native:network:PrivateEndpoint": 2,  # registry, SFTP host
 }
 ENV_TYPES = {
     "azure-native:network:VirtualNetwork": 1,
@@ -30,8 +33,9 @@ ENV_TYPES = {
     "azure-native:network:NetworkSecurityGroup": 6,
     "azure-native:network:VirtualNetworkPeering": 2,
     "azure-native:keyvault:Vault": 1,
-    "azure-native:privatedns:PrivateZone": 6,  # with blob, for the shared SFTP host
-    "azure-native:network:PrivateEndpoint": 4,  # registry, key vault, NFS file shares, SFTP host
+    "azure-native:privatedns:PrivateZone": 1,  # PostgreSQL's; the privatelink zones are the shared stack's
+    "azure-native:privatedns:VirtualNetworkLink": 6,  # spoke -> 4 shared zones (with blob: SFTP), postgres x2
+    "azure-native:network:PrivateEndpoint": 2,  # key vault, NFS file shares (registry, SFTP: the hub's)
     "azure-native:operationalinsights:Workspace": 1,
 }
 # prd's DR network (data area): VNet with SQL MI and private-endpoint subnets, peered both ways.
@@ -87,16 +91,6 @@ def test_pipeline_identity_pushes_to_the_registry_only(plans: dict[str, Plan]) -
     assert grant["roleDefinitionId"].endswith(f"/roleDefinitions/{ROLES['AcrPush']}")
     assert grant["scope"] == registry_id
     assert grant["principalType"] == "ServicePrincipal"
-
-
-def test_environment_reaches_registry_through_private_endpoint(plans: dict[str, Plan]) -> None:
-    """The env's registry endpoint targets the shared registry id read from the StackReference."""
-    prd = plans["prd"]
-    pe = prd.one("azure-native:network:PrivateEndpoint", "network-pe-registry").inputs
-    connection = pe["privateLinkServiceConnections"][0]
-    assert connection["privateLinkServiceId"] == plans["shared"].outputs["registryId"]
-    assert connection["groupIds"] == ["registry"]
-    assert pe["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
 
 
 def test_stack_reference_names_the_configured_shared_stack(plans: dict[str, Plan]) -> None:
@@ -234,7 +228,7 @@ def test_json_contract(plans: dict[str, Plan]) -> None:
     document = json.loads(plans["prd"].to_json())
     assert set(document) == {"project", "stack", "resources", "outputs", "invokes"}
     assert all(set(i) == {"token", "args", "count"} for i in document["invokes"])
-    keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs"}
+    keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs", "timeouts"}
     assert all(set(r) == keys for r in document["resources"])
     assert document["project"] == "caas-acme" and document["stack"] == "prd"
 

@@ -57,11 +57,14 @@ class SftpUser(Section):
 class Sftp(Section):
     """SFTP exchange: in the shared stack the host, its users and who may reach it; in environments only enabled."""
 
-    enabled: bool = Field(default=True, description="environment stacks: create the private endpoint to the host")
+    enabled: bool = Field(
+        default=True,
+        description="environment stacks: link the VNet to the shared blob zone, reaching the host's hub endpoint",
+    )
     allowed_source_ranges: tuple[IPv4Network, ...] = Field(
         default=(),
         max_length=400,
-        description="partner IPv4 ranges allowed to reach the public SFTP endpoint; none: private endpoints only",
+        description="partner IPv4 ranges allowed to reach the public SFTP endpoint; none: the private endpoint only",
     )
     housekeeping: Housekeeping = Housekeeping()
     users: dict[str, SftpUser] = Field(default_factory=dict, description="int, uat, prd: one local user each")
