@@ -16,8 +16,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
-from caas.model import DIY_ORGANIZATION, EU_REGIONS, NAMESPACE, ZONAL_REGIONS, EstateConfig
+from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
+from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
 from caas.specs import compute, connectivity, data, kubernetes, network, site
 
@@ -218,10 +219,8 @@ def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
 def _check_regions(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     loc = cfg.location
     for key, region in (("primary", loc.primary), ("dr", loc.dr)):
-        if region not in naming.REGION_CODES:
-            p.append(
-                (f"caas:location.{key}", f"unknown region '{region}'; known: {', '.join(sorted(naming.REGION_CODES))}")
-            )
+        if region not in REGION_CODES:
+            p.append((f"caas:location.{key}", f"unknown region '{region}'; known: {', '.join(sorted(REGION_CODES))}"))
         elif region not in EU_REGIONS and not loc.allow_outside_eu:
             p.append(
                 (
@@ -255,7 +254,7 @@ def _check_profile(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
                     f"{cfg.environment} keeps logs at least {PRD_MIN_LOG_RETENTION_DAYS} days",
                 )
             )
-    if cfg.profile.zones and cfg.location.primary in naming.REGION_CODES and cfg.location.primary not in ZONAL_REGIONS:
+    if cfg.profile.zones and cfg.location.primary in REGION_CODES and cfg.location.primary not in ZONAL_REGIONS:
         p.append(
             (
                 "caas:profile.zones",

@@ -70,6 +70,9 @@ class Delivery:
     # Data jobs (pipelines/data/) sign in through their own connection and identity, scoped by caas.datajobs.
     data_service_connection: str = ""
     data_identity: str = ""
+    # Release builds push images through the shared stack's `pipelines` identity (AcrPush only), never as the
+    # deployer: this connection's name is the last segment of caas:devops.serviceConnectionSubject.
+    registry_service_connection: str = ""
 
     @property
     def deployer_subject(self) -> str:
@@ -125,6 +128,7 @@ def delivery(models: Mapping[str, EstateConfig], project: str) -> Delivery:
         ),
         data_service_connection=f"caas-{code}-data",
         data_identity=state_names.resource("identity", "data"),
+        registry_service_connection=shared.devops.service_connection_subject.rsplit("/", 1)[1],
     )
 
 

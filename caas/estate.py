@@ -28,6 +28,59 @@ from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 
+# What each component of an environment stack is built from, as paths into its EstateSpec: the stack diff
+# (caas.diff) explains a component's plan differences by the spec differences there; keep in step with the
+# wiring below. The Site every component takes explains a setting only where it carries the value
+# (site.protect -> opts.protect), except for the Foundation, which is built from it.
+SLICES: dict[str, tuple[str, ...]] = {
+    "pulumi:pulumi:StackReference": ("shared_stack",),
+    "intershop:caas:Foundation": ("site", "dr_site"),
+    "intershop:caas:Observability": ("log_retention_days",),
+    "intershop:caas:Network": ("network",),
+    "intershop:caas:KeyVault": ("key_vault_soft_delete_days", "purge_protection"),
+    "intershop:caas:SharedFileSystem": ("compute.files",),
+    "intershop:caas:Icm710Hosts": ("compute.icm710", "compute.files"),
+    "intershop:caas:AksCluster": ("compute.aks",),
+    "intershop:caas:PublicEntry": ("compute.public_entry", "compute.icm710", "compute.aks.ingress_ip"),
+    "intershop:caas:PlatformSecrets": ("data.model.secrets", "data.smtp_password"),
+    "intershop:caas:DrNetwork": ("dr_site", "dr_network"),
+    "intershop:caas:IcmDatabase": ("data.model.sql_mi", "data.entra_admin", "dr_site", "dr_network"),
+    "intershop:caas:IomDatabase": ("data.model.postgres", "data.entra_admin"),
+    "intershop:caas:Backup": ("data.model.vault", "compute.icm710"),
+    "intershop:caas:Monitoring": ("data.model", "data.monitoring", "dr_site", "compute", "dr_network"),
+    "intershop:caas:SftpAccess": ("sftp_endpoint",),
+    "intershop:caas:SiteToSiteVpn": ("vpn",),
+    "intershop:caas:KubernetesLayer": ("kubernetes", "compute.files", "data.model.secrets", "data.model.postgres"),
+}
+# The stack outputs of an environment stack (caas.estate), by output name.
+OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
+    name: paths
+    for names, paths in (
+        ("customer environment location resourceGroupName", ("site",)),
+        ("logAnalyticsWorkspaceId", SLICES["intershop:caas:Observability"]),
+        ("icmDatabase", SLICES["intershop:caas:IcmDatabase"]),
+        ("iomDatabase", SLICES["intershop:caas:IomDatabase"]),
+        ("keyVaultSecretNames", ("data.model.secrets",)),
+        ("recoveryVaultId", SLICES["intershop:caas:Backup"]),
+        ("actionGroupId", ("data.model", "data.monitoring")),
+        ("recoveryObjectives", ("data.model.objectives",)),
+        ("dataProtection", ("data.protection",)),
+        ("sftp", ("sftp_endpoint",)),
+        ("vpn", ("vpn",)),
+        ("kubernetesNamespaces workloadIdentityClientIds", ("kubernetes",)),
+        ("vnetId egressIpAddress subnetIds", ("network",)),
+        ("keyVaultId keyVaultUri", SLICES["intershop:caas:KeyVault"]),
+        ("registryLoginServer", ("shared_stack",)),
+        ("hostnames", ("hostnames",)),
+        ("nfsAccountName nfsMountSources", ("compute.files",)),
+        ("icm710FrontendIps", ("compute.icm710",)),
+        ("aksClusterId aksClusterName aksOidcIssuerUrl aksIngressIp kubeconfig", ("compute.aks",)),
+        ("aksKubeletIdentityClientId aksKubeletIdentityObjectId", ("compute.aks",)),
+        ("publicCertificates publicIpAddress", ("compute.public_entry",)),
+    )
+    for name in names.split()
+}
+
 
 def build(spec: EstateSpec) -> dict[str, Any]:
     """Register the stack's resources; return its outputs."""

@@ -10,7 +10,7 @@ from functools import cached_property
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 
 from caas.profiles import EnvironmentRules, Profile, ProfileOverrides, effective, rules
 from caas.sections import compute
@@ -24,42 +24,6 @@ NAMESPACE = "caas"
 # name is always this literal (Pulumi docs, "Stacks": "For DIY backend, the orgName portion of the stack name must
 # always be the constant value organization").
 DIY_ORGANIZATION = "organization"
-
-# GDPR: customer data stays in EU regions unless the stack explicitly waives it (caas:location).
-EU_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "francesouth",
-        "germanywestcentral",
-        "germanynorth",
-        "swedencentral",
-        "swedensouth",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-    }
-)
-# Regions with availability zones (learn.microsoft.com, "Azure regions list").
-ZONAL_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "germanywestcentral",
-        "swedencentral",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-        "switzerlandnorth",
-        "norwayeast",
-        "uksouth",
-        "eastus",
-        "eastus2",
-        "westus3",
-    }
-)
 
 
 class Customer(Section):
@@ -220,6 +184,8 @@ class EstateConfig(Section):
     vpn: Vpn | None = None
     # -- kubernetes layer and apps --
     kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
+    # Not config: set only by ``under_rules``; None means the environment's own rules.
+    _rules: EnvironmentRules | None = PrivateAttr(default=None)
 
     # Derived facts (names, subnets, hostnames, sizes ...) are not here: caas.specs.derive computes them once.
 
@@ -233,4 +199,10 @@ class EstateConfig(Section):
 
     @property
     def rules(self) -> EnvironmentRules:
-        return rules(self.environment)
+        return self._rules if self._rules is not None else rules(self.environment)
+
+    def under_rules(self, other: EnvironmentRules) -> EstateConfig:
+        """This model held to ``other`` environment rules (the stack diff derives what one rule changes)."""
+        copy = self.model_copy()
+        copy._rules = other
+        return copy

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
+from caas.addresses import non_public_part
 from caas.model import EstateConfig
 from caas.sections.base import SYSTEMS
 from caas.sections.compute import (
@@ -14,7 +15,6 @@ from caas.sections.compute import (
     GATEWAY_CAPACITY_DEFAULTS,
     ICM710_DEFAULTS,
     MIN_MEMORY_GIB,
-    NOT_INTERNET,
     PROBE_PATHS,
     RESERVED_USERNAMES,
     SHARE_QUOTA_DEFAULTS,
@@ -257,7 +257,7 @@ def _check_public_entry(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         elif not re.fullmatch(r"[0-9A-Za-z-]{1,127}", name):
             p.append((key, f"'{name}' is not a Key Vault certificate name (1-127 letters, digits, hyphens)"))
     for i, net in enumerate(entry.restricted_sources):
-        if net.prefixlen == 0 or any(net.overlaps(private) for private in NOT_INTERNET):
+        if net.prefixlen == 0 or non_public_part(net) is not None:
             p.append(
                 (
                     f"caas:publicEntry.restrictedSources[{i}]",
