@@ -12,15 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from caas.model import EstateConfig
+from caas.model import DIY_ORGANIZATION, EstateConfig
 from caas.naming import Namer
 from caas.plan import Project
 from caas.profiles import ENVIRONMENTS
 from caas.specs import derive
 
-# A DIY backend scopes stacks by project, and the organisation part of a stack name is always this literal
-# (Pulumi docs, "Stacks": "For DIY backend, the orgName portion of the stack name must always be ... organization").
-DIY_ORGANIZATION = "organization"
 STATE_CONTAINER = "pulumi-state"
 SECRETS_KEY = "pulumi-secrets"
 # Deploy order: environments read the shared stack's outputs.

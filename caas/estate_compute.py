@@ -101,7 +101,7 @@ def build(
                 net.subnet_ids["appGateway"],
                 vault.vault_id,
                 # Certificates are read through the vault's private endpoint: wait for its DNS registration.
-                vault.private_vault_uri,
+                vault.vault_uri,
                 {r.backend: backends[r.backend] for r in entry_spec.routes},
                 [net.egress_ip] if net.egress_ip is not None else [],
             ),

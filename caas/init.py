@@ -52,6 +52,7 @@ STACK_ROLES = (
     "AcrPull",
     "AcrPush",
     "Azure Kubernetes Service Cluster User Role",
+    "Azure Kubernetes Service RBAC Cluster Admin",
     "Azure Kubernetes Service RBAC Reader",
     "Azure Kubernetes Service RBAC Writer",
     "Key Vault Secrets User",

@@ -362,7 +362,9 @@ class RecordingMocks(Mocks):
                 "tenantId": TENANT_ID,
             }
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            server = f"https://{args.args.get('resourceName', 'aks')}.privatelink.azmk8s.io:443"
+            # serverFqdn "public" names the private cluster's public FQDN (it resolves to the private IP).
+            zone = "hcp" if args.args.get("serverFqdn") == "public" else "privatelink"
+            server = f"https://{args.args.get('resourceName', 'aks')}.{zone}.azmk8s.io:443"
             value = base64.b64encode(kubeconfig(server).encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
         return {}

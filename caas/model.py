@@ -20,6 +20,10 @@ from caas.sections.base import Hostname, Section
 from caas.sections.connectivity import Sftp, Vpn
 
 NAMESPACE = "caas"
+# A DIY backend (the azblob state of `caas init`) scopes stacks by project, and the organisation part of a stack
+# name is always this literal (Pulumi docs, "Stacks": "For DIY backend, the orgName portion of the stack name must
+# always be the constant value organization").
+DIY_ORGANIZATION = "organization"
 
 
 class Customer(Section):
@@ -151,7 +155,7 @@ class EstateConfig(Section):
     shared_stack: str | None = Field(
         default=None,
         pattern=r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$",
-        description="env stacks: the shared stack to reference, <org>/<project>/shared",
+        description="env stacks: the shared stack to reference, organization/<project>/shared (DIY backend)",
     )
     network: Network
     apps: Apps | None = None

@@ -236,7 +236,7 @@ def set_image(project: Project, stack: str, role: str, repository: str, tag: str
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text_after)
         raw, secret_keys = model.stack_file_config(temp)
-        cfg = model.parse(raw, secret_keys, project.label(stack))
+        cfg = model.parse(raw, secret_keys, project.label(stack), project.name)
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):

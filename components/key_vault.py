@@ -56,7 +56,6 @@ class KeyVault(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=site.protect),
         )
         self.vault_id = self.vault.id
-        self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
         registered = private_endpoint(
             f"{name}-pe",
             endpoint_name=site.names.resource("private_endpoint", "kv"),
@@ -69,9 +68,9 @@ class KeyVault(pulumi.ComponentResource):
             tags=site.tags,
             parent=self,
         )
-        # The vault as seen from the VNet: its URI resolves once the endpoint's A record exists in the zone
+        # The vault as seen from the VNet: its URI resolves only once the endpoint's A record exists in the zone
         # (the zone id given already waits for the spoke's link). The Application Gateway fetches its
-        # certificates through it at create time, so it takes this URI, not the vault's.
-        self.private_vault_uri = after(self.vault_uri, registered.dns)
+        # certificates through it at create time, so no consumer gets the URI before the name resolves.
+        self.vault_uri = after(self.vault.properties.apply(lambda p: p.vault_uri), registered.dns)
         send_to_log_analytics(f"{name}-vault", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self)
         self.register_outputs({"vaultId": self.vault.id, "vaultName": self.vault.name, "vaultUri": self.vault_uri})

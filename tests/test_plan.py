@@ -96,7 +96,7 @@ def test_pipeline_identity_pushes_to_the_registry_only(plans: dict[str, Plan]) -
 def test_stack_reference_names_the_configured_shared_stack(plans: dict[str, Plan]) -> None:
     """Environment stacks read the shared stack through one StackReference named in config."""
     refs = plans["prd"].find("pulumi:pulumi:StackReference")
-    assert [r.inputs["name"] for r in refs] == ["acme/caas-acme/shared"]
+    assert [r.inputs["name"] for r in refs] == ["organization/caas-acme/shared"]
 
 
 def test_every_subnet_that_allows_an_nsg_has_one(plans: dict[str, Plan]) -> None:
@@ -253,12 +253,18 @@ def test_diagnostics_go_to_the_stacks_workspace(plans: dict[str, Plan]) -> None:
 
 
 def test_invokes_show_the_credentials_the_program_reads(plans: dict[str, Plan]) -> None:
-    """prd asks for the cluster's user credentials (exec format, no admin credentials) of its own cluster."""
+    """prd asks for the cluster's user credentials (exec format, no admin credentials) of its own cluster, naming
+    the public FQDN (`az aks get-credentials --public-fqdn`): the hub's agents cannot resolve the private one."""
     prd = plans["prd"]
     cluster = prd.find("azure-native:containerservice:ManagedCluster")[0].inputs
     reads = [i for i in prd.invokes if i.token == "azure-native:containerservice:listManagedClusterUserCredentials"]
     assert [i.args for i in reads] == [
-        {"format": "exec", "resourceGroupName": cluster["resourceGroupName"], "resourceName": cluster["resourceName"]}
+        {
+            "format": "exec",
+            "resourceGroupName": cluster["resourceGroupName"],
+            "resourceName": cluster["resourceName"],
+            "serverFqdn": "public",
+        }
     ]
     assert not [i for i in prd.invokes if "Admin" in i.token]
     assert "listManagedClusterUserCredentials" in as_table(prd).split("Reads (invokes):")[1]

@@ -62,9 +62,11 @@ def access(ctx: Context) -> Section | None:
         Step(
             title="Get the cluster credentials",
             owner="partner",
-            why="Writes a kubeconfig entry without any secret in it, then switches it to the Azure CLI's sign-in "
-            "(use `-l workloadidentity` instead in pipelines).",
-            command=f"az aks get-credentials --resource-group {rg} --name {cluster} --overwrite-existing\n"
+            why="Writes a kubeconfig entry without any secret in it, naming the API server's public name (it "
+            "resolves to the private address; the private name resolves only inside the environment), then "
+            "switches it to the Azure CLI's sign-in (use `-l workloadidentity` instead in pipelines).",
+            command=f"az aks get-credentials --resource-group {rg} --name {cluster} --public-fqdn "
+            "--overwrite-existing\n"
             "kubelogin convert-kubeconfig -l azurecli",
             result=f'`Merged "{cluster}" as current context` in your kubeconfig.',
             rollback=f"{code(f'kubectl config delete-context {cluster}')}.",

@@ -193,6 +193,12 @@ class Aks(Section):
     admin_group_object_ids: tuple[str, ...] = Field(
         default=(), description="Entra ID groups with cluster-admin through Azure RBAC"
     )
+    deployer_principal_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="object id of the deployer identity (printed by `python -m caas init`); the stack grants it "
+        "AKS RBAC Cluster Admin on the cluster; required while caas:kubernetes.enabled is true",
+    )
 
 
 class HostGroup(Section):

@@ -203,6 +203,15 @@ def _check_aks(cfg: EstateConfig, subnets: dict[str, IPv4Network] | None, p: lis
     for a in aks.admin_group_object_ids:
         if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", a):
             p.append(("caas:aks.adminGroupObjectIds", f"'{a}' is not an Entra ID object id (a lower-case GUID)"))
+    if cfg.kubernetes.enabled and aks.deployer_principal_id is None:
+        # Local accounts are off and Azure RBAC decides: without the grant every in-cluster call is refused.
+        p.append(
+            (
+                "caas:aks.deployerPrincipalId",
+                "required while caas:kubernetes.enabled is true: the deployer identity's object id, from the "
+                "`pulumi config set ... caas:aks.deployerPrincipalId` lines `python -m caas init` prints",
+            )
+        )
 
     # Overlay gives each node a /24 of the pod CIDR; the subnet holds the nodes, surge nodes and load balancers.
     nodes = sum(s.max_count for s in pools.values())
