@@ -19,7 +19,7 @@ from caas import addressing, naming
 from caas.model import EU_REGIONS, NAMESPACE, ZONAL_REGIONS, EstateConfig
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
 from caas.sections.base import PATTERN_NAMES
-from caas.specs import compute, connectivity, data, kubernetes, network, site
+from caas.specs import access, compute, connectivity, data, kubernetes, network, site
 
 __all__ = ["ENVIRONMENTS", "ConfigError", "EstateConfig", "load", "parse", "stack_file_config"]
 
@@ -159,6 +159,8 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     p += connectivity.problems(cfg)
     # -- kubernetes --
     p += kubernetes.problems(cfg)
+    # -- partners' access --
+    p += access.problems(cfg)
 
     hostnames = network.hostnames(cfg)
     if hostnames:

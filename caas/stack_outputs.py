@@ -1,7 +1,7 @@
 """What environment stacks read from the shared stack: THE one list, and its values derived from the shared model.
 
 Every output an environment reads through its StackReference is named here, and only here (later issues add
-the agent pool name, the Bastion id and the shared vault to this list). The offline plan answers the
+the agent pool name and the shared vault to this list). The offline plan answers the
 StackReference with ``derive(shared_model)`` instead of rendering the shared stack first, so an environment's
 plan pays for its own resources only; tests/test_stack_outputs.py checks that derived equals rendered.
 """
@@ -20,6 +20,7 @@ SHARED_OUTPUTS = (
     "hubResourceGroupName",
     "registryId",
     "registryLoginServer",
+    "bastionId",  # partners' Reader on the hub's Bastion (caas.specs.access)
     *SFTP_SHARED_OUTPUTS,
 )
 
@@ -51,6 +52,11 @@ def derive(shared: EstateConfig) -> dict[str, str]:
             "azure-native:containerregistry:Registry", "", {"resourceGroupName": rg, "registryName": registry}
         ),
         "registryLoginServer": f"{registry}.azurecr.io",
+        "bastionId": arm_id(
+            "azure-native:network:BastionHost",
+            "",
+            {"resourceGroupName": rg, "bastionHostName": names.resource("bastion")},
+        ),
     }
     service = spec.sftp_service
     if service is not None:

@@ -1,0 +1,86 @@
+"""The partners' access to an environment: the custom command-invoke role on the cluster and every role
+assignment ``caas.specs.access.facts`` lists, each on exactly its scope (docs/access.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from caas.specs.access import AccessSpec, Grant, facts
+from components import roles
+
+authorization = azure_native.authorization
+
+
+@dataclass
+class PartnerAccessArgs:
+    spec: AccessSpec
+    scopes: Mapping[str, pulumi.Input[str]]  # Grant.key ("namespace:pwa-live", "vm:<name>" ...) -> ARM id
+    cluster_id: pulumi.Input[str] | None  # where the command-invoke role is defined; None without a cluster
+
+
+class PartnerAccess(pulumi.ComponentResource):
+    """``intershop:caas:PartnerAccess``: what every partner group of the environment may reach, and no more."""
+
+    def __init__(self, name: str, args: PartnerAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("intershop:caas:PartnerAccess", name, None, opts)
+        spec = args.spec
+        access = facts(spec)
+        invoke = spec.command_invoke
+        custom: authorization.RoleDefinition | None = None
+        if (
+            invoke is not None
+            and args.cluster_id is not None
+            and any(g.role_id == invoke.guid for a in access for g in a.grants)
+        ):
+            # Defined on the cluster and assignable there only: it cannot be granted anywhere else.
+            custom = authorization.RoleDefinition(
+                f"{name}-command-invoke",
+                authorization.RoleDefinitionArgs(
+                    role_definition_id=invoke.guid,
+                    role_name=invoke.name,
+                    description=invoke.description,
+                    role_type="CustomRole",
+                    scope=args.cluster_id,
+                    assignable_scopes=[args.cluster_id],
+                    permissions=[authorization.PermissionArgs(actions=list(invoke.actions))],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.assignments: list[authorization.RoleAssignment] = []
+        for partner in access:
+            for grant in partner.grants:
+                logical, aliases = _logical_name(spec, partner.partner, grant)
+                self.assignments.append(
+                    roles.assign(
+                        logical,
+                        role=grant.role,
+                        principal_id=partner.group_object_id,
+                        principal_type="Group",
+                        scope=args.scopes[grant.key],
+                        description=f"{partner.partner}: {grant.why}",
+                        parent=self,
+                        custom_role=custom if invoke is not None and grant.role_id == invoke.guid else None,
+                        custom_guid=grant.role_id if invoke is not None and grant.role_id == invoke.guid else None,
+                        aliases=aliases,
+                    )
+                )
+        self.register_outputs({"partners": [a.partner for a in access], "assignments": len(self.assignments)})
+
+
+def _logical_name(spec: AccessSpec, partner: str, grant: Grant) -> tuple[str, list[pulumi.Alias] | None]:
+    """The assignment's logical name (its ARM name derives from it) and, for the two kinds of assignment the
+    Kubernetes layer used to make, an alias to their old parent so deployed stacks keep them."""
+    old_layer = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::intershop:caas:KubernetesLayer"
+    if grant.role == "Azure Kubernetes Service Cluster User Role":
+        return f"k8s-partner-{partner}-cluster-user", [pulumi.Alias(parent=f"{old_layer}::k8s")]
+    if grant.kind == "namespace":
+        key = spec.workload_keys[grant.resource]
+        return f"k8s-{key}-partner-{partner}", [
+            pulumi.Alias(parent=f"{old_layer}$intershop:caas:AppNamespace::k8s-{key}")
+        ]
+    slug = grant.role.lower().replace(" ", "-")
+    return f"partner-{partner}-{grant.kind}-{grant.resource}-{slug}", None
