@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from caas.delivery import Delivery
+from caas.profiles import ENVIRONMENTS
+from caas.specs.access import command_invoke_role
 from components.roles import ROLES
 
 # Built-in roles init grants (learn.microsoft.com, "Azure built-in roles"); the stacks' own roles are in
@@ -42,6 +44,7 @@ STACK_ROLES = (
     "Managed Identity Operator",
     "Network Contributor",
     "Reader",
+    "Virtual Machine User Login",
 )
 
 # Azure DevOps as a resource for `az rest --resource` (learn.microsoft.com, "Manage personal access tokens
@@ -67,8 +70,26 @@ def role_condition(role_ids: Sequence[str]) -> str:
     )
 
 
-def stack_role_ids() -> list[str]:
-    return sorted(ROLES[name] for name in STACK_ROLES)
+def stack_role_ids(d: Delivery | None = None) -> list[str]:
+    """The built-in roles the stacks assign and, for a customer, its environments' custom command-invoke roles
+    (their GUIDs are fixed per customer and environment: caas.specs.access)."""
+    ids = {ROLES[name] for name in STACK_ROLES}
+    if d is not None:
+        ids |= {command_invoke_role(d.customer, env).guid for env in ENVIRONMENTS}
+    return sorted(ids)
+
+
+# The stacks define one custom role per AKS cluster (partners' `az aks command invoke`); Contributor may not
+# write role definitions, so init gives the deployer exactly that (learn.microsoft.com, "Azure custom roles").
+ROLE_AUTHOR_ACTIONS = (
+    "Microsoft.Authorization/roleDefinitions/read",
+    "Microsoft.Authorization/roleDefinitions/write",
+    "Microsoft.Authorization/roleDefinitions/delete",
+)
+
+
+def role_author(d: Delivery) -> str:
+    return f"{d.customer} CaaS role definition writer"
 
 
 @dataclass(frozen=True)
@@ -347,7 +368,35 @@ def plan(d: Delivery, approvers: Sequence[str]) -> tuple[list[Step], Lookups]:
             "${DEPLOYER_PRINCIPAL_ID}",
             RBAC_ADMINISTRATOR,
             sub,
-            role_condition(stack_role_ids()),
+            role_condition(stack_role_ids(d)),
+        ),
+        Step(
+            f"custom role {role_author(d)}",
+            "the environment stacks define their clusters' command-invoke role; Contributor cannot write role "
+            "definitions, and the condition above still limits what the deployer may assign",
+            (
+                "az",
+                "role",
+                "definition",
+                "create",
+                "--role-definition",
+                json.dumps(
+                    {
+                        "Name": role_author(d),
+                        "Description": "Writes the custom roles of the CaaS stacks (AKS command invoke)",
+                        "Actions": list(ROLE_AUTHOR_ACTIONS),
+                        "AssignableScopes": [sub],
+                    }
+                ),
+            ),
+            ("az", "role", "definition", "list", "--name", role_author(d), "--query", "[0].id", "-o", "tsv"),
+        ),
+        _role(
+            "deployer: the role definition writer on the subscription",
+            "the environment stacks define one custom role per AKS cluster",
+            "${DEPLOYER_PRINCIPAL_ID}",
+            role_author(d),
+            sub,
         ),
         _role(
             "deployer: Storage Blob Data Contributor on the state container",

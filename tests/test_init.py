@@ -13,6 +13,8 @@ from caas.delivery import for_project
 from caas.plan import Project
 from tests.conftest import EXAMPLE, ROOT
 
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+
 
 def steps(directory=ROOT):
     project = Project.at(directory)
@@ -21,20 +23,44 @@ def steps(directory=ROOT):
 
 
 def test_role_condition_lists_exactly_the_roles_the_stacks_assign(plans, example_plans) -> None:
-    """The deployer may grant exactly the roles found in the plans of every stack of both customers."""
-    assigned = {
-        r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
-        for rendered in (plans, example_plans)
-        for plan in rendered.values()
-        for r in plan.find("azure-native:authorization:RoleAssignment")
-    }
-    assert set(init.stack_role_ids()) == assigned
+    """Each customer's deployer may grant exactly the roles found in the plans of its stacks: the built-in ones
+    (across both customers) plus its own environments' command-invoke roles."""
+    builtin: set[str] = set()
+    for directory, rendered in ((ROOT, plans), (EXAMPLE, example_plans)):
+        d, plan_steps, _ = steps(directory)
+        assigned = {
+            r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+            for plan in rendered.values()
+            for r in plan.find("azure-native:authorization:RoleAssignment")
+        }
+        custom = {r.inputs["roleDefinitionId"] for plan in rendered.values() for r in plan.find(ROLE_DEFINITION)}
+        assert custom and custom <= assigned
+        assert assigned <= set(init.stack_role_ids(d))
+        builtin |= assigned - custom
+        conditional = [s for s in plan_steps if "--condition" in s.command]
+        assert len(conditional) == 1 and init.RBAC_ADMINISTRATOR in conditional[0].command
+        condition = conditional[0].command[conditional[0].command.index("--condition") + 1]
+        for role in assigned:
+            assert condition.count(role) == 2  # write and delete are both constrained
+    assert set(init.stack_role_ids()) == builtin
+
+
+def test_deployer_may_write_the_stacks_custom_roles() -> None:
+    """The command-invoke role definitions need roleDefinitions/write, which Contributor lacks: init creates a
+    role with exactly that and grants it to the deployer on the subscription."""
     _, plan_steps, _ = steps()
-    conditional = [s for s in plan_steps if "--condition" in s.command]
-    assert len(conditional) == 1 and init.RBAC_ADMINISTRATOR in conditional[0].command
-    condition = conditional[0].command[conditional[0].command.index("--condition") + 1]
-    for role in assigned:
-        assert condition.count(role) == 2  # write and delete are both constrained
+    created = next(s for s in plan_steps if s.command[:4] == ("az", "role", "definition", "create"))
+    definition = json.loads(created.command[created.command.index("--role-definition") + 1])
+    assert definition["Actions"] == [
+        f"Microsoft.Authorization/roleDefinitions/{a}" for a in ("read", "write", "delete")
+    ]
+    grant = next(
+        s
+        for s in plan_steps
+        if s.command[:4] == ("az", "role", "assignment", "create") and definition["Name"] in s.command
+    )
+    assert "${DEPLOYER_PRINCIPAL_ID}" in grant.command
+    assert plan_steps.index(created) < plan_steps.index(grant)
 
 
 def test_deployer_roles_are_scoped_and_explained() -> None:

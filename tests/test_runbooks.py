@@ -96,7 +96,7 @@ def partner_facts(stack: str) -> list[str]:
     facts += connectivity_facts(cfg, shared)
     for w in derive(cfg).workloads:
         facts += [w.namespace, *([w.release] if w.release else [])]
-    for p in cfg.kubernetes.partners:
+    for p in cfg.partners:
         facts += [p.name, p.group_object_id]
     if derive(cfg).workloads:
         facts += [f"{i.repository}:{i.tag}" for i in cfg.kubernetes.images.values()]

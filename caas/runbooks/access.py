@@ -5,6 +5,7 @@ from __future__ import annotations
 from caas.runbooks.context import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
 from caas.specs import derive
+from caas.specs.access import facts as partner_facts
 
 # What any user needs on the cluster before `az aks get-credentials` works (learn.microsoft.com,
 # "Use Azure role-based access control for Kubernetes authorization").
@@ -62,10 +63,11 @@ def access(ctx: Context) -> Section | None:
         Step(
             title="Get the cluster credentials",
             owner="partner",
-            why="Writes a kubeconfig entry without any secret in it, then switches it to the Azure CLI's sign-in "
-            "(use `-l workloadidentity` instead in pipelines).",
-            command=f"az aks get-credentials --resource-group {rg} --name {cluster} --overwrite-existing\n"
-            "kubelogin convert-kubeconfig -l azurecli",
+            why="Writes a kubeconfig entry without any secret in it, addressed to the API server's public name "
+            "(it resolves to the private address, reachable from the hub), then switches it to the Azure CLI's "
+            "sign-in (use `-l workloadidentity` instead in pipelines).",
+            command=f"az aks get-credentials --resource-group {rg} --name {cluster} --public-fqdn "
+            "--overwrite-existing\nkubelogin convert-kubeconfig -l azurecli",
             result=f'`Merged "{cluster}" as current context` in your kubeconfig.',
             rollback=f"{code(f'kubectl config delete-context {cluster}')}.",
         ),
@@ -73,12 +75,14 @@ def access(ctx: Context) -> Section | None:
             title="Run kubectl against the private API server",
             owner="partner",
             why="From a machine in the shared hub (a pipeline on the build agents) kubectl works directly. From "
-            "anywhere else, `az aks command invoke` runs the command through the Azure API:",
+            "anywhere else, `az aks command invoke` runs the command through the Azure API (the partner's custom "
+            "command-invoke role); kubectl then runs with the caller's own Kubernetes rights:",
             command=f'az aks command invoke --resource-group {rg} --name {cluster} --command "kubectl get namespaces"',
             result="a line ending in `exitcode=0`, then the namespaces you may list.",
             rollback="nothing to undo, this only reads.",
         ),
         *_check(ctx),
+        *_hosts(ctx),
     )
     return Section("access", "Access", facts, steps)
 
@@ -93,26 +97,24 @@ def _namespaces(ctx: Context) -> str:
         for w in derive(cfg).workloads
     ]
     text = "\n## Namespaces\n\n" + table(("Namespace", "App", "System", "Helm release"), rows)
-    partners = cfg.kubernetes.partners
-    if not partners:
-        return text + f"\nNo partner group is registered yet ({code('caas:kubernetes.partners')}).\n"
-    layer = derive(cfg).kubernetes
-    assert layer is not None  # partners are registered only with containerised apps
-    role = layer.partner_role
+    spec = derive(cfg).access
+    if spec is None:
+        return text + f"\nNo partner group is registered yet ({code('caas:partners')}).\n"
     rows = [
         (
-            p.name,
-            code(p.group_object_id),
-            ", ".join(code(w.namespace) for w in derive(cfg).workloads if w.app in p.apps),
-            f"{code(role)} in those namespaces; {code(CREDENTIALS_ROLE)} on the cluster",
+            a.partner,
+            code(a.group_object_id),
+            ", ".join(code(ns) for ns in a.namespaces) or "-",
+            ", ".join(code(h) for h in a.hosts) or "-",
+            "; ".join(sorted({f"{code(g.role)} on {g.kind}" for g in a.grants})),
         )
-        for p in partners
+        for a in partner_facts(spec)
     ]
     return (
-        text
-        + f"\n## Partner groups\n\nIn {cfg.environment} a partner group gets {code(role)} in the namespaces of its "
-        "apps and nothing outside them.\n\n"
-        + table(("Partner", "Entra ID group (object id)", "Namespaces", "Azure roles"), rows)
+        text + f"\n## Partner groups\n\nIn {cfg.environment} a partner group gets {code(spec.namespace_role)} in the "
+        "namespaces of its apps and nothing outside them (docs/access.md); on the hosts of its ICM 7.10 systems, "
+        f"{code(spec.host_login)} through the hub's Bastion.\n\n"
+        + table(("Partner", "Entra ID group (object id)", "Namespaces", "Hosts", "Azure roles"), rows)
     )
 
 
@@ -121,22 +123,21 @@ def _grant(ctx: Context) -> list[Step]:
     if not derive(cfg).workloads:
         return []
     partners = "".join(
-        f"    - name: {p.name}\n      groupObjectId: {p.group_object_id}\n      apps: [{', '.join(p.apps)}]\n"
-        for p in cfg.kubernetes.partners
+        f"  - name: {p.name}\n    groupObjectId: {p.group_object_id}\n"
+        + (f"    apps: [{', '.join(p.apps)}]\n" if p.apps else "")
+        + (f"    icm710Systems: [{', '.join(p.icm710_systems)}]\n" if p.icm710_systems else "")
+        for p in cfg.partners
     )
     return [
         Step(
             title="Register the partner's Entra ID group",
             owner="platform team",
-            why="The partner names its Entra ID group (object id) and the apps it works on; add it under "
-            f"{code('caas:kubernetes.partners')} in {ctx.source}"
-            + (
-                " (currently):\n\n" + fence("caas:kubernetes:\n  partners:\n" + partners.rstrip(), "yaml")
-                if partners
-                else ":"
-            ),
+            why="The partner names its Entra ID group (object id), the apps it works on and the ICM 7.10 systems "
+            f"whose hosts it signs in to; add it under {code('caas:partners')} in {ctx.source}"
+            + (" (currently):\n\n" + fence("caas:partners:\n" + partners.rstrip(), "yaml") if partners else ":"),
             command=f"pulumi up --stack {ctx.qualified}",
-            result="the update adds the group's role assignments: one on the cluster, one per namespace of its apps.",
+            result="the update adds the group's role assignments: Cluster User and command invoke on the cluster, "
+            "one per namespace of its apps, and Reader plus the login role per host of its systems.",
             rollback="remove the entry and deploy again; the assignments are deleted.",
         )
     ]
@@ -145,13 +146,12 @@ def _grant(ctx: Context) -> list[Step]:
 def _check(ctx: Context) -> list[Step]:
     """A partner checks its rights in one of its namespaces: `yes` where it may change things, else `no`."""
     cfg = ctx.cfg
-    mine = [w for w in derive(cfg).workloads for p in cfg.kubernetes.partners if w.app in p.apps]
+    spec = derive(cfg).access
+    mine = [a for a in partner_facts(spec) if a.namespaces] if spec is not None else []
     if not mine:
         return []
-    namespace = mine[0].namespace
-    layer = derive(cfg).kubernetes
-    assert layer is not None
-    writes = layer.partner_role.endswith("Writer")
+    namespace = mine[0].namespaces[0]
+    writes = mine[0].writes
     return [
         Step(
             title="Check your rights in a namespace",
@@ -163,5 +163,27 @@ def _check(ctx: Context) -> list[Step]:
             f'  --command "kubectl auth can-i patch deployments --namespace {namespace}"',
             result=f"after the `exitcode=0` line, `{'yes' if writes else 'no'}`.",
             rollback="nothing to undo, this only reads.",
+        )
+    ]
+
+
+def _hosts(ctx: Context) -> list[Step]:
+    """A partner signs in to one of its ICM 7.10 hosts with Entra ID through the hub's Bastion."""
+    spec = derive(ctx.cfg).access
+    mine = [a for a in partner_facts(spec) if a.hosts] if spec is not None else []
+    if spec is None or not mine:
+        return []
+    ssh = next(c for c in mine[0].connections if c.command.startswith("az network bastion ssh"))
+    return [
+        Step(
+            title="Sign in to an ICM 7.10 host",
+            owner="partner",
+            why=f"With your Entra ID account ({code(spec.host_login)}: no sudo, no SSH key), through the hub's "
+            "Bastion; needs the Azure CLI's extensions `bastion` and `ssh` (`az extension add --name bastion`, then "
+            "`--name ssh`). "
+            "Your subscription id replaces the placeholder:",
+            command=ssh.command,
+            result="a shell on the host as your Entra ID user principal name.",
+            rollback="`exit`; nothing to undo.",
         )
     ]
