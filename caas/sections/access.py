@@ -27,8 +27,7 @@ System = Literal["live", "edit"]
 
 
 class Partner(Section):
-    """An implementation partner: an Entra ID group that works in some apps' namespaces and/or on the hosts of
-    some ICM 7.10 systems."""
+    """An implementation partner's Entra ID group: its apps' namespaces and its ICM 7.10 systems' hosts."""
 
     name: Label
     group_object_id: GroupId
