@@ -82,5 +82,9 @@ def _logical_name(spec: AccessSpec, partner: str, grant: Grant) -> tuple[str, li
         return f"k8s-{key}-partner-{partner}", [
             pulumi.Alias(parent=f"{old_layer}$intershop:caas:AppNamespace::k8s-{key}")
         ]
-    slug = grant.role.lower().replace(" ", "-")
-    return f"partner-{partner}-{grant.kind}-{grant.resource}-{slug}", None
+    # Logical names carry no physical (environment-specific) name: hosts by their key, the rest by kind.
+    if spec.command_invoke is not None and grant.role_id == spec.command_invoke.guid:
+        return f"partner-{partner}-command-invoke", None
+    hosts = {**{v: k for k, v in spec.vm_names.items()}, **{v: k for k, v in spec.nic_names.items()}}
+    what = f"{hosts[grant.resource]}-{grant.kind}" if grant.kind in ("vm", "nic") else grant.kind
+    return f"partner-{partner}-{what}-{'login' if 'Login' in grant.role else 'reader'}", None

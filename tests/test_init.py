@@ -75,6 +75,7 @@ def test_deployer_roles_are_scoped_and_explained() -> None:
     assert set(grants) == {
         (init.CONTRIBUTOR, sub),
         (init.RBAC_ADMINISTRATOR, sub),
+        (init.role_author(d), sub),
         (
             init.STORAGE_BLOB_DATA_CONTRIBUTOR,
             f"{state}/Microsoft.Storage/storageAccounts/{d.state.storage_account}"

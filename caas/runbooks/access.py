@@ -180,8 +180,7 @@ def _hosts(ctx: Context) -> list[Step]:
             owner="partner",
             why=f"With your Entra ID account ({code(spec.host_login)}: no sudo, no SSH key), through the hub's "
             "Bastion; needs the Azure CLI's extensions `bastion` and `ssh` (`az extension add --name bastion`, then "
-            "`--name ssh`). "
-            "Your subscription id replaces the placeholder:",
+            "`--name ssh`):",
             command=ssh.command,
             result="a shell on the host as your Entra ID user principal name.",
             rollback="`exit`; nothing to undo.",

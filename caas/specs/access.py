@@ -28,7 +28,8 @@ from caas.specs import kubernetes as kubernetes_spec
 from caas.specs.site import names as site_names
 from components.roles import ROLES
 
-SUBSCRIPTION = "<subscription-id>"  # what runbooks print; the stack output carries the real one
+# What runbooks print (the shell fills it in for the signed-in subscription); the stack output has the real id.
+SUBSCRIPTION = "$(az account show --query id -o tsv)"
 CLUSTER_USER = "Azure Kubernetes Service Cluster User Role"
 WRITE_ROLE = "Azure Kubernetes Service RBAC Writer"  # what a reasoned prdWrite opt-in grants
 READER = "Reader"
