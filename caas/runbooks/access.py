@@ -100,7 +100,7 @@ def _namespaces(ctx: Context) -> str:
     spec = derive(cfg).access
     if spec is None:
         return text + f"\nNo partner group is registered yet ({code('caas:partners')}).\n"
-    rows = [
+    partner_rows = [
         (
             a.partner,
             code(a.group_object_id),
@@ -114,7 +114,7 @@ def _namespaces(ctx: Context) -> str:
         text + f"\n## Partner groups\n\nIn {cfg.environment} a partner group gets {code(spec.namespace_role)} in the "
         "namespaces of its apps and nothing outside them (docs/access.md); on the hosts of its ICM 7.10 systems, "
         f"{code(spec.host_login)} through the hub's Bastion.\n\n"
-        + table(("Partner", "Entra ID group (object id)", "Namespaces", "Hosts", "Azure roles"), rows)
+        + table(("Partner", "Entra ID group (object id)", "Namespaces", "Hosts", "Azure roles"), partner_rows)
     )
 
 
