@@ -65,7 +65,7 @@ def _diff(args: argparse.Namespace) -> int:
     from caas.diff import FORMATS, diff
     from caas.plan import Project
 
-    report = diff(Project.at(args.dir), args.stack_a, args.stack_b, separate=not args.quick, explain=args.explain)
+    report = diff(Project.at(args.dir), args.stack_a, args.stack_b, explain=args.explain)
     sys.stdout.write(FORMATS[args.format](report))
     return report.exit_code
 
@@ -120,27 +120,42 @@ def _datajobs(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from caas import init
+    from caas import init, pipeline_vars
     from caas.delivery import for_project
     from caas.plan import Project
 
     project = Project.at(args.dir)
-    if args.stack != "shared":
-        print(f"{project.label(args.stack)}: init bootstraps the customer from the shared stack; use --stack shared")
+    if args.stack != "shared" and not args.after_up:
+        print(
+            f"{project.label(args.stack)}: init bootstraps the customer from the shared stack; an environment stack "
+            "takes --after-up (after its first deploy)"
+        )
         return 2
     d = for_project(project)
-    shared = project.load("shared")[0]
-    assert shared.devops is not None  # delivery() has refused a shared stack without caas:devops
-    steps, lookups = init.plan(d, shared.devops.approvers)
+    environments = [e.stack for e in d.environments if e.stack != "shared"]
+    folder = pipeline_vars.folder_of(project)
+    if args.stack == "shared" and not args.after_up:
+        shared = project.load("shared")[0]
+        assert shared.devops is not None  # delivery() has refused a shared stack without caas:devops
+        pipelines = pipeline_vars.pipeline_definitions(project, d.customer)
+        steps, lookups = init.plan(d, shared.devops.approvers, pipelines, args.repository)
+        title, after = "", init.next_steps(d, environments, folder)
+    elif args.stack == "shared":
+        steps, lookups = init.registry_plan(d)
+        title, after = " (after the shared stack's first `up`)", ""
+    else:
+        models = {stack: project.load(stack)[0] for stack in project.stacks()}
+        steps, lookups = init.environment_plan(d, models, args.stack)
+        title, after = f" (after the first deploy of {args.stack})", ""
     if not args.apply:
-        sys.stdout.write(init.script(d, steps, lookups) + init.next_steps(d, [e.stack for e in d.environments][1:]))
+        sys.stdout.write(init.script(d, steps, lookups, title) + after)
         return 0
     for line in init.missing_prerequisites():
         print(line, file=sys.stderr)
         return 2
     code = init.apply(steps, lookups)
     if code == 0:
-        sys.stdout.write(init.next_steps(d, [e.stack for e in d.environments][1:]))
+        sys.stdout.write(after)
     return code
 
 
@@ -218,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("stack_a", help="e.g. uat")
     compare.add_argument("stack_b", help="e.g. prd")
     compare.add_argument("--format", choices=("table", "json"), default="table")
-    compare.add_argument("--quick", action="store_true", help="only declared vs undeclared (one render less)")
+    compare.add_argument("--quick", action="store_true", help="accepted for old scripts; every diff renders once")
     compare.add_argument("--explain", action="store_true", help="name the declaration behind each difference")
     compare.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     compare.set_defaults(func=_diff)
@@ -249,9 +264,16 @@ def main(argv: list[str] | None = None) -> int:
     hosts.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     hosts.set_defaults(func=_hosts)
 
-    boot = commands.add_parser("init", help="bootstrap a customer: state backend, deployer, Azure DevOps (dry run)")
+    boot = commands.add_parser("init", help="bootstrap a customer: state backend, identities, Azure DevOps (dry run)")
     boot.add_argument("--stack", required=True, help="shared")
     boot.add_argument("--apply", action="store_true", help="run the steps (show-or-create); default: print them")
+    boot.add_argument(
+        "--after-up",
+        action="store_true",
+        help="the part that needs the stack deployed: shared: the registry service connection; int/uat/prd: the "
+        "data jobs' restore group and roles",
+    )
+    boot.add_argument("--repository", help="Azure Repos repository of the pipelines (default: the project's name)")
     boot.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     boot.set_defaults(func=_init)
 

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
-from caas.model import EU_REGIONS, NAMESPACE, ZONAL_REGIONS, EstateConfig
+from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
+from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
 from caas.specs import access, compute, connectivity, data, kubernetes, network, site
 
@@ -106,11 +107,12 @@ def _field_at(loc: tuple[Any, ...]):
     return next((f for n, f in model.model_fields.items() if (f.alias or n) == names[-1]), None)
 
 
-def parse(raw: Mapping[str, Any], secret_keys: set[str], source: str) -> EstateConfig:
+def parse(raw: Mapping[str, Any], secret_keys: set[str], source: str, project: str | None = None) -> EstateConfig:
     """Validate the ``caas:`` config of one stack; raise ConfigError listing every problem.
 
     ``raw`` maps full keys (``caas:network``) to values as Pulumi stores them: JSON strings for objects.
-    ``source`` is the stack file named in messages, e.g. ``Pulumi.prd.yaml``.
+    ``source`` is the stack file named in messages, e.g. ``Pulumi.prd.yaml``; ``project`` (the Pulumi.yaml
+    name), when known, is part of the stack name ``caas:sharedStack`` must spell.
     """
     data: dict[str, Any] = {}
     for key, value in raw.items():
@@ -124,7 +126,7 @@ def parse(raw: Mapping[str, Any], secret_keys: set[str], source: str) -> EstateC
         lines = sorted({f"{source}: {_key(loc)}: {msg}" for loc, msg in map(_describe, _errors(exc))})
         raise ConfigError(lines) from None
 
-    problems = semantic_problems(cfg, secret_keys)
+    problems = semantic_problems(cfg, secret_keys) + shared_stack_problems(cfg, project)
     if problems:
         raise ConfigError([f"{source}: {key}: {msg}" for key, msg in problems])
     return cfg
@@ -219,10 +221,8 @@ def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
 def _check_regions(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     loc = cfg.location
     for key, region in (("primary", loc.primary), ("dr", loc.dr)):
-        if region not in naming.REGION_CODES:
-            p.append(
-                (f"caas:location.{key}", f"unknown region '{region}'; known: {', '.join(sorted(naming.REGION_CODES))}")
-            )
+        if region not in REGION_CODES:
+            p.append((f"caas:location.{key}", f"unknown region '{region}'; known: {', '.join(sorted(REGION_CODES))}"))
         elif region not in EU_REGIONS and not loc.allow_outside_eu:
             p.append(
                 (
@@ -256,7 +256,7 @@ def _check_profile(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
                     f"{cfg.environment} keeps logs at least {PRD_MIN_LOG_RETENTION_DAYS} days",
                 )
             )
-    if cfg.profile.zones and cfg.location.primary in naming.REGION_CODES and cfg.location.primary not in ZONAL_REGIONS:
+    if cfg.profile.zones and cfg.location.primary in REGION_CODES and cfg.location.primary not in ZONAL_REGIONS:
         p.append(
             (
                 "caas:profile.zones",
@@ -322,6 +322,29 @@ def _check_names(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
 
 
+def shared_stack_problems(cfg: EstateConfig, project: str | None) -> list[tuple[str, str]]:
+    """``caas:sharedStack`` must be the fully qualified name of this project's shared stack in the DIY backend:
+    ``organization/<project>/shared``; any other organisation makes the StackReference fail ("stack not found")."""
+    if cfg.shared_stack is None:
+        return []
+    parts = cfg.shared_stack.split("/")
+    if (
+        len(parts) == 3
+        and parts[0] == DIY_ORGANIZATION
+        and parts[2] == "shared"
+        and (project is None or parts[1] == project)
+    ):
+        return []
+    expected = f"{DIY_ORGANIZATION}/{project or '<project>'}/shared"
+    return [
+        (
+            "caas:sharedStack",
+            f"'{cfg.shared_stack}' is not this project's shared stack; must be {expected} (with the DIY state "
+            f"backend the organisation part is always '{DIY_ORGANIZATION}')",
+        )
+    ]
+
+
 def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) -> list[tuple[str, str]]:
     """Rules between an environment stack and the shared stack of the same customer folder.
 
@@ -348,11 +371,7 @@ def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) 
                 f"the shared stack runs in '{shared.location.primary}'; environments use the same region",
             )
         )
-    parts = (env.shared_stack or "").split("/")
-    if len(parts) == 3 and parts[1] != project:
-        p.append(("caas:sharedStack", f"project '{parts[1]}' is not this project '{project}'"))
-    if parts[-1:] != ["shared"]:
-        p.append(("caas:sharedStack", "must name the stack 'shared': <org>/<project>/shared"))
+    p += shared_stack_problems(env, project)
     p += connectivity.cross_stack_problems(env, shared)
     return p
 
@@ -375,7 +394,7 @@ def load() -> EstateConfig:
     import pulumi
 
     raw, secret_keys = runtime_config()
-    return parse(raw, secret_keys, f"Pulumi.{pulumi.get_stack()}.yaml")
+    return parse(raw, secret_keys, f"Pulumi.{pulumi.get_stack()}.yaml", pulumi.get_project())
 
 
 SECRET_PLACEHOLDER = "offline-plan-placeholder"

@@ -78,6 +78,19 @@ def staging_account(cfg: EstateConfig) -> str:
     return derive(cfg).names.compact("storage", "restore")
 
 
+def restore_resources(cfg: EstateConfig) -> tuple[str | None, str | None]:
+    """(restore group, staging account) this environment's data jobs need, None where it needs none: the group
+    when a PostgreSQL server or backed-up VM disks can be restored into it, the staging account only for disks."""
+    spec = derive(cfg)
+    data = spec.data_model
+    if cfg.is_shared or data is None:
+        return None, None
+    disks = data.vault is not None and bool(spec.icm710_hosts)
+    if data.postgres is None and not disks:
+        return None, None
+    return restore_group(cfg), staging_account(cfg) if disks else None
+
+
 def vm_hosts(cfg: EstateConfig) -> dict[str, str]:
     """ICM 7.10 host label -> VM name, as components.icm710_hosts names them."""
     spec = derive(cfg)
@@ -206,12 +219,13 @@ def role_grants(models: Mapping[str, EstateConfig]) -> tuple[RoleGrant, ...]:
                 "in prd and the cross-instance restore into uat); no narrower built-in role can restore",
             )
         )
-        if data.postgres is not None or data.vault is not None:
+        group, _ = restore_resources(cfg)
+        if group is not None:
             grants.append(
                 _grant(
                     "Contributor",
                     stack,
-                    _rg_id(restore_group(cfg)),
+                    _rg_id(group),
                     "restored PostgreSQL servers and restored VM disks (and their staging account) are created "
                     "here, outside the locked estate group, so they can be removed again",
                 )

@@ -12,15 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from caas.model import EstateConfig
+from caas.model import DIY_ORGANIZATION, EstateConfig
 from caas.naming import Namer
 from caas.plan import Project
 from caas.profiles import ENVIRONMENTS
 from caas.specs import derive
 
-# A DIY backend scopes stacks by project, and the organisation part of a stack name is always this literal
-# (Pulumi docs, "Stacks": "For DIY backend, the orgName portion of the stack name must always be ... organization").
-DIY_ORGANIZATION = "organization"
 STATE_CONTAINER = "pulumi-state"
 SECRETS_KEY = "pulumi-secrets"
 # Deploy order: environments read the shared stack's outputs.
@@ -73,6 +70,9 @@ class Delivery:
     # Data jobs (pipelines/data/) sign in through their own connection and identity, scoped by caas.datajobs.
     data_service_connection: str = ""
     data_identity: str = ""
+    # Release builds push images through the shared stack's `pipelines` identity (AcrPush only), never as the
+    # deployer: this connection's name is the last segment of caas:devops.serviceConnectionSubject.
+    registry_service_connection: str = ""
 
     @property
     def deployer_subject(self) -> str:
@@ -128,6 +128,7 @@ def delivery(models: Mapping[str, EstateConfig], project: str) -> Delivery:
         ),
         data_service_connection=f"caas-{code}-data",
         data_identity=state_names.resource("identity", "data"),
+        registry_service_connection=shared.devops.service_connection_subject.rsplit("/", 1)[1],
     )
 
 

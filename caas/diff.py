@@ -1,20 +1,19 @@
-"""``python -m caas diff A B``: where two environments differ, and whether each difference was declared.
+"""``python -m caas diff A B``: where two environments differ, and which declaration explains each difference.
 
-Both stacks are rendered offline and compared resource by resource, matched by type and logical name
-(logical names carry the role, never the environment). Values that differ only because the environments
-differ (physical names with the environment code, address ranges, hostnames, generated ids) are replaced by
-tokens derived from each stack's own model before comparing.
+A plain comparison of what the two stacks derive and build: their validated models, their specs
+(``caas.specs.derive``) and their offline plans, each rendered once. See docs/runbooks.md.
 
-Every remaining difference is classified with two counterfactual renders (see docs/runbooks.md):
-
-- *undeclared*: B's model rendered as stack A, i.e. everything the model derives is B's and only code
-  outside the model (components, wiring) still sees A's environment. Whatever differs between that render
-  and B comes from code reacting to the environment by itself: nothing declares it.
-- declared by *the profile or the stack config*, or by *a default the model derives for the environment*:
-  A rendered with B's effective profile and B's value of every config key that differs (environment kept).
-  What that removes was declared by the profile or the config; what it leaves is a per-environment default
-  of the model (e.g. a retention table keyed by environment). If the model rejects that config (prd refuses
-  uat's weaker profile), B is rendered with A's declarations and compared with A instead.
+- Values that differ only because the environments differ (physical names with the environment code, address
+  ranges, hostnames, generated ids) become tokens derived from each stack's own model before comparing.
+- *Declarations* are the inputs allowed to differ: every effective ``Profile`` field (``profile.<field>``) and
+  every ``EnvironmentRules`` field (``rules.<field>``) whose values differ, and every stack config leaf whose
+  value differs (``caas:aks.maintenanceWindow.dayOfWeek``).
+- A *spec difference* is declared by a declaration when deriving A's specs with that one input taken from B
+  changes it, or when deriving them with all of B's inputs but that one brings it back. What still differs with
+  all of B's inputs, the model derives from the environment by itself: undeclared.
+- A *plan difference* is explained by the spec differences of the component it belongs to
+  (``caas.estate.SLICES``): those that carry its values when there are any, else all of the component's own. A
+  plan difference no spec difference explains comes from code reacting to something no declaration shows.
 """
 
 from __future__ import annotations
@@ -23,29 +22,25 @@ import base64
 import binascii
 import json
 import re
-import shutil
-import sys
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from enum import Enum
 from ipaddress import IPv4Address, IPv4Network, ip_network
-from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-import yaml
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from caas import config as model
 from caas.config import EstateConfig
+from caas.estate import OUTPUT_SLICES, SLICES
 from caas.mocks import SECRET
 from caas.plan import Plan, Project, render
-from caas.profiles import Environment
 from caas.specs import derive
+from components.roles import ROLES
 
-# Settings of a resource besides its inputs; inputs appear under their own (camelCase) paths.
-OPTION_SETTINGS = ("opts.protect", "opts.parent", "opts.provider", "opts.dependencies")
-OUTPUTS_KEY = ("pulumi:pulumi:Stack", "outputs")
+STACK_TYPE = "pulumi:pulumi:Stack"
+OUTPUTS_KEY = (STACK_TYPE, "outputs")
+SPEC_TYPE = "caas:spec"  # a Change in the derived specs, not in the plan
 IDENTITY_KEYS = frozenset({f"{model.NAMESPACE}:environment"})
 PROFILE_KEY = f"{model.NAMESPACE}:profile"
 
@@ -59,13 +54,15 @@ _GENERATED = re.compile(
     rf"|(?<![\d.]){re.escape(str(GENERATED_ADDRESSES.network_address).rsplit('.', 1)[0])}\.\d{{1,3}}(?![\d.])"
 )
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4}){6,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+# Ids written in the program (built-in role ids) are constants, never generated: choosing another role stays a
+# difference.
+CODE_IDS = frozenset(role.lower() for role in ROLES.values())
 
 Kind = Literal["added", "missing", "changed"]
-# Why a difference exists: the profile or stack config says so; a default the model derives for the environment;
-# one of those two (when no counterfactual could separate them); nothing declares it.
+# Why a difference exists: a profile field or the stack config declares it; an environment rule (a default the
+# model keeps per environment, caas.profiles.RULES) does; several declarations together do; nothing does.
 Source = Literal["profile/config", "model default", "declared", "undeclared"]
 Key = tuple[str, str, str]  # (type, logical name, setting); setting "" is the resource itself
-
 
 # --------------------------------------------------------------------------------------------------------
 # Normalisation: environment-specific values become tokens derived from the stack's own model
@@ -207,18 +204,6 @@ def _opaque_ids(
                     flat[path] = _swap_ids(flat[path], tokens)
 
 
-@cache
-def _constants() -> frozenset[str]:
-    """GUIDs and addresses written in the program's code (built-in role ids...): constants, never generated."""
-    import components
-
-    found: set[str] = set()
-    for package in (Path(model.__file__).parent, Path(components.__file__).parent):
-        for source in sorted(package.rglob("*.py")):
-            found.update(m.lower() for m in _GENERATED.findall(source.read_text(encoding="utf-8")))
-    return frozenset(found)
-
-
 def _swap_ids(value: Any, tokens: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         return _GENERATED.sub(lambda m: tokens.get(m.group(0).lower(), m.group(0)), value)
@@ -279,20 +264,78 @@ def compare(
 
 
 # --------------------------------------------------------------------------------------------------------
-# Declarations and the counterfactual
+# The specs as settings
+
+
+def _plain(value: Any) -> Any:
+    """A spec as JSON-like data: dataclasses by field, config models by alias, secrets hidden, addresses as text."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(by_alias=True))
+    if isinstance(value, SecretStr):
+        return SECRET
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v) for v in value), key=json.dumps)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def spec_settings(cfg: EstateConfig, norm: Normaliser) -> dict[str, Any]:
+    """Every leaf of the stack's derived specs, normalised, by path (``compute.aks.pools.user.max_count``)."""
+    flat: dict[str, Any] = {}
+    _flatten(norm.value(_plain(derive(cfg))), "", flat)
+    return flat
+
+
+def _differ(a: Mapping[str, Any], b: Mapping[str, Any]) -> set[str]:
+    return {p for p in set(a) | set(b) if p not in a or p not in b or a[p] != b[p]}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Declarations: the inputs allowed to differ
 
 
 @dataclass(frozen=True)
 class Declaration:
-    """A reason for the environments to differ: a profile field or a stack config key."""
+    """A reason for the environments to differ: a profile field, an environment rule or a stack config leaf."""
 
-    key: str  # profile.<field> or the config key, e.g. caas:network
+    key: str  # profile.<field>, rules.<field> or the config leaf, e.g. caas:aks.maintenanceWindow.dayOfWeek
     a: Any
     b: Any
 
-    @property
-    def is_profile(self) -> bool:
-        return self.key.startswith("profile.")
+
+_ABSENT = object()
+ConfigPath = tuple[str, ...]  # ("caas:aks", "maintenanceWindow", "dayOfWeek")
+
+
+def _leaves(value: Any, path: ConfigPath, out: dict[ConfigPath, Any]) -> None:
+    """Config leaves by key path; a list is one leaf (the table shows its items)."""
+    if isinstance(value, dict) and value:
+        for key in sorted(value):
+            _leaves(value[key], (*path, key), out)
+    else:
+        out[path] = value
+
+
+def _put(node: Any, path: ConfigPath, value: Any) -> Any:
+    """``node`` with one config leaf set; with ``_ABSENT``, removed along with the objects that leaves empty."""
+    if not path:
+        return value
+    obj = dict(node) if isinstance(node, dict) else {}
+    child = _put(obj.get(path[0], _ABSENT), path[1:], value)
+    if child is _ABSENT:
+        obj.pop(path[0], None)
+    else:
+        obj[path[0]] = child
+    return _ABSENT if value is _ABSENT and not obj else obj
 
 
 @dataclass(frozen=True)
@@ -309,151 +352,170 @@ class Stack:
         cfg, raw, secret_keys = project.load(name)
         return cls(name, cfg, raw, frozenset(secret_keys))
 
-    def decoded(self, key: str) -> Any:
-        return model._decode(self.raw[key]) if key in self.raw else None
+    def data(self) -> dict[str, Any]:
+        """The ``caas:`` config as objects, by full key."""
+        return {k: model._decode(v) for k, v in self.raw.items() if k.startswith(f"{model.NAMESPACE}:")}
+
+    def leaves(self) -> dict[ConfigPath, Any]:
+        """Config leaves other than the environment and the profile (the profile counts field by field)."""
+        out: dict[ConfigPath, Any] = {}
+        for key, value in self.data().items():
+            if key in IDENTITY_KEYS or key == PROFILE_KEY:
+                continue
+            if key in self.secret_keys:
+                out[(key,)] = SECRET  # a report may never show it; offline it is a placeholder anyway
+            else:
+                _leaves(value, (key,), out)
+        return out
 
 
-def declarations(a: Stack, b: Stack) -> list[Declaration]:
-    """Every profile field whose effective value differs, then every differing config key (sorted)."""
-    found = []
-    pa, pb = a.cfg.profile.model_dump(by_alias=True, mode="json"), b.cfg.profile.model_dump(by_alias=True, mode="json")
-    for name in pa:
-        if pa[name] != pb[name]:
-            found.append(Declaration(f"profile.{name}", pa[name], pb[name]))
-    for key in sorted((set(a.raw) | set(b.raw)) - IDENTITY_KEYS - {PROFILE_KEY}):
-        if a.decoded(key) != b.decoded(key):
-            found.append(Declaration(key, _shown(a, key), _shown(b, key)))
-    return found
+def _profile(stack: Stack) -> dict[str, Any]:
+    return stack.cfg.profile.model_dump(by_alias=True, mode="json")
 
 
-def _shown(stack: Stack, key: str) -> Any:
-    """A config value as a report may show it: secrets never."""
-    return SECRET if key in stack.secret_keys else stack.decoded(key)
+def _rules(stack: Stack) -> dict[str, Any]:
+    return {f.name: _plain(getattr(stack.cfg.rules, f.name)) for f in fields(stack.cfg.rules)}
 
 
-def morph(base: Stack, target: Stack, decls: Iterable[Declaration], skip: frozenset[str] = frozenset()) -> Stack:
-    """``base`` with ``target``'s value for every declaration not in ``skip``; the environment stays base's."""
-    raw = dict(base.raw)
-    secret_keys = set(base.secret_keys)
-    profile = base.cfg.profile.model_dump(by_alias=True, mode="json")
-    target_profile = target.cfg.profile.model_dump(by_alias=True, mode="json")
-    for decl in decls:
-        if decl.key in skip:
-            continue
-        if decl.is_profile:
-            field_name = decl.key.removeprefix("profile.")
-            profile[field_name] = target_profile[field_name]
-        elif decl.key in target.raw:
-            raw[decl.key] = target.raw[decl.key]
-            secret_keys.discard(decl.key)
-            if decl.key in target.secret_keys:
-                secret_keys.add(decl.key)
-        else:
-            raw.pop(decl.key, None)
-            secret_keys.discard(decl.key)
-    raw[PROFILE_KEY] = json.dumps(profile)
-    return Stack(base.name, base.cfg, raw, frozenset(secret_keys))
+@dataclass(frozen=True)
+class Inputs:
+    """What may differ between two stacks, and how to derive A's specs with some of it taken from B."""
+
+    a: Stack
+    b: Stack
+
+    def declarations(self) -> list[Declaration]:
+        """Differing profile fields (in the Profile's order), rules (in their order), then config leaves (sorted)."""
+        found = []
+        for prefix, (va, vb) in (
+            ("profile", (_profile(self.a), _profile(self.b))),
+            ("rules", (_rules(self.a), _rules(self.b))),
+        ):
+            found += [Declaration(f"{prefix}.{name}", va[name], vb[name]) for name in va if va[name] != vb[name]]
+        la, lb = self.a.leaves(), self.b.leaves()
+        for path in sorted(set(la) | set(lb), key=".".join):
+            if la.get(path, _ABSENT) != lb.get(path, _ABSENT):
+                found.append(Declaration(".".join(path), la.get(path), lb.get(path)))
+        return found
+
+    def normaliser(self, cfg: EstateConfig) -> Normaliser:
+        """Both environments' codes and stack names count as names: a rule of B's that names an environment
+        (prd's data "may be copied to uat") reads the same in B and in A's specs taking that rule."""
+        return Normaliser.of(cfg, self.a.cfg.environment, self.b.cfg.environment, self.a.name, self.b.name)
+
+    def variant(self, taken: Iterable[str]) -> EstateConfig | None:
+        """A's model with B's value of each declaration in ``taken``; A's environment stays. None when the model
+        rejects the mix (then those declarations cannot be told apart)."""
+        taken = set(taken)
+        data = self.a.data()
+        profile, other = _profile(self.a), _profile(self.b)
+        profile.update({name: other[name] for name in profile if f"profile.{name}" in taken})
+        data[PROFILE_KEY] = profile
+        lb, whole = self.b.leaves(), self.b.data()
+        for path in self.a.leaves().keys() | lb.keys():
+            if ".".join(path) in taken:  # a secret (or scalar) key is one leaf: B's value as stored
+                value = whole.get(path[0], _ABSENT) if len(path) == 1 else lb.get(path, _ABSENT)
+                data = _put(data, path, value)
+        b_rules = self.b.cfg.rules
+        rules = replace(
+            self.a.cfg.rules,
+            **{f.name: getattr(b_rules, f.name) for f in fields(b_rules) if f"rules.{f.name}" in taken},
+        )
+        try:
+            cfg = EstateConfig.model_validate({k.partition(":")[2]: v for k, v in data.items()})
+        except ValidationError:
+            return None
+        return cfg.under_rules(rules) if rules != cfg.rules else cfg
+
+    def spec_settings(self, taken: Iterable[str]) -> dict[str, Any] | None:
+        cfg = self.variant(taken)
+        if cfg is None:
+            return None
+        try:
+            return spec_settings(cfg, self.normaliser(cfg))
+        except Exception:
+            return None
 
 
-class Renderer:
-    """Renders the stacks of one project and counterfactual configs in a scratch folder.
+@dataclass
+class Attribution:
+    """Which declarations explain which spec differences."""
 
-    Renders are remembered by stack and config: reuse one Renderer across diffs only while the program's code
-    stays the same.
+    declared_by: dict[str, tuple[str, ...]]  # spec path -> declarations (empty: only all of them together)
+    undeclared: set[str]  # spec paths that differ even with all of B's declarations
+    unexplained: list[str]  # declarations the model cannot take one at a time
+
+
+def attribute(
+    base: Mapping[str, Any],
+    target: Mapping[str, Any],
+    keys: list[str],
+    settings_with: Callable[[frozenset[str]], Mapping[str, Any] | None],
+) -> Attribution:
+    """Attribute the differences between ``base`` (A's spec settings) and ``target`` (B's).
+
+    ``settings_with(keys)`` derives A's spec settings with B's value of those declarations. A declaration explains a
+    difference when taking it alone changes it, or when leaving it out of all of them brings it back.
     """
-
-    def __init__(self, project: Project, rendered: Mapping[str, Plan] | None = None):
-        self.project = project
-        self.rendered = dict(rendered or {})
-        self._counterfactuals: dict[tuple[Any, ...], tuple[Plan, EstateConfig]] = {}
-
-    def plan(self, stack: str) -> Plan:
-        if stack not in self.rendered:
-            self.rendered[stack] = render(self.project, stack)
-        return self.rendered[stack]
-
-    def counterfactual(self, stack: Stack, disguise: str | None = None) -> tuple[Plan, EstateConfig]:
-        """Render ``stack.raw`` as stack ``stack.name``: config that exists in no file.
-
-        With ``disguise``, the program gets the model of that config with everything it derives computed
-        first, and then reports ``disguise`` as its environment: only code outside the model sees it.
-        Raises ConfigError when the model rejects the config.
-        """
-        key = (stack.name, tuple(sorted(stack.raw.items())), stack.secret_keys, disguise)
-        if key not in self._counterfactuals:
-            self._counterfactuals[key] = self._render_counterfactual(stack, disguise)
-        return self._counterfactuals[key]
-
-    def _render_counterfactual(self, stack: Stack, disguise: str | None) -> tuple[Plan, EstateConfig]:
-        with tempfile.TemporaryDirectory(prefix="caas-diff-") as scratch:
-            # The other stack files come along: rendering an environment checks it against the shared stack.
-            for name in self.project.stacks():
-                if name != stack.name:
-                    shutil.copyfile(self.project.stack_file(name), Path(scratch) / f"Pulumi.{name}.yaml")
-            path = Path(scratch) / f"Pulumi.{stack.name}.yaml"
-            config = {k: {"secure": v} if k in stack.secret_keys else model._decode(v) for k, v in stack.raw.items()}
-            path.write_text(yaml.safe_dump({"config": config}, sort_keys=True), encoding="utf-8")
-            ghost = Project(Path(scratch), self.project.name, self.project.program)
-            try:
-                cfg, _, _ = ghost.load(stack.name)
-                if disguise is None:
-                    return render(ghost, stack.name), cfg
-                with _program_model(_disguised(cfg, disguise)), _environment_tables(cfg.environment, disguise):
-                    return render(ghost, stack.name), cfg
-            except model.ConfigError as error:
-                where = f"Pulumi.{stack.name}.yaml (counterfactual)"
-                raise model.ConfigError([p.replace(ghost.label(stack.name), where) for p in error.problems]) from None
+    differences = _differ(base, target)
+    everything = settings_with(frozenset(keys))
+    undeclared = differences if everything is None else differences & _differ(everything, target)
+    by: dict[str, list[str]] = {p: [] for p in differences - undeclared}
+    unexplained = []
+    for key in keys:
+        alone, without = settings_with(frozenset({key})), settings_with(frozenset(keys) - {key})
+        if alone is None or without is None or everything is None:
+            unexplained.append(key)
+        moved = (_differ(alone, base) if alone is not None else set()) | (
+            _differ(without, everything) if without is not None and everything is not None else set()
+        )
+        for path in moved & by.keys():
+            by[path].append(key)
+    return Attribution({p: tuple(k) for p, k in by.items()}, undeclared, unexplained)
 
 
-def _disguised(cfg: EstateConfig, environment: str) -> EstateConfig:
-    """``cfg`` reporting ``environment`` as its environment field, whose specs (``caas.specs.derive``: names,
-    tags, data, defaults keyed by environment ...) are those derived for its own environment; only the
-    environment labels the components read (``Site.environment``, the Kubernetes layer's) say ``environment``."""
-    spec = derive(cfg)
-    cfg.profile  # noqa: B018 - computed now, so the copy keeps the own environment's profile
-    copy = cfg.model_copy(update={"environment": environment})
-    seen = cast(Environment, environment)  # the disguise is one of the environments
-    layer = replace(spec.kubernetes, environment=seen) if spec.kubernetes is not None else None
-    derive.seed(copy, replace(spec, site=replace(spec.site, environment=environment), kubernetes=layer))  # type: ignore[attr-defined]
-    return copy
+# --------------------------------------------------------------------------------------------------------
+# Plan differences, explained by the spec differences of their component
 
 
-@contextmanager
-def _program_model(cfg: EstateConfig) -> Iterator[None]:
-    """The program (``__main__.py``) loads its model with ``caas.config.load()``; hand it ``cfg`` instead."""
-    original = model.load
-    model.load = lambda: cfg
-    try:
-        yield
-    finally:
-        model.load = original
+def _slice(change: Change, plan: Plan) -> tuple[str, tuple[str, ...]]:
+    """The component a plan difference belongs to and the spec paths it is built from (() when unknown)."""
+    if (change.type, change.name) == OUTPUTS_KEY:
+        output = re.split(r"[.\[]", change.setting, maxsplit=1)[0]
+        return f"output {output}", OUTPUT_SLICES.get(output, ())
+    by_urn = {r.urn: r for r in plan.resources}
+    resource = next(r for r in plan.resources if (r.type, r.name) == (change.type, change.name))
+    while resource.parent in by_urn:  # up to the component the stack itself parents
+        resource = by_urn[resource.parent]
+    return f"{resource.type} {resource.name}", SLICES.get(resource.type, ())
 
 
-# The model: the stack config and what is derived from it. Tables keyed by environment in these modules are
-# per-environment defaults the model declares (e.g. retention or a partner's role per environment).
-MODEL_MODULES = ("caas.config", "caas.model", "caas.profiles", "caas.sections", "caas.specs")
-ENVIRONMENT_KEYS = frozenset({"shared", *model.ENVIRONMENTS})
+def _within(path: str, prefixes: Iterable[str]) -> bool:
+    return any(path == p or path.startswith((f"{p}.", f"{p}[")) for p in prefixes)
 
 
-@contextmanager
-def _environment_tables(own: str, seen_as: str) -> Iterator[None]:
-    """While the program renders ``own``'s model as ``seen_as``, every model table keyed by environment answers
-    ``seen_as`` with ``own``'s row, so code that looks up such a table with the environment it sees still gets
-    the declared value. Tables are patched in place (every importer sees it) and restored afterwards."""
-    patched: list[tuple[dict[str, Any], Any]] = []
-    inside = tuple(f"{name}." for name in MODEL_MODULES)
-    modules = [m for n, m in sorted(sys.modules.items()) if n in MODEL_MODULES or n.startswith(inside)]
-    try:
-        for module in modules:
-            for table in vars(module).values():
-                is_table = isinstance(table, dict) and table and set(table) <= ENVIRONMENT_KEYS
-                if is_table and own in table and seen_as in table and all(t is not table for t, _ in patched):
-                    patched.append((table, table[seen_as]))
-                    table[seen_as] = table[own]
-        yield
-    finally:
-        for table, value in patched:
-            table[seen_as] = value
+def _forms(value: Any) -> list[str]:
+    """How a spec value may appear inside a plan value: as text, a role's name as its built-in id."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = value if isinstance(value, str) else json.dumps(value)
+    return [text, *([ROLES[value]] if isinstance(value, str) and value in ROLES else [])]
+
+
+def _holds(value: Any, spec_value: Any) -> bool:
+    if value is None or spec_value is None:
+        return value is None and spec_value is None
+    if value == spec_value:
+        return True
+    text = value if isinstance(value, str) else json.dumps(value)
+    return any(form == text or (len(form) >= 4 and form in text) for form in _forms(spec_value))
+
+
+def _carries(change: Change, a: Mapping[str, Any], b: Mapping[str, Any], path: str) -> bool:
+    """The plan difference shows the spec difference's values on both sides."""
+    return _holds(change.a, a.get(path)) and _holds(change.b, b.get(path))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -466,8 +528,9 @@ class Report:
     b: str
     declarations: list[Declaration]
     changes: list[Change]
-    unseparated: list[str] = field(default_factory=list)  # why profile/config and model defaults are not told apart
-    unexplained: list[str] = field(default_factory=list)  # declarations --explain could not isolate
+    unseparated: list[str] = field(default_factory=list)  # kept for the JSON form; nothing is left unseparated
+    unexplained: list[str] = field(default_factory=list)  # declarations the model cannot take one at a time
+    explain: bool = False  # the table names the declarations behind each difference
 
     @property
     def undeclared(self) -> list[Change]:
@@ -482,31 +545,52 @@ class DiffError(model.ConfigError):
     """The two stacks cannot be compared (a shared stack)."""
 
 
-@dataclass(frozen=True)
-class _Counterfactual:
-    """Rendering "this environment with the other's declarations" and comparing it with the other side."""
-
-    renderer: Renderer
-    base: Stack  # rendered with the other stack's declarations; its environment stays
-    target: Stack
-    decls: tuple[Declaration, ...]
-    against: Callable[[Plan, Normaliser], dict[Key, Change]]  # compares a counterfactual plan with the other side
-
-    @property
-    def basis(self) -> str:
-        return f"{self.base.name} rendered with {self.target.name}'s declarations"
-
-    def residue(self, skip: frozenset[str] = frozenset()) -> dict[Key, Change]:
-        """What still differs with every declaration applied except those in ``skip``."""
-        plan, cfg = self.renderer.counterfactual(morph(self.base, self.target, self.decls, skip))
-        return self.against(plan, Normaliser.of(cfg, self.base.name))
+def _source(declared_by: Iterable[str]) -> Source:
+    keys = list(declared_by)
+    if not keys:
+        return "declared"
+    return "model default" if all(k.startswith("rules.") for k in keys) else "profile/config"
 
 
-def counterfactuals(project: Project, stack_a: str, stack_b: str) -> list[tuple[Stack, str | None]]:
-    """The counterfactual renders ``diff(a, b)`` asks its renderer for first: the undeclared check (B's model as
-    A) and A with B's declarations. Callers may render them ahead, e.g. in parallel, into the renderer's cache."""
-    a, b = Stack.load(project, stack_a), Stack.load(project, stack_b)
-    return [(Stack(a.name, b.cfg, b.raw, b.secret_keys), a.cfg.environment), (morph(a, b, declarations(a, b)), None)]
+def classify(
+    changes: Iterable[Change],
+    plans: tuple[Plan, Plan],
+    specs: tuple[Mapping[str, Any], Mapping[str, Any]],
+    attribution: Attribution,
+) -> list[Change]:
+    """Each plan difference with the declarations of the spec differences that explain it."""
+    spec_a, spec_b = specs
+    differences = _differ(spec_a, spec_b)
+    site = [p for p in differences if _within(p, ("site",))]
+    result = []
+    for change in changes:
+        component, slice_ = _slice(change, plans[1] if change.kind == "added" else plans[0])
+        own = sorted(p for p in differences if _within(p, slice_))
+        # Resource options (protect) come from the Site, inputs from the component's own specs.
+        first, then = (site, own) if change.setting.startswith("opts.") else (own, site)
+        carried = [p for p in first if _carries(change, spec_a, spec_b, p)]
+        carried = carried or [p for p in then if _carries(change, spec_a, spec_b, p)]
+        explaining = carried or own
+        declared = [p for p in explaining if p not in attribution.undeclared]
+        if not declared:
+            note = f"no declared difference in the specs {component} is built from"
+            result.append(replace(change, source="undeclared", note=note))
+            continue
+        by = sorted({k for p in declared for k in attribution.declared_by[p]})
+        result.append(replace(change, source=_source(by), declared_by=tuple(by)))
+    return result
+
+
+def _spec_changes(specs: tuple[Mapping[str, Any], Mapping[str, Any]], paths: Iterable[str]) -> list[Change]:
+    """Spec differences the model derives from the environment by itself, as changes of their own."""
+    a, b = specs
+    found = []
+    for path in sorted(paths):
+        kind: Kind = "added" if path not in a else "missing" if path not in b else "changed"
+        head, _, rest = path.partition(".")
+        note = "derived from the environment itself"
+        found.append(Change(kind, SPEC_TYPE, head, rest, a.get(path), b.get(path), "undeclared", note=note))
+    return found
 
 
 def diff(
@@ -514,84 +598,30 @@ def diff(
     stack_a: str,
     stack_b: str,
     *,
-    renderer: Renderer | None = None,
-    separate: bool = True,
-    explain: bool | Iterable[str] = False,
+    plans: Mapping[str, Plan] | None = None,
+    explain: bool = False,
 ) -> Report:
     """Compare two environment stacks and classify every difference.
 
-    ``renderer`` may carry plans already rendered. ``separate=False`` skips the render that tells profile/config
-    from model defaults (declared differences are then just "declared"; the exit status is the same).
-    ``explain`` (all declarations, or a subset of their keys) names the declarations behind each difference
-    at one render per declaration.
+    ``plans`` may carry the stacks' plans already rendered (a stack missing there is rendered). ``explain`` makes
+    the table name the declarations behind each difference (the JSON form always does).
     """
     a, b = Stack.load(project, stack_a), Stack.load(project, stack_b)
     for stack in (a, b):
         if stack.cfg.is_shared:
             raise DiffError([f"{project.label(stack.name)}: caas:environment: diff compares environment stacks"])
-    renderer = renderer or Renderer(project)
-    plan_a, plan_b = renderer.plan(stack_a), renderer.plan(stack_b)
-    norm_a, norm_b = Normaliser.of(a.cfg, a.name), Normaliser.of(b.cfg, b.name)
-    keep = frozenset(_GENERATED.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower())) | _constants()
-    actual = compare(plan_a, norm_a, plan_b, norm_b, keep)
-    decls = tuple(declarations(a, b))
+    plan_a, plan_b = ((plans or {}).get(s) or render(project, s) for s in (stack_a, stack_b))
+    inputs = Inputs(a, b)
+    norm_a, norm_b = inputs.normaliser(a.cfg), inputs.normaliser(b.cfg)
+    configured = frozenset(_GENERATED.findall(" ".join([*a.raw.values(), *b.raw.values()]).lower()))
+    actual = compare(plan_a, norm_a, plan_b, norm_b, configured | CODE_IDS)
 
-    # Undeclared: B's whole model, deployed as stack A, with only code outside the model seeing A's environment.
-    # Both sides are normalised alike: an environment code in a value is a name either way.
-    plan, cfg = renderer.counterfactual(Stack(a.name, b.cfg, b.raw, b.secret_keys), disguise=a.cfg.environment)
-    norm = Normaliser.of(cfg, a.cfg.environment, a.name, b.name)
-    undeclared = compare(plan, norm, plan_b, norm, keep)
-
-    # Profile/config or model default: A with B's declarations vs B, or else B with A's declarations vs A.
-    ways = (
-        _Counterfactual(renderer, a, b, decls, lambda plan, norm: compare(plan, norm, plan_b, norm_b, keep)),
-        _Counterfactual(renderer, b, a, decls, lambda plan, norm: compare(plan_a, norm_a, plan, norm, keep)),
-    )
-    unseparated: list[str] = []
-    for way in ways if separate or explain else ():
-        try:
-            remaining = way.residue()
-        except model.ConfigError as error:
-            unseparated.extend(f"{way.basis}: {p}" for p in error.problems)
-            continue
-        break
-    else:
-        way, remaining = None, None
-
-    def source(key: Key) -> Source:
-        if key in undeclared:
-            return "undeclared"
-        if remaining is None:
-            return "declared"
-        return "model default" if key in remaining else "profile/config"
-
-    changes = [replace(c, source=source(c.key)) for c in actual.values()]
-    # An undeclared difference that a declared one happens to cancel out is still reported.
-    changes += [
-        replace(c, source="undeclared", note=f"only seen as {a.name}") for k, c in undeclared.items() if k not in actual
-    ]
-    if not (separate or explain):
-        unseparated = ["not attempted (--quick)"]
-    report = Report(stack_a, stack_b, list(decls), changes, [] if way else unseparated)
-    if explain and way is not None and remaining is not None:
-        _explain(report, way, remaining, None if explain is True else set(explain))
-    return report
-
-
-def _explain(report: Report, way: _Counterfactual, remaining: dict[Key, Change], only: set[str] | None) -> None:
-    """Leave one declaration out at a time: the differences that come back are the ones it explains."""
-    by: dict[Key, list[str]] = {}
-    for decl in way.decls:
-        if only is not None and decl.key not in only:
-            continue
-        try:
-            back = way.residue(frozenset({decl.key}))
-        except model.ConfigError:
-            report.unexplained.append(decl.key)  # the model rejects the config without it: not separable
-            continue
-        for key in back.keys() - remaining.keys():
-            by.setdefault(key, []).append(decl.key)
-    report.changes = [replace(c, declared_by=tuple(by.get(c.key, ()))) for c in report.changes]
+    decls = inputs.declarations()
+    specs = (spec_settings(a.cfg, norm_a), spec_settings(b.cfg, norm_b))
+    attribution = attribute(*specs, [d.key for d in decls], inputs.spec_settings)
+    changes = classify(actual.values(), (plan_a, plan_b), specs, attribution)
+    changes += _spec_changes(specs, attribution.undeclared)
+    return Report(stack_a, stack_b, decls, changes, unexplained=attribution.unexplained, explain=explain)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -618,10 +648,10 @@ def _ordered(changes: Iterable[Change]) -> list[Change]:
     return sorted(changes, key=lambda c: (c.declared, c.type, c.name, c.setting))
 
 
-def _status(change: Change) -> str:
+def _status(change: Change, explain: bool) -> str:
     if not change.declared:
         return "UNDECLARED" + (f" [{change.note}]" if change.note else "")
-    return f"declared ({', '.join(change.declared_by) or change.source})"
+    return f"declared ({(explain and ', '.join(change.declared_by)) or change.source})"
 
 
 def as_table(report: Report) -> str:
@@ -646,7 +676,16 @@ def as_table(report: Report) -> str:
         return "\n".join([*lines, "No differences."]) + "\n"
     rows = [("status", "kind", "resource", "setting", report.a, report.b)]
     for c in _ordered(report.changes):
-        rows.append((_status(c), c.kind, f"{c.type} {c.name}", c.setting or "(resource)", _show(c.a), _show(c.b)))
+        rows.append(
+            (
+                _status(c, report.explain),
+                c.kind,
+                f"{c.type} {c.name}",
+                c.setting or "(resource)",
+                _show(c.a),
+                _show(c.b),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         lines.append("  ".join(cell.ljust(widths[i]) if i < 5 else cell for i, cell in enumerate(row)).rstrip())

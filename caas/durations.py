@@ -88,6 +88,55 @@ DURATIONS: dict[str, Duration] = {
 # "Creating a new zone-redundant instance: 95% of operations finish in 4 hours."
 SQL_MI_ZONE_REDUNDANT = Duration(4 * 60 * MIN, SQL_MI_DURATIONS)
 
+HOUR = 60 * MIN
+# azure-native waits this long for any create, update or delete unless the resource sets custom_timeouts, then
+# fails the operation while Azure carries on (pulumi/pulumi#8500, "Custom timeouts" in Pulumi's docs).
+PROVIDER_DEFAULT_TIMEOUT = 2 * HOUR
+
+# Same page, "Seeding duration": expected maximum seeding time (95% of cases) by database size, up to the bound.
+_SEEDING_MAX = ((32, 1), (256, 2), (512, 5), (1024, 9), (2048, 15), (3072, 16), (4096, 18))
+_SEEDING_MAX_ABOVE = 20
+
+
+def seeding_hours(storage_gb: int) -> int:
+    """Expected maximum time to seed the databases of an instance with this much storage (the largest
+    database is at most the instance's storage; databases seed in parallel, eight at a time)."""
+    return next((hours for bound, hours in _SEEDING_MAX if storage_gb <= bound), _SEEDING_MAX_ABOVE)
+
+
+def sql_mi_timeouts(*, zone_redundant: bool, storage_gb: int) -> dict[str, str]:
+    """Custom timeouts for one SQL Managed Instance, from Microsoft's 95th-percentile figures (SQL_MI_DURATIONS).
+
+    create: building the VM group in an empty subnet (4 h zone-redundant, plus half again; 30 min otherwise,
+    where 3 h leaves room for the 5% beyond it). update: the longest update this stack can make (enabling zone
+    redundancy: 4 h) plus seeding the databases. delete: the last instance deletes the virtual cluster
+    (90 min), doubled.
+    """
+    update = 4 + seeding_hours(storage_gb)
+    return {"create": "6h" if zone_redundant else "3h", "update": f"{update}h", "delete": "3h"}
+
+
+def failover_group_timeouts(*, storage_gb: int) -> dict[str, str]:
+    """Creating a failover group seeds every database into the secondary (empty on a first deploy, but not
+    when the group is re-created): the seeding time of the primary's storage, plus an hour."""
+    hours = max(seeding_hours(storage_gb) + 1, 2)
+    return {"create": f"{hours}h", "update": f"{hours}h"}
+
+
+def timeout_seconds(text: str) -> int:
+    """A custom timeout as Pulumi takes it (``6h``, ``90m``, ``1h30m``) in seconds."""
+    total, number = 0, ""
+    for char in text:
+        if char.isdigit():
+            number += char
+            continue
+        total += int(number) * {"h": HOUR, "m": MIN, "s": 1}[char]
+        number = ""
+    if number:
+        raise ValueError(f"custom timeout {text!r} lacks a unit")
+    return total
+
+
 KUBERNETES_OBJECT = Duration(5, "estimate: an API server write; Pulumi's readiness wait is short for these kinds")
 NO_CLOUD_CALL = Duration(0, "no cloud resource: a provider, a stack reference or a value Pulumi generates")
 DEFAULT = Duration(30, _CONTROL_PLANE + " (default for unlisted types)")

@@ -27,10 +27,67 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
 from components.partner_access import PartnerAccess, PartnerAccessArgs
+from components.private_dns import PrivateDns, PrivateDnsArgs
+from components.private_link import after
 from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
+
+# What each component of an environment stack is built from, as paths into its EstateSpec: the stack diff
+# (caas.diff) explains a component's plan differences by the spec differences there; keep in step with the
+# wiring below. The Site every component takes explains a setting only where it carries the value
+# (site.protect -> opts.protect), except for the Foundation, which is built from it.
+SLICES: dict[str, tuple[str, ...]] = {
+    "pulumi:pulumi:StackReference": ("shared_stack",),
+    "intershop:caas:Foundation": ("site", "dr_site"),
+    "intershop:caas:Observability": ("log_retention_days",),
+    "intershop:caas:Network": ("network",),
+    "intershop:caas:KeyVault": ("key_vault_soft_delete_days", "purge_protection"),
+    "intershop:caas:SharedFileSystem": ("compute.files",),
+    "intershop:caas:Icm710Hosts": ("compute.icm710", "compute.files"),
+    "intershop:caas:AksCluster": ("compute.aks",),
+    "intershop:caas:PublicEntry": ("compute.public_entry", "compute.icm710", "compute.aks.ingress_ip"),
+    "intershop:caas:PlatformSecrets": ("data.model.secrets", "data.smtp_password"),
+    "intershop:caas:DrNetwork": ("dr_site", "dr_network"),
+    "intershop:caas:IcmDatabase": ("data.model.sql_mi", "data.entra_admin", "dr_site", "dr_network"),
+    "intershop:caas:IomDatabase": ("data.model.postgres", "data.entra_admin"),
+    "intershop:caas:Backup": ("data.model.vault", "compute.icm710"),
+    "intershop:caas:Monitoring": ("data.model", "data.monitoring", "dr_site", "compute", "dr_network"),
+    "intershop:caas:SftpAccess": ("sftp_endpoint",),
+    "intershop:caas:SiteToSiteVpn": ("vpn",),
+    "intershop:caas:KubernetesLayer": ("kubernetes", "compute.files", "data.model.secrets", "data.model.postgres"),
+    "intershop:caas:PartnerAccess": ("access",),
+}
+# The stack outputs of an environment stack (caas.estate), by output name.
+OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
+    name: paths
+    for names, paths in (
+        ("customer environment location resourceGroupName", ("site",)),
+        ("logAnalyticsWorkspaceId", SLICES["intershop:caas:Observability"]),
+        ("icmDatabase", SLICES["intershop:caas:IcmDatabase"]),
+        ("iomDatabase", SLICES["intershop:caas:IomDatabase"]),
+        ("keyVaultSecretNames", ("data.model.secrets",)),
+        ("recoveryVaultId", SLICES["intershop:caas:Backup"]),
+        ("actionGroupId", ("data.model", "data.monitoring")),
+        ("recoveryObjectives", ("data.model.objectives",)),
+        ("dataProtection", ("data.protection",)),
+        ("sftp", ("sftp_endpoint",)),
+        ("vpn", ("vpn",)),
+        ("kubernetesNamespaces workloadIdentityClientIds", ("kubernetes",)),
+        ("vnetId egressIpAddress subnetIds", ("network",)),
+        ("keyVaultId keyVaultUri", SLICES["intershop:caas:KeyVault"]),
+        ("registryLoginServer", ("shared_stack",)),
+        ("hostnames", ("hostnames",)),
+        ("nfsAccountName nfsMountSources", ("compute.files",)),
+        ("icm710FrontendIps", ("compute.icm710",)),
+        ("aksClusterId aksClusterName aksOidcIssuerUrl aksIngressIp kubeconfig", ("compute.aks",)),
+        ("aksKubeletIdentityClientId aksKubeletIdentityObjectId", ("compute.aks",)),
+        ("publicCertificates publicIpAddress", ("compute.public_entry",)),
+        ("partnerAccess", SLICES["intershop:caas:PartnerAccess"]),
+    )
+    for name in names.split()
+}
 
 
 def build(spec: EstateSpec) -> dict[str, Any]:
@@ -56,21 +113,26 @@ def build(spec: EstateSpec) -> dict[str, Any]:
 def _shared(
     spec: EstateSpec, shared: SharedSpec, rg: pulumi.Input[str], workspace: pulumi.Input[str]
 ) -> dict[str, Any]:
-    """The shared PA/AR layer: SFTP host, hub, Bastion, registry, pipelines' identity, build agents."""
+    """The shared PA/AR layer: hub, private DNS, SFTP host, Bastion, registry, pipelines' identity, agents."""
     site, outputs = spec.site, dict[str, Any]()
+    hub = HubNetwork("shared-hub", HubNetworkArgs(site, shared.hub, rg, workspace))
+    dns = PrivateDns("shared-dns", PrivateDnsArgs(site, shared.private_dns_zones, rg, hub.vnet.id))
+    endpoints = hub.subnet_ids["privateEndpoints"]
     if spec.sftp_service is not None:
-        sftp = Sftp("sftp", SftpArgs(site, spec.sftp_service, spec.storage_redundancy, rg, workspace))
+        sftp = Sftp(
+            "sftp",
+            SftpArgs(site, spec.sftp_service, spec.storage_redundancy, rg, workspace, endpoints, dns.zone_ids["blob"]),
+        )
         outputs.update(
             sftpStorageAccountId=sftp.account.id,
             sftpStorageAccountName=sftp.account.name,
             sftpHost=sftp.host,
             sftp=sftp.facts,
         )
-    hub = HubNetwork("shared-hub", HubNetworkArgs(site, shared.hub, rg, workspace))
     bastion = Bastion("shared-bastion", BastionArgs(site, rg, hub.subnet_ids["bastion"], workspace))
     registry = ContainerRegistry(
         "shared-registry",
-        ContainerRegistryArgs(site, shared.registry, rg, hub.vnet.id, hub.subnet_ids["privateEndpoints"], workspace),
+        ContainerRegistryArgs(site, shared.registry, rg, endpoints, dns.zone_ids["registry"], workspace),
     )
     pipelines = PipelineIdentity(
         "shared-pipeline", PipelineIdentityArgs(site, shared.pipeline_identity, rg, registry.registry.id)
@@ -87,6 +149,7 @@ def _shared(
         registryName=registry.registry.name,
         registryLoginServer=registry.registry.login_server,
         bastionId=bastion.host.id,
+        privateDnsZoneIds=dns.zone_ids,
         pipelineIdentityClientId=pipelines.client_id,
     )
     return outputs
@@ -152,20 +215,8 @@ def _environment(
 
     # -- connectivity --
     if spec.sftp_endpoint is not None:
-        account_id, account_name, host = (shared_stack.require_output(key) for key in SFTP_SHARED_OUTPUTS)
-        sftp_access = SftpAccess(
-            "sftp",
-            SftpAccessArgs(
-                site,
-                spec.sftp_endpoint,
-                rg,
-                net.subnet_ids["privateEndpoints"],
-                net.dns_zone_ids["blob"],
-                account_id,
-                account_name,
-                host,
-            ),
-        )
+        account_name, host = (shared_stack.require_output(key) for key in SFTP_SHARED_OUTPUTS)
+        sftp_access = SftpAccess("sftp", SftpAccessArgs(site, spec.sftp_endpoint, account_name, host))
         outputs["sftp"] = sftp_access.facts
     if spec.vpn is not None:
         vpn = SiteToSiteVpn(
@@ -185,7 +236,8 @@ def _environment(
                 cluster=ClusterFacts(aks.cluster_id, aks.oidc_issuer_url, aks.kubeconfig, aks.ingress_ip),
                 vault_name=vault.vault.name,
                 secret_ids=secrets.secret_ids,
-                registry_login_server=refs.registry_login_server,
+                # Charts pull from the hub's registry endpoint: their releases wait for the spoke's zone link.
+                registry_login_server=after(refs.registry_login_server, net.dns_zone_ids["registry"]),
                 databases=DatabaseFacts(
                     sql_host=icm_db.host,
                     icm_databases=data.sql_mi.databases,

@@ -59,7 +59,13 @@ def build(
         hosts = Icm710Hosts(
             f"icm710-{system}",
             Icm710HostsArgs(
-                site, hosts_spec, rg, workspace_id, net.subnet_ids["vms"], estate.mount_sources[f"icm710-{system}"]
+                site,
+                hosts_spec,
+                rg,
+                workspace_id,
+                net.subnet_ids["vms"],
+                estate.mount_sources[f"icm710-{system}"],
+                refs.registry_id,
             ),
         )
         backends[f"icm710-{system}"] = hosts.frontend_ip
@@ -96,6 +102,7 @@ def build(
                 workspace_id,
                 net.subnet_ids["appGateway"],
                 vault.vault_id,
+                # Certificates are read through the vault's private endpoint: wait for its DNS registration.
                 vault.vault_uri,
                 {r.backend: backends[r.backend] for r in entry_spec.routes},
                 [net.egress_ip] if net.egress_ip is not None else [],

@@ -1,11 +1,20 @@
-"""``python -m caas init --stack shared [--apply]``: the once-per-customer bootstrap as code.
+"""``python -m caas init --stack S [--after-up] [--apply]``: what the pipelines need, as code, in three parts.
 
-Creates what must exist before the shared stack's first `up`: the state backend (storage account, container,
-Key Vault key for secrets), the deployer identity with its federated credential, the Azure DevOps service
-connection, environments and approval checks, and exactly the deployer's roles, each with its reason.
-Without ``--apply`` it prints the steps as a shell script and creates nothing. With it, each step is run in
-order as show-or-create (a step whose check finds the thing is skipped), stopping at the first failure with the
-command and its stderr. All names come from :mod:`caas.delivery` and the stack model.
+- ``--stack shared`` (before the shared stack's first `up`): the state backend (storage account, container, Key
+  Vault key for secrets), the deployer and data identities with their federated credentials and service
+  connections, exactly the deployer's roles, the Azure DevOps environments and approval checks, the Docker Hub
+  variable group linked to the state vault, the pipeline definitions, the build-validation policy on main and
+  the Build Service's rights on the repository.
+- ``--stack shared --after-up`` (after that first `up`): the registry service connection, federated to the
+  shared stack's ``pipelines`` identity (AcrPush), whose client id only the stack's outputs know.
+- ``--stack int|uat|prd --after-up`` (after the environment's first deploy): the restore group and staging
+  account of its data jobs and the data identity's roles there; their scopes must exist before a role can be
+  assigned on them.
+
+Without ``--apply`` the steps print as a shell script and nothing is created. With it, each step runs in order
+as show-or-create (a step whose check finds the thing is skipped), stopping at the first failure with the
+command and its stderr. All names come from :mod:`caas.delivery`, :mod:`caas.datajobs` and the stack models;
+no secret value is ever an argument or printed.
 """
 
 from __future__ import annotations
@@ -16,11 +25,16 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
+from caas import datajobs
+from caas.config import EstateConfig
 from caas.delivery import Delivery
+from caas.pipeline_vars import PipelineDefinition
 from caas.profiles import ENVIRONMENTS
+from caas.release import DOCKERHUB_SECRETS, DOCKERHUB_VARIABLE_GROUP
 from caas.specs.access import command_invoke_role
 from components.roles import ROLES
 
@@ -31,6 +45,8 @@ RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"  # Role Based Access
 STORAGE_BLOB_DATA_CONTRIBUTOR = ROLES["Storage Blob Data Contributor"]
 KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
 KEY_VAULT_CRYPTO_OFFICER = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
+KEY_VAULT_SECRETS_USER = ROLES["Key Vault Secrets User"]
+KEY_VAULT_SECRETS_OFFICER = ROLES["Key Vault Secrets Officer"]
 
 # The roles the stacks assign: the deployer may grant and remove these and no other. tests/test_init.py checks
 # this is exactly the set of roleDefinitionIds in the plans of every shipped stack.
@@ -38,6 +54,7 @@ STACK_ROLES = (
     "AcrPull",
     "AcrPush",
     "Azure Kubernetes Service Cluster User Role",
+    "Azure Kubernetes Service RBAC Cluster Admin",
     "Azure Kubernetes Service RBAC Reader",
     "Azure Kubernetes Service RBAC Writer",
     "Key Vault Secrets User",
@@ -54,6 +71,16 @@ DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
 APPROVAL_CHECK_TYPE = "8C6F20A7-A545-4486-9777-F762FAFE0D4D"
 APPROVAL_TIMEOUT_MINUTES = 4320  # three days, then the run fails and is re-queued
 AUDIENCE = "api://AzureADTokenExchange"
+# The Build policy type of branch policies (learn.microsoft.com/rest/api/azure/devops/policy/types/list: "Build",
+# the build-validation policy; `az repos policy build create` posts the same type).
+BUILD_POLICY_TYPE = "0609b952-1397-4640-95ec-e00a01b2c241"
+BUILD_POLICY_VALID_MINUTES = 720  # a validation result older than half a day is re-queued before completion
+# Security namespace "Git Repositories" and its bits (learn.microsoft.com, "Security namespace and permission
+# reference for Azure DevOps"; GitRepositoryPermissions enum: GenericContribute 4, CreateBranch 16,
+# PullRequestContribute 16384). Tokens are repoV2/<project id>/<repository id>.
+GIT_NAMESPACE = "2e9eb7ed-3c0a-47d4-87c1-0ffdd275fd87"
+GIT_CONTRIBUTE, GIT_CREATE_BRANCH, GIT_CONTRIBUTE_TO_PULL_REQUESTS = 4, 16, 16384
+RELEASE_GIT_BITS = GIT_CONTRIBUTE | GIT_CREATE_BRANCH | GIT_CONTRIBUTE_TO_PULL_REQUESTS
 STATE_RETENTION_DAYS = 30  # blob and container soft delete: recover an overwritten or deleted state file
 
 
@@ -113,7 +140,7 @@ def _devops(method: str, url: str, *rest: str) -> tuple[str, ...]:
 
 def _role(what: str, why: str, assignee: str, role: str, scope: str, condition: str | None = None) -> Step:
     command = ["az", "role", "assignment", "create", "--assignee-object-id", assignee]
-    command += ["--assignee-principal-type", "ServicePrincipal" if assignee.startswith("${DEPLOYER") else "User"]
+    command += ["--assignee-principal-type", "User" if assignee == "${OPERATOR_ID}" else "ServicePrincipal"]
     command += ["--role", role, "--scope", scope, "--description", why]
     check = ("az", "role", "assignment", "list", "--assignee", assignee, "--role", role, "--scope", scope)
     if condition is None:
@@ -122,8 +149,104 @@ def _role(what: str, why: str, assignee: str, role: str, scope: str, condition: 
     return Step(what, why, tuple(command), (*check, "--query", "[0].condition", "-o", "tsv"), expect=condition)
 
 
-def plan(d: Delivery, approvers: Sequence[str]) -> tuple[list[Step], Lookups]:
-    """The bootstrap of one customer, in order."""
+def _identity_lookups(d: Delivery, identity: str, prefix: str) -> Lookups:
+    rg = ("-g", d.state.resource_group)
+    show = ("az", "identity", "show", "-n", identity, *rg, "--query")
+    return {
+        f"{prefix}_PRINCIPAL_ID": (*show, "principalId", "-o", "tsv"),
+        f"{prefix}_CLIENT_ID": (*show, "clientId", "-o", "tsv"),
+    }
+
+
+def _identity(d: Delivery, identity: str, connection: str, subject: str, why: str) -> list[Step]:
+    """A user-assigned identity in the state group and the federated credential its service connection uses."""
+    rg = ("-g", d.state.resource_group)
+    credential = ("az", "identity", "federated-credential")
+    named = ("--name", connection, "--identity-name", identity, *rg)
+    return [
+        Step(
+            f"identity {identity}",
+            why,
+            ("az", "identity", "create", "-n", identity, *rg, "-l", d.state.location),
+            ("az", "identity", "show", "-n", identity, *rg, "--query", "id", "-o", "tsv"),
+        ),
+        Step(
+            f"federated credential for {connection}",
+            f"Azure DevOps exchanges its token (issuer {d.issuer}, subject {subject}) for the identity's",
+            (*credential, "create", *named, "--issuer", d.issuer, "--subject", subject, "--audiences", AUDIENCE),
+            (*credential, "show", *named, "--query", "id", "-o", "tsv"),
+        ),
+    ]
+
+
+def _service_connection(d: Delivery, name: str, client_id: str, identity: str) -> Step:
+    """An azurerm service connection with workload identity federation (no secret) to an identity, scoped to the
+    subscription (REST "Endpoints - Create"; learn.microsoft.com/rest/api/azure/devops/serviceendpoint)."""
+    org, project = d.organization_url, d.devops_project
+    body = {
+        "name": name,
+        "type": "azurerm",
+        "url": "https://management.azure.com/",
+        "authorization": {
+            "scheme": "WorkloadIdentityFederation",
+            "parameters": {"tenantid": "${TENANT_ID}", "serviceprincipalid": client_id},
+        },
+        "data": {
+            "environment": "AzureCloud",
+            "scopeLevel": "Subscription",
+            "subscriptionId": "${SUBSCRIPTION_ID}",
+            "subscriptionName": "${SUBSCRIPTION_NAME}",
+            "creationMode": "Manual",
+        },
+        "serviceEndpointProjectReferences": [
+            {"projectReference": {"id": "${DEVOPS_PROJECT_ID}", "name": project}, "name": name}
+        ],
+    }
+    return Step(
+        f"service connection {name}",
+        f"azurerm connection with workload identity federation to {identity}: no secret to rotate",
+        _devops("post", f"{org}/_apis/serviceendpoint/endpoints?api-version=7.1", "--body", _json(body)),
+        _devops(
+            "get",
+            f"{org}/{project}/_apis/serviceendpoint/endpoints?endpointNames={name}&api-version=7.1",
+            "--query",
+            "value[0].id",
+            "-o",
+            "tsv",
+        ),
+    )
+
+
+def _json(body: object, numbers: Sequence[str] = ()) -> str:
+    """A compact JSON body; ``numbers`` are ${VARIABLES} that must be JSON numbers, not strings."""
+    text = json.dumps(body, separators=(",", ":"))
+    for name in numbers:
+        text = text.replace(f'"${{{name}}}"', f"${{{name}}}")
+    return text
+
+
+def _common_lookups(d: Delivery) -> Lookups:
+    org = d.organization_url
+    return {
+        "SUBSCRIPTION_ID": ("az", "account", "show", "--query", "id", "-o", "tsv"),
+        "SUBSCRIPTION_NAME": ("az", "account", "show", "--query", "name", "-o", "tsv"),
+        "TENANT_ID": ("az", "account", "show", "--query", "tenantId", "-o", "tsv"),
+        "OPERATOR_ID": ("az", "ad", "signed-in-user", "show", "--query", "id", "-o", "tsv"),
+        "DEVOPS_PROJECT_ID": _devops(
+            "get", f"{org}/_apis/projects/{d.devops_project}?api-version=7.1", "--query", "id", "-o", "tsv"
+        ),
+    }
+
+
+def plan(
+    d: Delivery,
+    approvers: Sequence[str],
+    pipelines: Sequence[PipelineDefinition] = (),
+    repository: str | None = None,
+) -> tuple[list[Step], Lookups]:
+    """The bootstrap of one customer, in order. ``pipelines``: the definitions to create (from
+    ``pipeline_vars.pipeline_definitions``); ``repository``: the Azure Repos repository holding them (default: the
+    repository named like the Azure DevOps project, the one every project starts with)."""
     s = d.state
     rg = ("-g", s.resource_group)
     sub = "/subscriptions/${SUBSCRIPTION_ID}"
@@ -134,37 +257,9 @@ def plan(d: Delivery, approvers: Sequence[str]) -> tuple[list[Step], Lookups]:
     org, project = d.organization_url, d.devops_project
     api = f"{org}/{project}/_apis"
     lookups: Lookups = {
-        "SUBSCRIPTION_ID": ("az", "account", "show", "--query", "id", "-o", "tsv"),
-        "SUBSCRIPTION_NAME": ("az", "account", "show", "--query", "name", "-o", "tsv"),
-        "TENANT_ID": ("az", "account", "show", "--query", "tenantId", "-o", "tsv"),
-        "OPERATOR_ID": ("az", "ad", "signed-in-user", "show", "--query", "id", "-o", "tsv"),
-        "DEPLOYER_PRINCIPAL_ID": (
-            "az",
-            "identity",
-            "show",
-            "-n",
-            d.deployer_identity,
-            *rg,
-            "--query",
-            "principalId",
-            "-o",
-            "tsv",
-        ),
-        "DEPLOYER_CLIENT_ID": (
-            "az",
-            "identity",
-            "show",
-            "-n",
-            d.deployer_identity,
-            *rg,
-            "--query",
-            "clientId",
-            "-o",
-            "tsv",
-        ),
-        "DEVOPS_PROJECT_ID": _devops(
-            "get", f"{org}/_apis/projects/{project}?api-version=7.1", "--query", "id", "-o", "tsv"
-        ),
+        **_common_lookups(d),
+        **_identity_lookups(d, d.deployer_identity, "DEPLOYER"),
+        **_identity_lookups(d, d.data_identity, "DATA"),
     }
     steps = [
         Step(
@@ -273,6 +368,13 @@ def plan(d: Delivery, approvers: Sequence[str]) -> tuple[list[Step], Lookups]:
             KEY_VAULT_CRYPTO_OFFICER,
             vault,
         ),
+        _role(
+            "operator: Key Vault Secrets Officer on the vault",
+            f"the operator sets the Docker Hub secrets ({', '.join(DOCKERHUB_SECRETS.values())}) once init is done",
+            "${OPERATOR_ID}",
+            KEY_VAULT_SECRETS_OFFICER,
+            vault,
+        ),
         Step(
             f"secrets key {s.key}",
             f"Pulumi secrets provider {d.state.secrets_provider}",
@@ -312,47 +414,12 @@ def plan(d: Delivery, approvers: Sequence[str]) -> tuple[list[Step], Lookups]:
             STORAGE_BLOB_DATA_CONTRIBUTOR,
             container,
         ),
-        Step(
-            f"deployer identity {d.deployer_identity}",
+        *_identity(
+            d,
+            d.deployer_identity,
+            d.service_connection,
+            d.deployer_subject,
             "the pipelines run `pulumi up` as this identity; no secret exists for it",
-            ("az", "identity", "create", "-n", d.deployer_identity, *rg, "-l", s.location),
-            ("az", "identity", "show", "-n", d.deployer_identity, *rg, "--query", "id", "-o", "tsv"),
-        ),
-        Step(
-            "federated credential for the service connection",
-            f"Azure DevOps exchanges its token (issuer {d.issuer}, subject {d.deployer_subject}) for the identity's",
-            (
-                "az",
-                "identity",
-                "federated-credential",
-                "create",
-                "--name",
-                d.service_connection,
-                "--identity-name",
-                d.deployer_identity,
-                *rg,
-                "--issuer",
-                d.issuer,
-                "--subject",
-                d.deployer_subject,
-                "--audiences",
-                AUDIENCE,
-            ),
-            (
-                "az",
-                "identity",
-                "federated-credential",
-                "show",
-                "--name",
-                d.service_connection,
-                "--identity-name",
-                d.deployer_identity,
-                *rg,
-                "--query",
-                "id",
-                "-o",
-                "tsv",
-            ),
         ),
         _role(
             "deployer: Contributor on the subscription",
@@ -412,48 +479,24 @@ def plan(d: Delivery, approvers: Sequence[str]) -> tuple[list[Step], Lookups]:
             KEY_VAULT_CRYPTO_USER,
             key,
         ),
-        Step(
-            f"service connection {d.service_connection}",
-            "azurerm connection with workload identity federation to the deployer identity: no secret to rotate",
-            _devops(
-                "post",
-                f"{org}/_apis/serviceendpoint/endpoints?api-version=7.1",
-                "--body",
-                json.dumps(
-                    {
-                        "name": d.service_connection,
-                        "type": "azurerm",
-                        "url": "https://management.azure.com/",
-                        "authorization": {
-                            "scheme": "WorkloadIdentityFederation",
-                            "parameters": {"tenantid": "${TENANT_ID}", "serviceprincipalid": "${DEPLOYER_CLIENT_ID}"},
-                        },
-                        "data": {
-                            "environment": "AzureCloud",
-                            "scopeLevel": "Subscription",
-                            "subscriptionId": "${SUBSCRIPTION_ID}",
-                            "subscriptionName": "${SUBSCRIPTION_NAME}",
-                            "creationMode": "Manual",
-                        },
-                        "serviceEndpointProjectReferences": [
-                            {
-                                "projectReference": {"id": "${DEVOPS_PROJECT_ID}", "name": project},
-                                "name": d.service_connection,
-                            }
-                        ],
-                    },
-                    separators=(",", ":"),
-                ),
-            ),
-            _devops(
-                "get",
-                f"{api}/serviceendpoint/endpoints?endpointNames={d.service_connection}&api-version=7.1",
-                "--query",
-                "value[0].id",
-                "-o",
-                "tsv",
-            ),
+        _role(
+            "deployer: Key Vault Secrets User on the state vault",
+            f"the variable group {DOCKERHUB_VARIABLE_GROUP} reads the Docker Hub secrets through the deployer's "
+            "connection; the vault holds no other secret (the stacks' key is a key, not a secret)",
+            "${DEPLOYER_PRINCIPAL_ID}",
+            KEY_VAULT_SECRETS_USER,
+            vault,
         ),
+        _service_connection(d, d.service_connection, "${DEPLOYER_CLIENT_ID}", "the deployer identity"),
+        *_identity(
+            d,
+            d.data_identity,
+            d.data_service_connection,
+            d.data_subject,
+            "the data jobs (pipelines/data/) run as this identity; its roles come per environment, after the "
+            "environment's first deploy (init --stack <env> --after-up)",
+        ),
+        _service_connection(d, d.data_service_connection, "${DATA_CLIENT_ID}", "the data identity"),
     ]
     for env in d.environments:
         steps.append(
@@ -521,6 +564,192 @@ def plan(d: Delivery, approvers: Sequence[str]) -> tuple[list[Step], Lookups]:
                 ),
             )
         )
+    steps += _devops_steps(d, lookups, pipelines, repository or project)
+    return steps, lookups
+
+
+def _devops_steps(
+    d: Delivery, lookups: Lookups, pipelines: Sequence[PipelineDefinition], repository: str
+) -> list[Step]:
+    """The Azure DevOps objects the pipelines reference: the Docker Hub variable group, the pipeline definitions,
+    the build-validation policy on main and the Build Service's rights on the repository."""
+    org, project = d.organization_url, d.devops_project
+    api = f"{org}/{project}/_apis"
+    scope = ("--organization", org, "--project", project)
+    lookups["DEPLOYER_CONNECTION_ID"] = _devops(
+        "get",
+        f"{api}/serviceendpoint/endpoints?endpointNames={d.service_connection}&api-version=7.1",
+        "--query",
+        "value[0].id",
+        "-o",
+        "tsv",
+    )
+    # Variable group linked to Key Vault (REST "Variablegroups - Add": type AzureKeyVault, providerData
+    # {serviceEndpointId, vault}; learn.microsoft.com/rest/api/azure/devops/distributedtask/variablegroups/add).
+    # Only the secrets' names go in: Azure DevOps reads the values at run time through the connection.
+    group = {
+        "name": DOCKERHUB_VARIABLE_GROUP,
+        "description": "Docker Hub credentials of Intershop's private repositories (pipelines/release/base-images.yml)",
+        "type": "AzureKeyVault",
+        "providerData": {"serviceEndpointId": "${DEPLOYER_CONNECTION_ID}", "vault": d.state.key_vault},
+        "variables": {name: {"isSecret": True, "enabled": True} for name in DOCKERHUB_SECRETS.values()},
+        "variableGroupProjectReferences": [
+            {"name": DOCKERHUB_VARIABLE_GROUP, "projectReference": {"id": "${DEVOPS_PROJECT_ID}", "name": project}}
+        ],
+    }
+    steps = [
+        Step(
+            f"variable group {DOCKERHUB_VARIABLE_GROUP}",
+            f"linked to the state vault {d.state.key_vault}: the shared stack has no Key Vault, and this one is RBAC "
+            "only, purge-protected and outside every stack (no `pulumi destroy` removes it); read through the "
+            "deployer's connection, which runs the base-image import",
+            _devops("post", f"{org}/_apis/distributedtask/variablegroups?api-version=7.1", "--body", _json(group)),
+            _devops(
+                "get",
+                f"{api}/distributedtask/variablegroups?groupName={DOCKERHUB_VARIABLE_GROUP}&api-version=7.1",
+                "--query",
+                "value[0].id",
+                "-o",
+                "tsv",
+            ),
+        )
+    ]
+    for pipeline in pipelines:
+        steps.append(
+            Step(
+                f"pipeline {pipeline.name}",
+                f"runs {pipeline.path}; created without a first run (the agent pool may not exist yet)",
+                (
+                    *("az", "pipelines", "create", "--name", pipeline.name, "--yaml-path", pipeline.path),
+                    *("--repository", repository, "--repository-type", "tfsgit", "--branch", "main"),
+                    *("--skip-first-run", "true", *scope),
+                ),
+                ("az", "pipelines", "show", "--name", pipeline.name, *scope, "--query", "id", "-o", "tsv"),
+            )
+        )
+    validate = next((p for p in pipelines if p.path.endswith("/validate.yml")), None)
+    lookups["REPOSITORY_ID"] = ("az", "repos", "show", "--repository", repository, *scope, "--query", "id", "-o", "tsv")
+    if validate is not None:
+        lookups["VALIDATE_PIPELINE_ID"] = (
+            *("az", "pipelines", "show", "--name", validate.name, *scope),
+            *("--query", "id", "-o", "tsv"),
+        )
+        policy = {
+            "isEnabled": True,
+            "isBlocking": True,
+            "type": {"id": BUILD_POLICY_TYPE},
+            "settings": {
+                "buildDefinitionId": "${VALIDATE_PIPELINE_ID}",
+                "displayName": validate.name,
+                "queueOnSourceUpdateOnly": True,
+                "manualQueueOnly": False,
+                "validDuration": BUILD_POLICY_VALID_MINUTES,
+                "scope": [{"repositoryId": "${REPOSITORY_ID}", "refName": "refs/heads/main", "matchKind": "exact"}],
+            },
+        }
+        steps.append(
+            Step(
+                f"build validation on main: {validate.name}",
+                "Azure Repos ignores `pr:` triggers: a pull request into main runs the validation as a blocking "
+                "branch policy",
+                _devops(
+                    "post",
+                    f"{api}/policy/configurations?api-version=7.1",
+                    "--body",
+                    _json(policy, numbers=("VALIDATE_PIPELINE_ID",)),
+                ),
+                _devops(
+                    "get",
+                    f"{api}/policy/configurations?repositoryId=${{REPOSITORY_ID}}&refName=refs/heads/main"
+                    f"&policyType={BUILD_POLICY_TYPE}&api-version=7.1",
+                    "--query",
+                    "value[?settings.buildDefinitionId==`${VALIDATE_PIPELINE_ID}`] | [0].id",
+                    "-o",
+                    "tsv",
+                ),
+            )
+        )
+    # The project-scoped job identity "<project> Build Service (<organisation>)" (System.AccessToken): its subject
+    # descriptor from the identities API (REST "Identities - Read Identities", vssps host).
+    organisation = org.rsplit("/", 1)[1]
+    lookups["BUILD_SERVICE"] = _devops(
+        "get",
+        f"https://vssps.dev.azure.com/{organisation}/_apis/identities?searchFilter=General&filterValue="
+        + quote(f"{project} Build Service ({organisation})")
+        + "&api-version=7.1",
+        "--query",
+        "value[0].subjectDescriptor",
+        "-o",
+        "tsv",
+    )
+    steps.append(
+        Step(
+            "repository rights of the Build Service: Contribute, Create branch, Contribute to pull requests",
+            "release pipelines push a release branch and open its pull request with System.AccessToken "
+            "(pipelines/release/templates/propose.yml); merging stays with people and the branch policy",
+            (
+                *("az", "devops", "security", "permission", "update", "--namespace-id", GIT_NAMESPACE),
+                *("--subject", "${BUILD_SERVICE}", "--token", "repoV2/${DEVOPS_PROJECT_ID}/${REPOSITORY_ID}"),
+                *("--allow-bit", str(RELEASE_GIT_BITS), "--merge", "true", "--organization", org),
+            ),
+        )
+    )
+    return steps
+
+
+def registry_plan(d: Delivery) -> tuple[list[Step], Lookups]:
+    """After the shared stack's first `up`: the registry service connection release builds push with, federated
+    to the shared stack's ``pipelines`` identity (AcrPush on the registry, federated credential for
+    caas:devops.serviceConnectionSubject). Its client id is the stack output ``pipelineIdentityClientId``."""
+    lookups = _common_lookups(d)
+    lookups["PIPELINE_CLIENT_ID"] = (
+        *("env", f"PULUMI_BACKEND_URL={d.state.url}", f"AZURE_STORAGE_ACCOUNT={d.state.storage_account}"),
+        *("pulumi", "stack", "output", "pipelineIdentityClientId", "--stack", d.stack_name("shared")),
+    )
+    connection = _service_connection(
+        d, d.registry_service_connection, "${PIPELINE_CLIENT_ID}", "the shared stack's pipelines identity (AcrPush)"
+    )
+    return [connection], lookups
+
+
+def environment_plan(d: Delivery, models: Mapping[str, EstateConfig], stack: str) -> tuple[list[Step], Lookups]:
+    """After an environment's first deploy: its restore group and staging account, then the data identity's roles
+    on this environment (``caas.datajobs.role_grants``; the scopes, resources of the stack, exist only now)."""
+    cfg = models[stack]
+    lookups = {**_common_lookups(d), **_identity_lookups(d, d.data_identity, "DATA")}
+    group, staging = datajobs.restore_resources(cfg)
+    location = cfg.location.primary
+    steps = []
+    if group is not None:
+        steps.append(
+            Step(
+                f"restore group {group}",
+                "restored PostgreSQL servers and VM disks land here, outside the locked estate group, and can be "
+                "deleted again (docs/recovery.md)",
+                ("az", "group", "create", "-n", group, "-l", location),
+                ("az", "group", "show", "-n", group, "--query", "id", "-o", "tsv"),
+            )
+        )
+    if group is not None and staging is not None:
+        steps.append(
+            Step(
+                f"staging account {staging}",
+                "Azure Backup stages restored VM disks in a storage account of the vault's region "
+                "(`az backup restore restore-disks --storage-account`); TLS 1.2, no public blobs",
+                (
+                    *("az", "storage", "account", "create", "-n", staging, "-g", group, "-l", location),
+                    *("--kind", "StorageV2", "--sku", "Standard_LRS", "--min-tls-version", "TLS1_2"),
+                    *("--https-only", "true", "--allow-blob-public-access", "false"),
+                ),
+                ("az", "storage", "account", "show", "-n", staging, "-g", group, "--query", "id", "-o", "tsv"),
+            )
+        )
+    for grant in datajobs.role_grants(models):
+        if grant.stack != stack:
+            continue
+        scope = grant.scope.replace("{subscriptionId}", "${SUBSCRIPTION_ID}")
+        name = scope.rsplit("/", 1)[1]
+        steps.append(_role(f"data: {grant.role} on {name}", grant.reason, "${DATA_PRINCIPAL_ID}", grant.role_id, scope))
     return steps, lookups
 
 
@@ -531,9 +760,13 @@ def _shell_word(word: str) -> str:
     return '"' + re.sub(r'(["\\`])', r"\\\1", word) + '"'
 
 
-def script(d: Delivery, steps: Sequence[Step], lookups: Lookups) -> str:
+def script(d: Delivery, steps: Sequence[Step], lookups: Lookups, title: str = "") -> str:
     """The dry run: every step as shell, each value Azure knows read just before its first use."""
-    lines = ["#!/bin/sh", f"# caas init for {d.customer}: run with --apply, or review and run this script.", "set -e"]
+    lines = [
+        "#!/bin/sh",
+        f"# caas init for {d.customer}{title}: run with --apply, or review and run this script.",
+        "set -e",
+    ]
     defined: set[str] = set()
     for number, step in enumerate(steps, 1):
         lines += ["", f"# {number}. {step.what}", f"#    why: {step.why}"]
@@ -545,20 +778,32 @@ def script(d: Delivery, steps: Sequence[Step], lookups: Lookups) -> str:
     return "\n".join(lines) + "\n"
 
 
-def next_steps(d: Delivery, environment_stacks: Sequence[str]) -> str:
-    """What the operator does after init: the shared stack's first `up` from outside, and the AKS grant."""
+def next_steps(d: Delivery, environment_stacks: Sequence[str], folder: str = ".") -> str:
+    """What the operator does after the bootstrap, in order: the Docker Hub secrets, the shared stack's first `up`
+    from this machine, the registry connection (it needs that `up`), the deployer's AKS grant, then per
+    environment the data jobs' part once the deploy pipeline has deployed it."""
     s = d.state
     shared = d.stack_name("shared")
+    where = "" if folder == "." else f" --dir {shlex.quote(folder)}"
     lines = [
         "",
-        "# Then: the shared stack's first `up` runs from this machine (the agent pool does not exist yet):",
+        "# Next, in this order.",
+        "# 1. Intershop's Docker Hub credentials into the state vault (values never in a file or in the repository):",
+        *(
+            f"az keyvault secret set --vault-name {s.key_vault} --name {name} --value '<Intershop Docker Hub {role}>'"
+            for role, name in DOCKERHUB_SECRETS.items()
+        ),
+        "# 2. The shared stack's first `up` runs from this machine (the agent pool does not exist yet):",
         f"export AZURE_STORAGE_ACCOUNT={s.storage_account}",
         f"pulumi login {s.url}",
         f"pulumi stack init {shared} --secrets-provider {shlex.quote(s.secrets_provider)}",
-        "python -m caas preflight --stack shared --online --first-run",
+        f"python -m caas preflight --stack shared --online --first-run{where}",
         f"pulumi up --stack {shared}",
-        "# Every later `up` (shared included) runs in the deploy pipeline on the pool, as the deployer.",
-        "# Each environment stack grants the deployer AKS RBAC Cluster Admin on its cluster:",
+        "# 3. The registry service connection: its identity's client id is the stack output pipelineIdentityClientId",
+        f"#    (pulumi stack output pipelineIdentityClientId --stack {shared}), so only after step 2:",
+        f"python -m caas init --stack shared --after-up{where} --apply",
+        "# 4. Each environment stack grants the deployer AKS RBAC Cluster Admin on its cluster; commit the stack",
+        "#    files: every later `up` (shared included) runs in the deploy pipeline on the pool, as the deployer.",
         f"DEPLOYER_PRINCIPAL_ID=$(az identity show -n {d.deployer_identity} -g {s.resource_group} "
         "--query principalId -o tsv)",
     ]
@@ -566,6 +811,8 @@ def next_steps(d: Delivery, environment_stacks: Sequence[str]) -> str:
         f'pulumi config set --stack {d.stack_name(stack)} caas:aks.deployerPrincipalId "$DEPLOYER_PRINCIPAL_ID"'
         for stack in environment_stacks
     ]
+    lines.append("# 5. After each environment's first deploy: its restore group and the data identity's roles there.")
+    lines += [f"python -m caas init --stack {stack} --after-up{where} --apply" for stack in environment_stacks]
     return "\n".join(lines) + "\n"
 
 

@@ -362,7 +362,9 @@ class RecordingMocks(Mocks):
                 "tenantId": TENANT_ID,
             }
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            server = f"https://{args.args.get('resourceName', 'aks')}.privatelink.azmk8s.io:443"
+            # serverFqdn "public" names the private cluster's public FQDN (it resolves to the private IP).
+            zone = "hcp" if args.args.get("serverFqdn") == "public" else "privatelink"
+            server = f"https://{args.args.get('resourceName', 'aks')}.{zone}.azmk8s.io:443"
             value = base64.b64encode(kubeconfig(server).encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
         return {}
@@ -379,6 +381,7 @@ class Registration:
     protect: bool
     custom: bool
     inputs: dict[str, Any] = field(default_factory=dict)
+    timeouts: dict[str, str] = field(default_factory=dict)  # custom timeouts set: create/update/delete -> "6h"
 
 
 @dataclass(frozen=True)
@@ -422,6 +425,14 @@ def _masked(value: Any, secrets: set[str]) -> Any:
     if isinstance(value, str) and any(s in value for s in secrets):
         return SECRET
     return value
+
+
+def _timeouts(request) -> dict[str, str]:
+    """The resource's ``custom_timeouts`` as the engine receives them (reads carry none)."""
+    given = getattr(request, "customTimeouts", None)
+    if given is None:
+        return {}
+    return {op: getattr(given, op) for op in ("create", "update", "delete") if getattr(given, op)}
 
 
 class RecordingMonitor(MockMonitor):
@@ -468,5 +479,6 @@ class RecordingMonitor(MockMonitor):
                 protect=bool(getattr(request, "protect", False)),
                 custom=custom,
                 inputs=_plain(json_format.MessageToDict(properties)),
+                timeouts=_timeouts(request),
             )
         )

@@ -10,7 +10,7 @@ from functools import cached_property
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 
 from caas.profiles import EnvironmentRules, Profile, ProfileOverrides, effective, rules
 from caas.sections import access, compute
@@ -20,42 +20,10 @@ from caas.sections.base import Hostname, Section
 from caas.sections.connectivity import Sftp, Vpn
 
 NAMESPACE = "caas"
-
-# GDPR: customer data stays in EU regions unless the stack explicitly waives it (caas:location).
-EU_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "francesouth",
-        "germanywestcentral",
-        "germanynorth",
-        "swedencentral",
-        "swedensouth",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-    }
-)
-# Regions with availability zones (learn.microsoft.com, "Azure regions list").
-ZONAL_REGIONS = frozenset(
-    {
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "germanywestcentral",
-        "swedencentral",
-        "italynorth",
-        "polandcentral",
-        "spaincentral",
-        "switzerlandnorth",
-        "norwayeast",
-        "uksouth",
-        "eastus",
-        "eastus2",
-        "westus3",
-    }
-)
+# A DIY backend (the azblob state of `caas init`) scopes stacks by project, and the organisation part of a stack
+# name is always this literal (Pulumi docs, "Stacks": "For DIY backend, the orgName portion of the stack name must
+# always be the constant value organization").
+DIY_ORGANIZATION = "organization"
 
 
 class Customer(Section):
@@ -187,7 +155,7 @@ class EstateConfig(Section):
     shared_stack: str | None = Field(
         default=None,
         pattern=r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$",
-        description="env stacks: the shared stack to reference, <org>/<project>/shared",
+        description="env stacks: the shared stack to reference, organization/<project>/shared (DIY backend)",
     )
     network: Network
     apps: Apps | None = None
@@ -218,6 +186,8 @@ class EstateConfig(Section):
     kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
     # -- partners' access: namespaces and ICM 7.10 hosts --
     partners: tuple[access.Partner, ...] = ()
+    # Not config: set only by ``under_rules``; None means the environment's own rules.
+    _rules: EnvironmentRules | None = PrivateAttr(default=None)
 
     # Derived facts (names, subnets, hostnames, sizes ...) are not here: caas.specs.derive computes them once.
 
@@ -231,4 +201,10 @@ class EstateConfig(Section):
 
     @property
     def rules(self) -> EnvironmentRules:
-        return rules(self.environment)
+        return self._rules if self._rules is not None else rules(self.environment)
+
+    def under_rules(self, other: EnvironmentRules) -> EstateConfig:
+        """This model held to ``other`` environment rules (the stack diff derives what one rule changes)."""
+        copy = self.model_copy()
+        copy._rules = other
+        return copy

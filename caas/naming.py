@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from caas.regions import REGION_CODES
+
 # Microsoft's recommended abbreviations (Cloud Adoption Framework).
 ABBREVIATIONS: dict[str, str] = {
     "action_group": "ag",
@@ -48,27 +50,6 @@ ABBREVIATIONS: dict[str, str] = {
     "vnet": "vnet",
     "vpn_gateway": "vgw",
     "waf_policy": "waf",
-}
-
-# Azure's short region codes, as used in CAF examples. The key set is also the set of known regions.
-REGION_CODES: dict[str, str] = {
-    "westeurope": "weu",
-    "northeurope": "neu",
-    "francecentral": "frc",
-    "francesouth": "frs",
-    "germanywestcentral": "gwc",
-    "germanynorth": "gno",
-    "swedencentral": "sdc",
-    "swedensouth": "sds",
-    "italynorth": "itn",
-    "polandcentral": "plc",
-    "spaincentral": "spc",
-    "switzerlandnorth": "szn",
-    "norwayeast": "nwe",
-    "uksouth": "uks",
-    "eastus": "eus",
-    "eastus2": "eus2",
-    "westus3": "wus3",
 }
 
 

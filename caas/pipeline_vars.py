@@ -8,6 +8,7 @@ it current.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ def variables(facts: delivery.Delivery, folder: str) -> dict[str, str]:
         "deployerIdentity": facts.deployer_identity,
         "dataServiceConnection": facts.data_service_connection,
         "dataIdentity": facts.data_identity,
+        "registryServiceConnection": facts.registry_service_connection,
         "stateStorageAccount": facts.state.storage_account,
         "stateBackendUrl": facts.state.url,
         "secretsProvider": facts.state.secrets_provider,
@@ -68,6 +70,33 @@ def update(project: Project) -> Path:
     path = project.directory / FILE
     path.write_text(render(project), encoding="utf-8")
     return path
+
+
+@dataclass(frozen=True)
+class PipelineDefinition:
+    """An Azure DevOps pipeline `caas init` creates: its name and the YAML file it runs (repository-relative)."""
+
+    name: str
+    path: str
+
+
+def pipeline_definitions(project: Project, customer: str) -> list[PipelineDefinition]:
+    """Every pipeline file of the repository that includes this folder's ``delivery.yml`` (templates include none),
+    named ``caas-<customer>-<file stem>``; the stems of one customer are unique, so are the names."""
+    root = project.program.parent
+    folder = folder_of(project)
+    include = "/" + ("" if folder == "." else folder + "/") + FILE
+    found = []
+    for path in sorted((root / "pipelines").rglob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        variables = document.get("variables") if isinstance(document, dict) else None
+        if isinstance(variables, list) and {"template": include} in variables:
+            found.append(PipelineDefinition(f"caas-{customer}-{path.stem}", path.relative_to(root).as_posix()))
+    names = [p.name for p in found]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"pipelines of {folder} share a name: {', '.join(duplicates)}")
+    return found
 
 
 def in_cluster_deployed(state: dict[str, Any]) -> bool:

@@ -70,7 +70,7 @@ class Project:
             raw, secret_keys = model.stack_file_config(str(path))
         except yaml.YAMLError as exc:
             raise model.ConfigError([f"{self.label(stack)}: not valid YAML: {exc}"]) from None
-        return model.parse(raw, secret_keys, self.label(stack)), raw, secret_keys
+        return model.parse(raw, secret_keys, self.label(stack), self.name), raw, secret_keys
 
 
 @dataclass

@@ -32,6 +32,10 @@ UPSTREAM_REGISTRIES = {"k8s": "registry.k8s.io"}
 DOCKER_HUB = "docker.io"
 # Intershop's repositories on Docker Hub: private, pulled with the credentials of the import job.
 INTERSHOP_NAMESPACE = "intershophub"
+# The Docker Hub credentials of those repositories: Key Vault secrets (set by the operator, never in a file) that
+# pipelines/release/base-images.yml reads through this variable group, which `caas init` links to the vault.
+DOCKERHUB_VARIABLE_GROUP = "caas-intershop-dockerhub"
+DOCKERHUB_SECRETS = {"user": "intershop-dockerhub-user", "token": "intershop-dockerhub-token"}
 
 
 def _fail(project: Project, stack: str, key: str, message: str) -> model.ConfigError:
@@ -232,7 +236,7 @@ def set_image(project: Project, stack: str, role: str, repository: str, tag: str
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text_after)
         raw, secret_keys = model.stack_file_config(temp)
-        cfg = model.parse(raw, secret_keys, project.label(stack))
+        cfg = model.parse(raw, secret_keys, project.label(stack), project.name)
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):

@@ -8,11 +8,14 @@ plan pays for its own resources only; tests/test_stack_outputs.py checks that de
 
 from __future__ import annotations
 
+from typing import Any
+
 from caas import specs
 from caas.model import EstateConfig
 
 # Exported by the shared stack when it runs an SFTP host; read only by environments with caas:sftp.
-SFTP_SHARED_OUTPUTS = ("sftpStorageAccountId", "sftpStorageAccountName", "sftpHost")
+# The account id is no longer among them: environments reach the host through the hub's private endpoint.
+SFTP_SHARED_OUTPUTS = ("sftpStorageAccountName", "sftpHost")
 # Outputs of the shared stack that environment stacks read; the names are a contract between stacks.
 SHARED_OUTPUTS = (
     "hubVnetId",
@@ -21,11 +24,12 @@ SHARED_OUTPUTS = (
     "registryId",
     "registryLoginServer",
     "bastionId",  # partners' Reader on the hub's Bastion (caas.specs.access)
+    "privateDnsZoneIds",  # key -> id of the shared privatelink zones (environments link their spoke to them)
     *SFTP_SHARED_OUTPUTS,
 )
 
 
-def derive(shared: EstateConfig) -> dict[str, str]:
+def derive(shared: EstateConfig) -> dict[str, Any]:
     """The values of ``SHARED_OUTPUTS`` the shared stack exports, computed from its validated model.
 
     Names come from the shared stack's specs (``caas.specs.derive``, the names its components register), ids
@@ -38,11 +42,12 @@ def derive(shared: EstateConfig) -> dict[str, str]:
     if not shared.is_shared:
         raise ValueError(f"shared outputs derive from the shared stack's model, not from {shared.environment}'s")
     spec = specs.derive(shared)
+    assert spec.shared is not None  # a shared model derives the shared parts
     names = spec.names
     rg = names.resource("resource_group")
     vnet = names.resource("vnet")
     registry = names.compact("registry")
-    values = {
+    values: dict[str, Any] = {
         "hubVnetId": arm_id(
             "azure-native:network:VirtualNetwork", "", {"resourceGroupName": rg, "virtualNetworkName": vnet}
         ),
@@ -57,12 +62,14 @@ def derive(shared: EstateConfig) -> dict[str, str]:
             "",
             {"resourceGroupName": rg, "bastionHostName": names.resource("bastion")},
         ),
+        "privateDnsZoneIds": {
+            key: arm_id("azure-native:privatedns:PrivateZone", "", {"resourceGroupName": rg, "privateZoneName": zone})
+            for key, zone in spec.shared.private_dns_zones.items()
+        },
     }
     service = spec.sftp_service
     if service is not None:
-        account = {"resourceGroupName": rg, "accountName": service.account}
         values.update(
-            sftpStorageAccountId=arm_id("azure-native:storage:StorageAccount", "", account),
             sftpStorageAccountName=service.account,
             sftpHost=service.host,
         )

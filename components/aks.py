@@ -65,8 +65,18 @@ class AksCluster(pulumi.ComponentResource):
             parent=self,
             categories=CONTROL_PLANE_LOGS,
         )
+        deployer_grant = self._deployer_grant(name, args)
+        # serverFqdn "public" is what `az aks get-credentials --public-fqdn` asks for (azure-cli, acs/custom.py,
+        # aks_get_credentials): the kubeconfig names the public FQDN, which resolves to the API server's private
+        # IP. The private FQDN lives in the "system" private DNS zone, linked to the spoke only, so the hub's
+        # build agents could not resolve it. The invoke waits for the deployer's grant, and its result carries
+        # the grant as a dependency: every Kubernetes object built from this kubeconfig comes after it.
         credentials = cs.list_managed_cluster_user_credentials_output(
-            resource_group_name=args.resource_group_name, resource_name=self.cluster.name, format="exec"
+            resource_group_name=args.resource_group_name,
+            resource_name=self.cluster.name,
+            format="exec",
+            server_fqdn="public",
+            opts=pulumi.InvokeOutputOptions(depends_on=[deployer_grant] if deployer_grant else None),
         )
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             credentials.kubeconfigs[0].value.apply(lambda value: base64.b64decode(value).decode())
@@ -88,6 +98,25 @@ class AksCluster(pulumi.ComponentResource):
                 "ingressIp": self.ingress_ip,
                 "kubeconfig": self.kubeconfig,
             }
+        )
+
+    def _deployer_grant(self, name: str, args: AksClusterArgs) -> pulumi.Resource | None:
+        """AKS RBAC Cluster Admin on this cluster for the identity the deploy runs as (from ``caas init``).
+
+        Local accounts are off and Azure RBAC authorises every request, so without it the Kubernetes layer's
+        calls (namespaces, persistent volumes, cluster-scoped chart objects) are refused. A managed identity:
+        principal type ServicePrincipal.
+        """
+        principal = args.spec.settings.deployer_principal_id
+        if principal is None:
+            return None
+        return roles.assign(
+            f"{name}-deployer-cluster-admin",
+            role="Azure Kubernetes Service RBAC Cluster Admin",
+            principal_id=principal,
+            scope=self.cluster.id,
+            parent=self,
+            description="the deploy pipeline's identity manages the cluster's Kubernetes objects",
         )
 
     def _identities(self, name: str, args: AksClusterArgs):

@@ -13,6 +13,7 @@ from caas.cloud_init import cloud_init
 from caas.sections.compute import HOST_ROLES, HostSpec
 from caas.specs.compute import Icm710SystemSpec, icm710_host_keys
 from caas.specs.site import Site
+from components import roles
 from components.diagnostics import send_to_log_analytics
 
 compute = azure_native.compute
@@ -36,6 +37,11 @@ def os_disk_type(zone: str | None, redundancy: str) -> str:
     return "Premium_ZRS" if zone is None and redundancy == "ZRS" else "Premium_LRS"
 
 
+def _principal_id(identity: compute.outputs.VirtualMachineIdentityResponse | None) -> str:
+    assert identity is not None  # every host has its system-assigned identity (see _vm)
+    return identity.principal_id
+
+
 def zone_of(index: int, zones: tuple[str, ...]) -> str | None:
     """Hosts of a role round-robin over the profile's zones: 1, 2, 3, 1 ..."""
     return zones[index % len(zones)] if zones else None
@@ -49,6 +55,7 @@ class Icm710HostsArgs:
     workspace_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]  # the environment's VM subnet
     share_source: pulumi.Input[str]  # NFS export of the system's share
+    registry_id: pulumi.Input[str]  # the shared registry the hosts pull their releases from
 
 
 class Icm710Hosts(pulumi.ComponentResource):
@@ -112,6 +119,15 @@ class Icm710Hosts(pulumi.ComponentResource):
             vm = self._vm(f"{name}-{short}{i + 1}", args, role, spec, host, zone, nic.id)
             self.vm_ids[host] = vm.id
             self.nic_ids[host] = nic.id
+            # scripts/icm710/deploy.sh pulls releases with the VM's system-assigned identity (IMDS token ->
+            # ACR exchange -> oras login), over the hub's registry endpoint the spoke resolves.
+            roles.assign(
+                f"{name}-{short}{i + 1}-acr-pull",
+                role="AcrPull",
+                principal_id=vm.identity.apply(_principal_id),
+                scope=args.registry_id,
+                parent=self,
+            )
             # Entra ID SSH sign-in (learn.microsoft.com, "Sign in to a Linux virtual machine in Azure by using
             # Microsoft Entra ID"); it authenticates with the VM's system-assigned identity.
             compute.VirtualMachineExtension(

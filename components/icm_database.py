@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native as azure_native
 
+from caas import durations
 from caas.sections.data import EntraAdmin, SqlMi
 from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
@@ -133,7 +134,12 @@ class IcmDatabase(pulumi.ComponentResource):
                     # DR only, no reads on the secondary: Azure waives its SQL Server licence.
                     secondary_type="Standby",
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        **durations.failover_group_timeouts(storage_gb=spec.storage_gb)
+                    ),
+                ),
             )
             # The listener follows the primary across failovers: <group>.<dns zone>.database.windows.net.
             self.host = self.instance.dns_zone.apply(lambda zone: f"{fo.group_name}.{zone}.database.windows.net")
@@ -190,6 +196,11 @@ class IcmDatabase(pulumi.ComponentResource):
                 parent=self,
                 protect=args.site.protect,
                 additional_secret_outputs=["administratorLoginPassword"],
+                # Azure's figures exceed the provider's 2 h default (pulumi/pulumi#8500): without these, `up`
+                # gives up while Azure carries on, and the next run finds an instance it does not know.
+                custom_timeouts=pulumi.CustomTimeouts(
+                    **durations.sql_mi_timeouts(zone_redundant=at.zone_redundant, storage_gb=spec.storage_gb)
+                ),
             ),
         )
 

@@ -9,7 +9,7 @@ import pulumi_azure_native as azure_native
 
 from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
-from components.private_link import private_endpoint
+from components.private_link import after, private_endpoint
 
 keyvault = azure_native.keyvault
 
@@ -21,7 +21,7 @@ class KeyVaultArgs:
     purge_protection: bool  # the profile's: irreversible once on
     resource_group_name: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
-    vault_dns_zone_id: pulumi.Input[str]
+    vault_dns_zone_id: pulumi.Input[str]  # the shared vault zone, resolving once the spoke is linked to it
     workspace_id: pulumi.Input[str]
 
 
@@ -56,8 +56,7 @@ class KeyVault(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=site.protect),
         )
         self.vault_id = self.vault.id
-        self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
-        private_endpoint(
+        registered = private_endpoint(
             f"{name}-pe",
             endpoint_name=site.names.resource("private_endpoint", "kv"),
             resource_group_name=args.resource_group_name,
@@ -69,5 +68,9 @@ class KeyVault(pulumi.ComponentResource):
             tags=site.tags,
             parent=self,
         )
+        # The vault as seen from the VNet: its URI resolves only once the endpoint's A record exists in the zone
+        # (the zone id given already waits for the spoke's link). The Application Gateway fetches its
+        # certificates through it at create time, so no consumer gets the URI before the name resolves.
+        self.vault_uri = after(self.vault.properties.apply(lambda p: p.vault_uri), registered.dns)
         send_to_log_analytics(f"{name}-vault", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self)
         self.register_outputs({"vaultId": self.vault.id, "vaultName": self.vault.name, "vaultUri": self.vault_uri})

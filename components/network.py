@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -9,7 +10,7 @@ import pulumi
 from caas import addressing
 from caas.specs.network import NetworkSpec
 from caas.specs.site import Site
-from components.private_link import private_endpoint, private_zone
+from components.private_link import after, private_zone, zone_link
 from components.vnet import Vnet, VnetArgs, peer
 
 
@@ -23,6 +24,11 @@ class SharedRefs:
     registry_id: pulumi.Input[str]
     registry_login_server: pulumi.Input[str]
     bastion_id: pulumi.Input[str]  # partners' Reader on it (components/partner_access.py)
+    private_dns_zone_ids: pulumi.Input[dict[str, str]]  # the shared privatelink zones, by key
+
+
+def _pick(key: str) -> Callable[[dict[str, str]], str]:
+    return lambda zones: zones[key]
 
 
 @dataclass
@@ -37,14 +43,17 @@ class NetworkArgs:
 class Network(pulumi.ComponentResource):
     """``intershop:caas:Network``: subnets with NSGs and NAT, hub peering (both directions), private DNS.
 
-    Private DNS zones are per environment and linked to its VNet. Zones whose records are unique to the
-    environment (PostgreSQL) are also linked to the hub; the privatelink zones are not, because a VNet can
-    link only one zone of a name and the hub keeps its own (e.g. for its registry endpoint).
+    The ``privatelink.*`` zones are the shared stack's (``PrivateDns``): this stack links its spoke to each one
+    it uses, with a link in the shared resource group, so the spoke resolves the hub's endpoints (registry,
+    SFTP host) and the hub's agents resolve this environment's (vault, file shares). PostgreSQL's zone is the
+    environment's own (its records are unique to it) and is linked to the spoke and the hub.
+    ``dns_zone_ids`` resolve only once the spoke's link to the zone exists: whatever resolves names through a
+    zone at create time takes the id from here and waits for the link.
     """
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:Network", name, None, opts)
-        names, rg, loc, tags = args.site.names, args.resource_group_name, args.site.location, args.site.tags
+        names, rg, tags = args.site.names, args.resource_group_name, args.site.tags
 
         built = Vnet(
             name,
@@ -77,27 +86,25 @@ class Network(pulumi.ComponentResource):
         )
 
         self.dns_zone_ids: dict[str, pulumi.Output[str]] = {}
+        shared_zones = pulumi.Output.from_input(args.shared.private_dns_zone_ids)
         for key, zone_name in args.spec.private_dns_zones.items():
-            links = {"link": (self.vnet.id, names.resource("vnet"))}
-            if key not in args.spec.privatelink_zone_keys:
-                links["hub-link"] = (args.shared.hub_vnet_id, "hub")
-            zone = private_zone(
+            if key in args.spec.privatelink_zone_keys:
+                # Writes into the shared resource group: the deployer holds Contributor on the subscription
+                # (caas/init.py). Replaced before its successor is created: a VNet links one zone of a name.
+                link = zone_link(
+                    f"{name}-dns-{key}-link",
+                    zone_name=zone_name,
+                    zone_resource_group_name=args.shared.hub_resource_group_name,
+                    vnet_id=self.vnet.id,
+                    link_name=names.resource("vnet"),
+                    tags=tags,
+                    opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                )
+                self.dns_zone_ids[key] = after(shared_zones.apply(_pick(key)), link)
+                continue
+            links = {"link": (self.vnet.id, names.resource("vnet")), "hub-link": (args.shared.hub_vnet_id, "hub")}
+            self.dns_zone_ids[key] = private_zone(
                 f"{name}-dns-{key}", zone_name=zone_name, resource_group_name=rg, links=links, tags=tags, parent=self
             )
-            self.dns_zone_ids[key] = zone.id
-
-        # AKS nodes and build steps pull from the shared registry over this endpoint, never the internet.
-        private_endpoint(
-            f"{name}-pe-registry",
-            endpoint_name=names.resource("private_endpoint", "cr"),
-            resource_group_name=rg,
-            location=loc,
-            subnet_id=self.subnet_ids["privateEndpoints"],
-            target_id=args.shared.registry_id,
-            group_id="registry",
-            zone_id=self.dns_zone_ids["registry"],
-            tags=tags,
-            parent=self,
-        )
 
         self.register_outputs({"vnetId": self.vnet.id, "subnetIds": self.subnet_ids, "dnsZoneIds": self.dns_zone_ids})

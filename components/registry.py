@@ -13,7 +13,7 @@ from components import roles
 from components.diagnostics import send_to_log_analytics
 from components.hub_network import SHARED_SERVICES_URN
 from components.moved import moved_from, stack_urn
-from components.private_link import private_endpoint, private_zone
+from components.private_link import private_endpoint
 
 acr = azure_native.containerregistry
 
@@ -31,15 +31,15 @@ class ContainerRegistryArgs:
     site: Site
     spec: RegistrySpec
     resource_group_name: pulumi.Input[str]
-    hub_vnet_id: pulumi.Input[str]
-    private_endpoint_subnet_id: pulumi.Input[str]  # the hub's; environments add their own endpoints
+    private_endpoint_subnet_id: pulumi.Input[str]  # the hub's: the one endpoint, spokes reach it over peering
+    zone_id: pulumi.Input[str]  # the shared privatelink.azurecr.io (PrivateDns)
     workspace_id: pulumi.Input[str]
 
 
 class ContainerRegistry(pulumi.ComponentResource):
-    """``intershop:caas:ContainerRegistry``: Premium, private only (hub endpoint and zone), no admin user, no
-    export, optionally replicated to the DR region. Named ``<stem>-registry``; the zone and endpoint keep the
-    names they had in the shared layer (``<stem>-dns-registry``, ``<stem>-pe-registry``)."""
+    """``intershop:caas:ContainerRegistry``: Premium, private only (one endpoint, in the hub, registered in the
+    shared zone), no admin user, no export, optionally replicated to the DR region. Named ``<stem>-registry``;
+    the endpoint keeps the name it had in the shared layer (``<stem>-pe-registry``)."""
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:ContainerRegistry", name, None, _moved(self, opts))
@@ -88,14 +88,6 @@ class ContainerRegistry(pulumi.ComponentResource):
 
     def _private_access(self, stem: str, args: ContainerRegistryArgs) -> None:
         site = args.site
-        zone = private_zone(
-            f"{stem}-dns-registry",
-            zone_name=args.spec.private_dns_zone,
-            resource_group_name=args.resource_group_name,
-            links={"link": (args.hub_vnet_id, site.names.resource("vnet"))},
-            tags=site.tags,
-            parent=self,
-        )
         private_endpoint(
             f"{stem}-pe-registry",
             endpoint_name=site.names.resource("private_endpoint", "cr"),
@@ -104,7 +96,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             subnet_id=args.private_endpoint_subnet_id,
             target_id=self.registry.id,
             group_id="registry",
-            zone_id=zone.id,
+            zone_id=args.zone_id,
             tags=site.tags,
             parent=self,
         )

@@ -23,14 +23,17 @@ class SftpArgs:
     storage_redundancy: str  # the profile's (LRS or ZRS)
     resource_group_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
+    private_endpoint_subnet_id: pulumi.Input[str]  # the hub's
+    blob_zone_id: pulumi.Input[str]  # the shared privatelink.blob.core.windows.net
 
 
 class Sftp(pulumi.ComponentResource):
     """``intershop:caas:Sftp``: one storage account serving SFTP, one container and local user per environment.
 
-    The account lives in the shared stack because the platform runs one SFTP host per customer; each
-    environment reaches it through a private endpoint of its own (``SftpAccess``), so this stack never
-    depends on an environment. Local users log in with SSH keys only and see only their own container.
+    The account lives in the shared stack because the platform runs one SFTP host per customer. Its one private
+    endpoint is in the hub, registered in the shared blob zone; environments reach it over their peering and
+    resolve it through their link to that zone (``SftpAccess``), so this stack never depends on an environment.
+    Local users log in with SSH keys only and see only their own container.
     """
 
     def __init__(self, name: str, args: SftpArgs, opts: pulumi.ResourceOptions | None = None):
@@ -39,6 +42,18 @@ class Sftp(pulumi.ComponentResource):
         self.account = self._account(name, args)
         self.host = pulumi.Output.concat(self.account.name, ".blob.core.windows.net")
         self._blob_service(name, args)
+        private_endpoint(
+            f"{name}-pe",
+            endpoint_name=args.site.names.resource("private_endpoint", "sftp"),
+            resource_group_name=args.resource_group_name,
+            location=args.site.location,
+            subnet_id=args.private_endpoint_subnet_id,
+            target_id=self.account.id,
+            group_id="blob",
+            zone_id=args.blob_zone_id,
+            tags=args.site.tags,
+            parent=self,
+        )
         for env, endpoint in service.endpoints.items():
             self._user(name, args, env, endpoint)
         if service.endpoints:
@@ -92,7 +107,7 @@ class Sftp(pulumi.ComponentResource):
                 minimum_tls_version="TLS1_2",
                 # Public, because partners connect from the internet; the firewall admits only their ranges
                 # (account-wide: the service applies network rules per account, not per local user).
-                # Environments come in through private endpoints, which the firewall does not filter.
+                # Environments come in through the hub's private endpoint, which the firewall does not filter.
                 public_network_access="Enabled" if service.public else "Disabled",
                 network_rule_set=storage.NetworkRuleSetArgs(
                     default_action="Deny",
@@ -214,36 +229,22 @@ class Sftp(pulumi.ComponentResource):
 class SftpAccessArgs:
     site: Site
     spec: SftpEndpoint
-    resource_group_name: pulumi.Input[str]
-    private_endpoint_subnet_id: pulumi.Input[str]
-    blob_dns_zone_id: pulumi.Input[str]
-    storage_account_id: pulumi.Input[str]  # the shared SFTP host, read through the StackReference
-    storage_account_name: pulumi.Input[str]
+    storage_account_name: pulumi.Input[str]  # the shared SFTP host, read through the StackReference
     host: pulumi.Input[str]
 
 
 class SftpAccess(pulumi.ComponentResource):
-    """``intershop:caas:SftpAccess``: an environment's private endpoint to the shared SFTP host.
+    """``intershop:caas:SftpAccess``: an environment's way to the shared SFTP host, as facts for its runbooks.
 
-    ICM reaches SFTP on the account's blob host name, which resolves to this endpoint inside the VNet.
+    ICM reaches SFTP on the account's blob host name, which the spoke resolves through its link to the shared
+    blob zone to the hub's private endpoint (over the peering). No endpoint of its own: a second endpoint of
+    the account registered in the same zone would overwrite the hub's record (see components/private_link.py).
+    The spoke's link to the blob zone is the Network's (the spec lists the zone when the env has SFTP).
     """
 
     def __init__(self, name: str, args: SftpAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:SftpAccess", name, None, opts)
-        site = args.site
         endpoint = args.spec
-        private_endpoint(
-            f"{name}-pe",
-            endpoint_name=site.names.resource("private_endpoint", "sftp"),
-            resource_group_name=args.resource_group_name,
-            location=site.location,
-            subnet_id=args.private_endpoint_subnet_id,
-            target_id=args.storage_account_id,
-            group_id="blob",
-            zone_id=args.blob_dns_zone_id,
-            tags=site.tags,
-            parent=self,
-        )
         self.facts: dict[str, Any] = {
             "host": args.host,
             "port": SFTP_PORT,

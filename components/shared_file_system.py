@@ -10,7 +10,7 @@ import pulumi_azure_native as azure_native
 from caas.specs.compute import FileSystemSpec
 from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
-from components.private_link import private_endpoint
+from components.private_link import after, private_endpoint
 
 storage = azure_native.storage
 
@@ -34,7 +34,8 @@ class SharedFileSystem(pulumi.ComponentResource):
     """``intershop:caas:SharedFileSystem``: one FileStorage account, its NFS shares and a private endpoint.
 
     ``share_names``/``share_ids``/``mount_sources`` are keyed by share (``icm710-live``, ``icm11-edit``,
-    ``iom`` ...); a mount source resolves only once its share exists, so hosts that mount it wait for it.
+    ``iom`` ...); a mount source resolves only once its share exists and the endpoint's A record is in the
+    (linked) zone, so hosts that mount it wait for both.
     """
 
     def __init__(self, name: str, args: SharedFileSystemArgs, opts: pulumi.ResourceOptions | None = None):
@@ -86,6 +87,19 @@ class SharedFileSystem(pulumi.ComponentResource):
 
         self.share_ids: dict[str, pulumi.Output[str]] = {}
         self.share_names: dict[str, pulumi.Output[str]] = {}
+        # Hosts mount at boot (cloud-init, CSI): the account's name must resolve to this endpoint by then.
+        registered = private_endpoint(
+            f"{name}-pe",
+            endpoint_name=args.site.names.resource("private_endpoint", "nfs"),
+            resource_group_name=rg,
+            location=args.site.location,
+            subnet_id=args.private_endpoint_subnet_id,
+            target_id=self.account.id,
+            group_id="file",
+            zone_id=args.file_dns_zone_id,
+            tags=args.site.tags,
+            parent=self,
+        )
         self.mount_sources: dict[str, pulumi.Output[str]] = {}
         for share_name, quota in args.spec.shares.items():
             share = storage.FileShare(
@@ -103,22 +117,11 @@ class SharedFileSystem(pulumi.ComponentResource):
             )
             self.share_ids[share_name] = share.id
             self.share_names[share_name] = share.name
-            self.mount_sources[share_name] = pulumi.Output.all(self.account.name, share.name).apply(
-                lambda names: mount_source(*names)
+            self.mount_sources[share_name] = after(
+                pulumi.Output.all(self.account.name, share.name).apply(lambda names: mount_source(*names)),
+                registered.dns,
             )
 
-        private_endpoint(
-            f"{name}-pe",
-            endpoint_name=args.site.names.resource("private_endpoint", "nfs"),
-            resource_group_name=rg,
-            location=args.site.location,
-            subnet_id=args.private_endpoint_subnet_id,
-            target_id=self.account.id,
-            group_id="file",
-            zone_id=args.file_dns_zone_id,
-            tags=args.site.tags,
-            parent=self,
-        )
         # The account has metrics only; the file service has the read/write/delete logs and share metrics.
         send_to_log_analytics(
             f"{name}-account", resource_id=self.account.id, workspace_id=args.workspace_id, parent=self, logs=False

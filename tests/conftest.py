@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import multiprocessing
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 
 from caas import config as model
-from caas import diff
 from caas.plan import Plan, Project, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,37 +23,15 @@ def _render(directory: Path, stack: str) -> Plan:
     return render(Project.at(directory), stack)
 
 
-def _counterfactual(stack, disguise: str | None) -> dict:
-    """One counterfactual render of the stack diff, as the entries of a Renderer's cache (run in a worker)."""
-    renderer = diff.Renderer(Project.at(ROOT))
-    # A counterfactual the model rejects is left to the diff itself, which then takes the other direction.
-    with contextlib.suppress(model.ConfigError):
-        renderer.counterfactual(stack, disguise)
-    return renderer._counterfactuals
-
-
 def _render_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tuple[Path, str], Plan]:
-    """Every stack of every folder rendered exactly once, plus the counterfactuals of the shipped uat-prd diff,
-    spread over the machine's cores.
+    """Every stack of every folder rendered exactly once, spread over the machine's cores.
 
     No render waits for another: environments read the shared outputs derived from the shared model.
     """
-    # Longest first (prd, then the other environments, the diff's counterfactuals, the shared stacks) packs the
-    # two workers best.
+    # Longest first (prd, then the other environments, the shared stacks) packs the two workers best.
     envs = {(d, s): pool.submit(_render, d, s) for s in reversed(STACKS[1:]) for d in directories}
-    ahead = [
-        pool.submit(_counterfactual, stack, disguise)
-        for stack, disguise in diff.counterfactuals(Project.at(ROOT), "uat", "prd")
-    ]
     shared = {(d, "shared"): pool.submit(_render, d, "shared") for d in directories}
-    plans = {key: f.result() for key, f in {**envs, **shared}.items()}
-    for future in ahead:
-        COUNTERFACTUALS.update(future.result())
-    return plans
-
-
-# Counterfactual renders of the shipped uat-prd diff, made alongside the plans (see tests/test_diff.py).
-COUNTERFACTUALS: dict = {}
+    return {key: f.result() for key, f in {**envs, **shared}.items()}
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +49,6 @@ def project() -> Project:
 @pytest.fixture(scope="session")
 def all_plans(pool: ProcessPoolExecutor) -> dict[tuple[Path, str], Plan]:
     return _render_all(pool, [ROOT, EXAMPLE])
-
-
-@pytest.fixture(scope="session")
-def counterfactuals(all_plans: dict[tuple[Path, str], Plan]) -> dict:
-    """The counterfactual renders the shipped uat-prd diff needs, made alongside the plans."""
-    return COUNTERFACTUALS
 
 
 @pytest.fixture(scope="session")

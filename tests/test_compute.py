@@ -25,7 +25,7 @@ from caas.sections.base import SYSTEMS
 from caas.specs import derive
 from components.icm710_hosts import os_disk_type, zone_of
 from components.roles import ROLES
-from tests.conftest import ROOT, STACKS, assert_reported, parse, set_key, stack_data
+from tests.conftest import ROOT, STACKS, assert_reported, parse, problems, set_key, stack_data
 
 EXAMPLE = ROOT / "examples" / "globex"
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -456,134 +456,23 @@ def test_mount_sources_name_account_and_share(plans: dict[str, Plan], example_pl
 # Public entry
 
 
-def _gateway(plan: Plan) -> dict[str, Any]:
-    return plan.one(GATEWAY, "public-entry-gateway").inputs
-
-
-def _leaf(ref: dict[str, str]) -> str:
-    return ref["id"].rsplit("/", 1)[-1]
-
-
-@pytest.mark.parametrize("stack", ["uat", "prd"])
-def test_listeners_and_backends_match_the_hostnames(plans: dict[str, Plan], stack: str) -> None:
-    """One HTTPS listener per model hostname with its own certificate; HTTP listeners only redirect to it;
-    ICM hostnames go to their system's web-adapter LB, PWA and IOM to the AKS ingress IP."""
-    plan, cfg = plans[stack], model_of(stack)
-    gateway = _gateway(plan)
-    listeners = {x["name"]: x for x in gateway["httpListeners"]}
-    https = {x["hostNames"][0]: x for x in listeners.values() if x["protocol"] == "Https"}
-    assert set(https) == set(derive(cfg).hostnames.values())
-    pools = {p["name"]: p["backendAddresses"][0]["ipAddress"] for p in gateway["backendAddressPools"]}
-    assert pools == {**plan.outputs["icm710FrontendIps"], "aks": plan.outputs["aksIngressIp"]}
-    rules = {_leaf(r["httpListener"]): r for r in gateway["requestRoutingRules"]}
-    redirects = {r["name"]: r for r in gateway["redirectConfigurations"]}
-    for route in derive(cfg).public_routes:
-        listener = https[route.hostname]
-        assert listener["requireServerNameIndication"] is True
-        assert _leaf(listener["sslCertificate"]) == route.certificate
-        assert _leaf(rules[listener["name"]]["backendAddressPool"]) == route.backend
-        system, _, app = route.role.rpartition(".")
-        assert route.backend == (f"icm710-{system}" if app in ("shop", "backoffice") else "aks")
-        plain = rules[f"http-{route.slug}"]
-        assert "backendAddressPool" not in plain
-        redirect = redirects[_leaf(plain["redirectConfiguration"])]
-        assert redirect["redirectType"] == "Permanent" and _leaf(redirect["targetListener"]) == listener["name"]
-    priorities = [r["priority"] for r in gateway["requestRoutingRules"]]
-    assert len(priorities) == len(set(priorities))
-
-
-def test_probes_keep_the_hostname(plans: dict[str, Plan]) -> None:
-    """Each backend setting probes with its hostname and never rewrites the Host header."""
-    gateway = _gateway(plans["prd"])
-    probes = {p["name"]: p for p in gateway["probes"]}
-    for settings in gateway["backendHttpSettingsCollection"]:
-        assert settings["pickHostNameFromBackendAddress"] is False and "hostName" not in settings
-        probe = probes[_leaf(settings["probe"])]
-        assert probe["host"] in derive(model_of("prd")).hostnames.values()
-        assert probe["match"]["statusCodes"] == ["200-399"]
-
-
-def test_certificates_come_from_the_environment_vault(plans: dict[str, Plan], example_plans: dict[str, Plan]) -> None:
-    """Versionless secret ids under the stack's own vault URI; a shared (wildcard) certificate is listed once."""
-    prd = plans["prd"]
-    certificates = _gateway(prd)["sslCertificates"]
-    assert all(c["keyVaultSecretId"] == f"{prd.outputs['keyVaultUri']}secrets/{c['name']}" for c in certificates)
-    assert {c["name"] for c in certificates} == set(prd.outputs["publicCertificates"].values())
-    assert [c["name"] for c in _gateway(example_plans["prd"])["sslCertificates"]] == ["wildcard-globex-example"]
-
-
-def test_gateway_reads_certificates_as_key_vault_secrets_user(plans: dict[str, Plan]) -> None:
-    """Its own user-assigned identity holds Key Vault Secrets User on the vault alone, before the gateway exists."""
-    prd = plans["prd"]
-    grant = prd.one(ASSIGNMENT, "public-entry-key-vault-secrets-user").inputs
-    assert grant["roleDefinitionId"].endswith(ROLES["Key Vault Secrets User"])
-    assert grant["scope"] == prd.outputs["keyVaultId"]
-    gateway = prd.one(GATEWAY, "public-entry-gateway")
-    identity = prd.one(IDENTITY, "public-entry-identity").inputs["resourceName"]
-    assert gateway.inputs["identity"]["type"] == "UserAssigned"
-    assert gateway.inputs["identity"]["userAssignedIdentities"][0].endswith(f"/{identity}")
-    assert urn_of(prd, "public-entry-key-vault-secrets-user") in gateway.dependencies
-
-
-def test_gateway_is_waf_v2_in_prevention_with_managed_rules(plans: dict[str, Plan]) -> None:
-    """WAF_v2, zones in prd, TLS 1.2+ predefined policy, every policy in Prevention with DRS 2.1 + bot manager."""
-    prd = plans["prd"]
-    gateway = _gateway(prd)
-    assert gateway["sku"] == {"name": "WAF_v2", "tier": "WAF_v2"}
-    assert gateway["zones"] == ["1", "2", "3"] and gateway["autoscaleConfiguration"] == {
-        "maxCapacity": 10,
-        "minCapacity": 2,
-    }
-    assert gateway["sslPolicy"] == {"policyName": "AppGwSslPolicy20220101S", "policyType": "Predefined"}
-    assert gateway["firewallPolicy"]["id"].endswith("/waf-acme-prd-weu")
-    for policy in prd.find(WAF):
-        assert policy.inputs["policySettings"]["mode"] == "Prevention"
-        assert policy.inputs["policySettings"]["state"] == "Enabled"
-        sets = {(s["ruleSetType"], s["ruleSetVersion"]) for s in policy.inputs["managedRules"]["managedRuleSets"]}
-        assert sets == {("Microsoft_DefaultRuleSet", "2.1"), ("Microsoft_BotManagerRuleSet", "1.1")}
-    public_ip = prd.one("azure-native:network:PublicIPAddress", "public-entry-ip").inputs
-    assert public_ip["sku"]["name"] == "Standard" and public_ip["zones"] == ["1", "2", "3"]
-
-
-def test_edit_and_back_office_are_restricted_to_configured_sources(plans: dict[str, Plan]) -> None:
-    """Listeners of edit, back-office and IOM hostnames carry the restricted policy, which blocks every source
-    outside caas:publicEntry.restrictedSources and the environment's own egress; the live shop and PWA listeners
-    do not."""
-    prd, cfg = plans["prd"], model_of("prd")
-    restricted = prd.one(WAF, "public-entry-waf-restricted").inputs
-    rule = restricted["customRules"][0]
-    condition = rule["matchConditions"][0]
-    assert rule["action"] == "Block" and condition["negationConditon"] is True
-    assert condition["matchVariables"] == [{"variableName": "RemoteAddr"}] and condition["operator"] == "IPMatch"
-    own_egress = [prd.outputs["egressIpAddress"]]
-    assert condition["matchValues"] == [str(n) for n in cfg.public_entry.restricted_sources] + own_egress
-    guarded = {
-        listener["hostNames"][0]
-        for listener in _gateway(prd)["httpListeners"]
-        if listener.get("firewallPolicy", {}).get("id", "").endswith("-restricted")
-    }
-    expected = {
-        h for role, h in derive(cfg).hostnames.items() if role.startswith("edit.") or role in ("live.backoffice", "iom")
-    }
-    assert guarded == expected and "shop.acme-shop.com" not in guarded
-
-
-def test_public_entry_stays_off_until_switched_on(plans: dict[str, Plan]) -> None:
-    """INT (enabled: false) has no gateway, WAF or public IP of its own, yet names the certificates to import."""
-    int_ = plans["int"]
-    assert int_.by_type()[GATEWAY] == int_.by_type()[WAF] == 0
-    assert "public-entry-ip" not in {r.name for r in int_.find("azure-native:network:PublicIPAddress")}
-    assert int_.outputs["publicCertificates"]["int-shop.acme-shop.com"] == "int-shop-acme-shop-com"
-    assert "publicIpAddress" not in int_.outputs
+def test_public_entry_stays_off_until_switched_on(plans: dict[str, Plan], example_plans: dict[str, Plan]) -> None:
+    """Every shipped environment (enabled: false until its certificates are imported) has no gateway, WAF or
+    public IP of its own, yet names the certificates to import. The gateway itself: tests/test_public_entry.py."""
+    for plan in [*(plans[s] for s in ENVIRONMENTS), *(example_plans[s] for s in ENVIRONMENTS)]:
+        assert plan.by_type()[GATEWAY] == plan.by_type()[WAF] == 0, plan.stack
+        assert "public-entry-ip" not in {r.name for r in plan.find("azure-native:network:PublicIPAddress")}
+        assert "publicIpAddress" not in plan.outputs
+        assert plan.outputs["publicCertificates"]
+    assert plans["int"].outputs["publicCertificates"]["int-shop.acme-shop.com"] == "int-shop-acme-shop-com"
 
 
 def test_compute_diagnostics_reach_the_workspace(plans: dict[str, Plan]) -> None:
-    """Gateway, its IP, load balancers, the storage account and its file service all have diagnostic settings."""
+    """Load balancers, the storage account, its file service and the cluster all have diagnostic settings (the
+    gateway's and its IP's: tests/test_public_entry.py)."""
     prd = plans["prd"]
     names = {r.name for r in prd.find(DIAGNOSTICS)}
     expected = {
-        "public-entry-gateway",
-        "public-entry-ip",
         "icm710-live-lb",
         "icm710-edit-lb",
         "files-account",
@@ -591,6 +480,35 @@ def test_compute_diagnostics_reach_the_workspace(plans: dict[str, Plan]) -> None
         "aks-cluster",
     }
     assert {f"{n}-diagnostics" for n in expected} <= names
+
+
+def test_deployer_is_cluster_admin_before_any_kubernetes_call(
+    plans: dict[str, Plan], example_plans: dict[str, Plan]
+) -> None:
+    """Local accounts are off, so Azure RBAC decides every in-cluster call: each cluster grants AKS RBAC Cluster
+    Admin to caas:aks.deployerPrincipalId (a managed identity), and the Kubernetes provider, through the
+    kubeconfig it is built from, depends on that grant, so no Kubernetes object is created before it."""
+    for directory, rendered in ((ROOT, plans), (EXAMPLE, example_plans)):
+        for stack in ENVIRONMENTS:
+            plan, cfg = rendered[stack], model_of(stack, directory)
+            grant = plan.one(ASSIGNMENT, "aks-deployer-cluster-admin")
+            assert grant.inputs["roleDefinitionId"].endswith("/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")
+            assert grant.inputs["principalId"] == cfg.aks.deployer_principal_id
+            assert grant.inputs["principalType"] == "ServicePrincipal"
+            assert grant.inputs["scope"] == plan.outputs["aksClusterId"]
+            (provider,) = plan.find("pulumi:providers:kubernetes")
+            assert grant.urn in provider.dependencies, (directory.name, stack)
+            assert [r for r in plan.resources if r.provider == provider.urn], "the layer uses this provider"
+
+
+def test_deployer_principal_is_needed_only_for_the_kubernetes_layer() -> None:
+    """Without the in-cluster layer nothing calls the Kubernetes API, so the key may be left out."""
+
+    def without_layer(data: dict[str, Any]) -> None:
+        data["caas:aks"].pop("deployerPrincipalId")
+        data["caas:kubernetes"]["enabled"] = False
+
+    assert not [line for line in problems("prd", without_layer) if "deployerPrincipalId" in line]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -654,13 +572,15 @@ BAD_INPUT = [
     ("prd", set_key("aks.ingressIp", "10.43.3.255"), "caas:aks.ingressIp", "usable address"),
     ("prd", set_key("aks.kubernetesVersion", "latest"), "caas:aks.kubernetesVersion", "e.g. 1.36"),
     ("prd", set_key("aks.adminGroupObjectIds", ["ops-team"]), "caas:aks.adminGroupObjectIds", "object id"),
-    ("prd", set_key("icm710.sshPublicKeys", ["hunter2"]), "caas:icm710.sshPublicKeys[0]", "not an SSH public key"),
+    ("prd", set_key("aks.deployerPrincipalId", "deployer"), "caas:aks.deployerPrincipalId", "caas init"),
+    ("prd", lambda d: d["caas:aks"].pop("deployerPrincipalId"), "caas:aks.deployerPrincipalId", "python -m caas init"),
+    ("prd", set_key("icm710.sshPublicKeys", ["hunter2"]), "caas:icm710.sshPublicKeys[0]", "not an OpenSSH public key"),
     ("prd", set_key("icm710.sshPublicKeys", [RSA_1024]), "caas:icm710.sshPublicKeys[0]", "at least 2048 bits"),
     (
         "prd",
         set_key("icm710.sshPublicKeys", ["ssh-ed25519 AAAAB3NzaC1yc2E="]),
         "caas:icm710.sshPublicKeys[0]",
-        "does not hold",
+        "does not encode a ssh-ed25519 key",
     ),
     ("prd", set_key("icm710.sshPublicKeys", []), "caas:icm710.sshPublicKeys", "at least 1 item"),
     ("prd", set_key("icm710.adminUsername", "admin"), "caas:icm710.adminUsername", "reserved"),
@@ -671,7 +591,7 @@ BAD_INPUT = [
     ("shared", set_key("aks", {"kubernetesVersion": "1.36"}), "caas:aks", "belongs to the environment stacks"),
     (
         "prd",
-        set_key("publicEntry.restrictedSources", []),
+        lambda data: [set_key("publicEntry.enabled", True)(data), set_key("publicEntry.restrictedSources", [])(data)],
         "caas:publicEntry.restrictedSources",
         "required while enabled",
     ),

@@ -218,7 +218,7 @@ def test_environment_must_match_its_shared_stack() -> None:
     shared = parse(stack_data("shared"), "shared")
     data = stack_data("prd")
     data["caas:network"]["hubAddressSpace"] = "10.50.0.0/20"
-    data["caas:sharedStack"] = "acme/caas-other/shared"
+    data["caas:sharedStack"] = "organization/caas-other/shared"
     keys = [key for key, _ in model.cross_stack_problems(parse(data, "prd"), shared, "caas-acme")]
     assert keys == ["caas:network.hubAddressSpace", "caas:sharedStack"]
     assert model.cross_stack_problems(parse(stack_data("prd"), "prd"), shared, "caas-acme") == []

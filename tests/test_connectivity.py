@@ -117,20 +117,24 @@ def test_sftp_logs_go_to_log_analytics(plans: dict[str, Plan]) -> None:
     assert "logs" not in settings_by_target[account_id]
 
 
-def test_each_environment_reaches_the_sftp_host_through_its_own_private_endpoint(plans: dict[str, Plan]) -> None:
-    """Env PE -> shared account (via StackReference), sub-resource blob, registered in the env's blob zone."""
-    account_id = plans["shared"].outputs["sftpStorageAccountId"]
-    assert not plans["shared"].find("intershop:caas:SftpAccess")  # the shared stack never depends on an env
+def test_environments_reach_the_sftp_host_through_the_hubs_private_endpoint(plans: dict[str, Plan]) -> None:
+    """One endpoint (hub subnet, sub-resource blob) registered in the shared blob zone; each env with SFTP links
+    its spoke to that zone and creates no endpoint of its own."""
+    shared = plans["shared"]
+    account_id = shared.outputs["sftpStorageAccountId"]
+    assert not shared.find("intershop:caas:SftpAccess")  # the shared stack never depends on an env
+    pe = shared.one("azure-native:network:PrivateEndpoint", "sftp-pe").inputs
+    connection = pe["privateLinkServiceConnections"][0]
+    assert connection["privateLinkServiceId"] == account_id and connection["groupIds"] == ["blob"]
+    assert pe["subnet"]["id"].startswith(shared.outputs["hubVnetId"])
+    group = shared.one("azure-native:network:PrivateDnsZoneGroup", "sftp-pe-dns").inputs
+    assert group["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == shared.outputs["privateDnsZoneIds"]["blob"]
     for env in ENVS:
         plan = plans[env]
-        pe = plan.one("azure-native:network:PrivateEndpoint", "sftp-pe").inputs
-        connection = pe["privateLinkServiceConnections"][0]
-        assert connection["privateLinkServiceId"] == account_id and connection["groupIds"] == ["blob"]
-        assert pe["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
-        zone = plan.one("azure-native:privatedns:PrivateZone", "network-dns-blob")
-        group = plan.one("azure-native:network:PrivateDnsZoneGroup", "sftp-pe-dns").inputs
-        assert zone.inputs["privateZoneName"] == "privatelink.blob.core.windows.net"
-        assert group["privateDnsZoneConfigs"][0]["privateDnsZoneId"].endswith("/privatelink.blob.core.windows.net")
+        link = plan.one("azure-native:privatedns:VirtualNetworkLink", "network-dns-blob-link").inputs
+        assert link["privateZoneName"] == "privatelink.blob.core.windows.net"
+        assert link["resourceGroupName"] == shared.outputs["hubResourceGroupName"]
+        assert link["virtualNetwork"]["id"] == plan.outputs["vnetId"]
 
 
 def test_sftp_facts_for_runbooks(plans: dict[str, Plan]) -> None:
@@ -257,23 +261,18 @@ def test_no_sftp_host_exists_when_switched_off(shared_without_sftp: Plan) -> Non
     assert not {k for k in shared.outputs if k.startswith("sftp")}
 
 
-def test_no_sftp_endpoint_exists_in_an_environment_when_switched_off(plans: dict[str, Plan]) -> None:
-    """SFTP off in an env: no endpoint and no blob zone; in the shipped int all of SFTP hangs off those two."""
+def test_no_blob_link_exists_in_an_environment_when_switched_off(plans: dict[str, Plan]) -> None:
+    """SFTP off in an env: no link to the blob zone; in the shipped int the link hangs off the SFTP endpoint."""
     data = stack_data("int")
     del data["caas:sftp"]
     cfg = parse(data, "int")
     assert derive(cfg).sftp_endpoint is None and "blob" not in derive(cfg).private_dns_zones
     int_ = plans["int"]
-    access = int_.one("intershop:caas:SftpAccess", "sftp")
-    account_id = plans["shared"].outputs["sftpStorageAccountId"]
-    to_sftp = [
-        pe
-        for pe in int_.find("azure-native:network:PrivateEndpoint")
-        if pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == account_id
+    int_.one("intershop:caas:SftpAccess", "sftp")
+    links = [
+        z for z in int_.find("azure-native:privatedns:VirtualNetworkLink") if "blob" in z.inputs["privateZoneName"]
     ]
-    assert [pe.parent for pe in to_sftp] == [access.urn]
-    zones = [z for z in int_.find("azure-native:privatedns:PrivateZone") if "blob" in z.inputs["privateZoneName"]]
-    assert [z.name for z in zones] == ["network-dns-blob"]  # created from derive(cfg).private_dns_zones["blob"]
+    assert [z.name for z in links] == ["network-dns-blob-link"]  # from derive(cfg).private_dns_zones["blob"]
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pulumi.runtime.sync_await import _sync_await
 from caas import config as model
 from caas.mocks import SECRET, SUBSCRIPTION_ID, RecordingMocks, RecordingMonitor, Registration, arm_id, fake_password
 from caas.plan import Plan, Project
-from caas.sections import data as data_model
+from caas.regions import EU_REGIONS
 from caas.specs import derive
 from components.backup import Backup, BackupArgs, vm_policy, vm_protection_names
 from components.monitoring import Monitoring, MonitoringArgs
@@ -76,7 +76,7 @@ def test_data_regions_and_rule() -> None:
     """Data lives in EU regions only (primary, DR, backup pair); uat holds pseudonymised prd data, never back."""
     prd, uat, int_ = cfg_of("prd"), cfg_of("uat"), cfg_of("int")
     assert derive(prd).data_regions == {"primary": "westeurope", "dr": "northeurope", "backupPair": "northeurope"}
-    assert set(derive(prd).data_regions.values()) <= model.EU_REGIONS
+    assert set(derive(prd).data_regions.values()) <= EU_REGIONS
     assert derive(int_).data_regions == {"primary": "westeurope"}  # locally redundant: no copy elsewhere
     assert derive(uat).data_rule["receivesFrom"] == ["prd"] and derive(uat).data_rule["mayCopyTo"] == []
     assert derive(prd).data_rule["mayCopyTo"] == ["uat"] and "pseudonymised" in str(
@@ -615,4 +615,3 @@ def test_backup_naming_and_policy_shapes() -> None:
     hourly, daily = vm_policy(prd.vault), vm_policy(int_.vault)
     assert hourly.schedule_policy.schedule_run_frequency == "Hourly" and hourly.schedule_policy.daily_schedule is None
     assert daily.schedule_policy.schedule_run_frequency == "Daily" and daily.retention_policy.weekly_schedule is None
-    assert data_model.PAIRED_REGIONS["westeurope"] == "northeurope"

@@ -203,9 +203,12 @@ def test_data_pipelines_never_deploy_and_type_no_resource_name(name, models):
 # -- DR statement -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["int", "uat", "prd"])
-def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack):
+@pytest.mark.parametrize("stack, gateway", [("int", False), ("uat", False), ("prd", False), ("prd", True)])
+def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack, gateway):
+    """One row pair per workload the stack deploys; the gateway's once the public entry is switched on."""
     cfg = models[stack]
+    if gateway:  # the shipped samples keep it off until their certificates are imported
+        cfg = cfg.model_copy(update={"public_entry": cfg.public_entry.model_copy(update={"enabled": True})})
     spec = derive(cfg)
     rows = datajobs.dr_statement(cfg, models["shared"])
     workloads = {r.workload for r in rows}

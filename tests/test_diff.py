@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
-import sys
+from dataclasses import fields, replace
 from ipaddress import IPv4Address
-from types import SimpleNamespace
 
 import pytest
 
 from caas import cli
-from caas import config as model
 from caas import diff as stack_diff
 from caas.config import EstateConfig
-from caas.diff import Change, Declaration, Normaliser, Renderer, Report, Stack
+from caas.diff import Change, Normaliser, Report, Stack
 from caas.mocks import _extra_outputs
 from caas.plan import Plan, Project
 from caas.specs import derive
@@ -28,17 +27,9 @@ VAULT = "azure-native:keyvault:Vault"
 
 
 @pytest.fixture(scope="session")
-def renderer(project: Project, plans: dict[str, Plan], counterfactuals: dict) -> Renderer:
-    """Shares the shipped plans and the counterfactual renders (made ahead, in parallel) between the diffs."""
-    renderer = Renderer(project, plans)
-    renderer._counterfactuals.update(counterfactuals)
-    return renderer
-
-
-@pytest.fixture(scope="session")
-def uat_prd(project: Project, renderer: Renderer) -> Report:
-    """uat against prd; its two counterfactual renders come from the renderer's cache."""
-    return stack_diff.diff(project, "uat", "prd", renderer=renderer)
+def uat_prd(project: Project, plans: dict[str, Plan]) -> Report:
+    """uat against prd, on the session's plans."""
+    return stack_diff.diff(project, "uat", "prd", plans=plans)
 
 
 def cfg(stack: str) -> EstateConfig:
@@ -61,22 +52,40 @@ def test_declared_differences_name_their_source(uat_prd: Report) -> None:
     grant = ("azure-native:authorization:RoleAssignment", "k8s-pwa-live-partner-storefront-agency", "roleDefinitionId")
     assert source[grant] == "model default"  # the partner's role per environment, a table in the model
     assert {c.source for c in uat_prd.changes} == {"profile/config", "model default"}
+    # Each names the declaration that explains it: the setting's values are the spec difference's.
+    declared_by = {c.key: c.declared_by for c in uat_prd.changes}
+    assert declared_by[(VAULT, "keyvault-vault", "opts.protect")] == ("profile.protect",)
+    assert declared_by[grant] == declared_by[(*grant[:2], "description")] == ("rules.partner_role",)
+    assert declared_by[pitr] == ("rules.retention",)
+    maintenance = ("azure-native:containerservice:MaintenanceConfiguration", "aks-maintenance-upgrade")
+    assert declared_by[(*maintenance, "maintenanceWindow.startTime")] == ("caas:aks.maintenanceWindow.startTime",)
 
 
-def test_declarations_are_the_profile_fields_and_config_keys_that_differ(uat_prd: Report) -> None:
-    """Declarations are exactly the differing effective-profile fields and differing stack-file keys."""
+def test_declarations_are_the_profile_fields_rules_and_config_keys_that_differ(uat_prd: Report) -> None:
+    """Declarations are exactly the differing effective-profile fields, environment rules and stack-file leaves."""
     uat, prd = cfg("uat"), cfg("prd")
     profile = {
         f"profile.{field.alias}"
         for name, field in type(uat.profile).model_fields.items()
         if getattr(uat.profile, name) != getattr(prd.profile, name)
     }
+    rules = [f"rules.{f.name}" for f in fields(uat.rules) if getattr(uat.rules, f.name) != getattr(prd.rules, f.name)]
     a, b = stack_data("uat"), stack_data("prd")
     config = {k for k in set(a) | set(b) if a.get(k) != b.get(k)} - {"caas:environment", "caas:profile"}
-    assert {"profile.protect", "profile.scale", "caas:network"} <= profile | config
-    assert [d.key for d in uat_prd.declarations] == [*(k for k in uat_prd_order(profile)), *sorted(config)]
+    keys = [d.key for d in uat_prd.declarations]
+    assert {"profile.protect", "profile.scale", "rules.partner_role", "rules.retention"} <= set(keys)
+    assert {
+        "caas:network.addressSpace",
+        "caas:aks.maintenanceWindow.dayOfWeek",
+        "caas:vpn.sites",
+    } <= set(keys)
+    leaves = keys[len(profile) + len(rules) :]
+    assert keys[: len(profile) + len(rules)] == [*uat_prd_order(profile), *rules]
+    assert leaves == sorted(leaves) and {k.split(".")[0] for k in leaves} == config
     protect = next(d for d in uat_prd.declarations if d.key == "profile.protect")
     assert (protect.a, protect.b) == (False, True)
+    window = next(d for d in uat_prd.declarations if d.key == "caas:aks.maintenanceWindow.startTime")
+    assert (window.a, window.b) == (a["caas:aks"]["maintenanceWindow"]["startTime"], "02:00")
 
 
 def uat_prd_order(keys: set[str]) -> list[str]:
@@ -96,113 +105,87 @@ def test_environment_specific_values_are_normalised(uat_prd: Report) -> None:
     assert [c for c in uat_prd.changes if c.type == "azure-native:network:Subnet" and c.kind == "changed"] == []
 
 
-def test_reverse_direction_falls_back_to_the_valid_counterfactual(
-    project: Project, renderer: Renderer, uat_prd: Report, plans: dict[str, Plan]
-) -> None:
-    """prd refuses uat's weaker profile, so prd-vs-uat labels with uat rendered with prd's declarations (the
-    render uat-vs-prd made already); the verdict and labels mirror uat-vs-prd."""
-
-    class NoBranching(Renderer):
-        """uat's model deployed as prd renders like uat itself when no code branches on the environment (the
-        shipped verdict above shows none); standing in for that render keeps this test render-free."""
-
-        def counterfactual(self, stack: Stack, disguise: str | None = None) -> tuple[Plan, EstateConfig]:
-            if disguise is not None:
-                return plans["uat"], stack.cfg
-            return super().counterfactual(stack, disguise)
-
-    reverse = NoBranching(project, plans)
-    reverse._counterfactuals = renderer._counterfactuals
-    report = stack_diff.diff(project, "prd", "uat", renderer=reverse)
-    assert report.exit_code == 0 and report.unseparated == []
+def test_reverse_direction_mirrors(project: Project, plans: dict[str, Plan], uat_prd: Report) -> None:
+    """prd against uat finds the same differences, flipped, with the same verdict and labels."""
+    report = stack_diff.diff(project, "prd", "uat", plans=plans)
+    assert report.exit_code == 0 and report.unexplained == uat_prd.unexplained == []
     flipped = {"added": "missing", "missing": "added", "changed": "changed"}
     assert {(c.key, flipped[c.kind], c.source) for c in report.changes} == {
         (c.key, c.kind, c.source) for c in uat_prd.changes
     }
 
 
-def test_explain_attributes_what_leaving_a_declaration_out_brings_back() -> None:
-    """A difference is explained by each declaration whose absence makes it reappear; a declaration the
-    model cannot do without is listed as not separable."""
-    decls = (Declaration("profile.protect", False, True), Declaration("caas:network", {}, {}))
-    change = Change("added", VAULT, "v", "", None, "present", "profile/config")
-    remaining: dict = {}
+def test_explain_attributes_what_taking_or_leaving_out_a_declaration_changes() -> None:
+    """A spec difference is explained by each declaration that changes it when taken alone, or brings it back when
+    left out of all of them (both of two declarations needed together); one that differs with every declaration
+    taken is undeclared; a declaration the model cannot take alone is listed as not separable."""
+    base = {"alone": 1, "together": 1, "nobody": 1, "same": 1}
+    target = {"alone": 2, "together": 2, "nobody": 2, "same": 1}
 
-    def residue(skip: frozenset[str]) -> dict:
-        if "caas:network" in skip:
-            raise model.ConfigError(["rejected"])
-        return {change.key: change} if "profile.protect" in skip else {}
+    def settings_with(keys: frozenset[str]) -> dict | None:
+        if keys == {"caas:network"}:
+            return None  # rejected by the model
+        return {
+            "alone": 2 if "profile.scale" in keys else 1,
+            "together": 2 if {"profile.disasterRecovery", "caas:network"} <= keys else 1,
+            "nobody": 1,
+            "same": 1,
+        }
 
-    way = SimpleNamespace(decls=decls, residue=residue)
-    report = Report("uat", "prd", list(decls), [change])
-    stack_diff._explain(report, way, remaining, None)  # type: ignore[arg-type]
-    assert report.changes[0].declared_by == ("profile.protect",)
-    assert report.unexplained == ["caas:network"]
+    result = stack_diff.attribute(
+        base, target, ["profile.scale", "profile.disasterRecovery", "caas:network"], settings_with
+    )
+    assert result.declared_by == {"alone": ("profile.scale",), "together": ("profile.disasterRecovery", "caas:network")}
+    assert result.undeclared == {"nobody"}
+    assert result.unexplained == ["caas:network"]
+    change = Change("added", VAULT, "v", "", None, "present", "profile/config", ("profile.protect",))
+    report = Report("uat", "prd", [], [change], explain=True)
     assert "declared (profile.protect)" in stack_diff.as_table(report)
+    assert "declared (profile/config)" in stack_diff.as_table(replace(report, explain=False))
 
 
-def test_morph_applies_the_other_stacks_declarations(project: Project) -> None:
-    """The counterfactual config is A's, with B's effective profile and B's differing keys, except skipped ones."""
-    a, b = Stack.load(project, "uat"), Stack.load(project, "prd")
-    decls = stack_diff.declarations(a, b)
-    morphed = stack_diff.morph(a, b, decls, skip=frozenset({"profile.protect"}))
-    profile = json.loads(morphed.raw["caas:profile"])
-    assert profile["protect"] is False and profile["disasterRecovery"] is True and profile["scale"] == "production"
-    assert morphed.raw["caas:network"] == b.raw["caas:network"]
-    assert morphed.raw["caas:environment"] == "uat" and morphed.name == "uat"
+def test_a_variant_takes_exactly_the_named_inputs_from_b(project: Project) -> None:
+    """A's model with B's value of the named declarations (a profile field, a rule, a config leaf); the environment
+    and everything else stay A's."""
+    inputs = stack_diff.Inputs(Stack.load(project, "uat"), Stack.load(project, "prd"))
+    uat, prd = inputs.a.cfg, inputs.b.cfg
+    variant = inputs.variant({"profile.scale", "rules.partner_role", "caas:aks.maintenanceWindow.startTime"})
+    assert variant is not None and variant.environment == "uat"
+    assert variant.profile == uat.profile.model_copy(update={"scale": "production"})
+    assert variant.rules == replace(uat.rules, partner_role=prd.rules.partner_role)
+    assert variant.aks.maintenance_window.start_time == prd.aks.maintenance_window.start_time
+    assert variant.aks.maintenance_window.day_of_week == uat.aks.maintenance_window.day_of_week
+    assert variant.network == uat.network and variant.monitoring == uat.monitoring
+    assert derive(variant).kubernetes.partner_role == prd.rules.partner_role  # type: ignore[union-attr]
+    assert derive(uat).kubernetes.partner_role == uat.rules.partner_role  # type: ignore[union-attr]
+    gateway = inputs.variant({"caas:vpn.sites"})
+    assert gateway is not None and gateway.vpn == prd.vpn
 
 
-def test_a_changed_prd_setting_without_declaration_fails(
-    project: Project, renderer: Renderer, plans: dict[str, Plan], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_changed_prd_setting_without_declaration_fails(project: Project, plans: dict[str, Plan]) -> None:
     """prd's plan with one input changed that nothing declares: exactly that setting is undeclared."""
     patched = copy.deepcopy(plans["prd"])
     vault = patched.one(VAULT, "keyvault-vault")
     vault.inputs["properties"]["enableRbacAuthorization"] = False
-    monkeypatch.setitem(renderer.rendered, "prd", patched)
-    report = stack_diff.diff(project, "uat", "prd", renderer=renderer)
+    report = stack_diff.diff(project, "uat", "prd", plans={**plans, "prd": patched})
     assert report.exit_code == 1
     assert [(c.key, c.a, c.b) for c in report.undeclared] == [
         ((VAULT, "keyvault-vault", "properties.enableRbacAuthorization"), True, False)
     ]
+    assert "KeyVault keyvault" in report.undeclared[0].note
 
 
-def test_the_undeclared_check_render_shows_code_the_other_environment(renderer: Renderer, uat_prd: Report) -> None:
-    """In the render that finds undeclared differences, component code sees uat while every name, size and
-    protection the model derives is prd's (here: the foundation's lock note against the resource group name).
-    So a component branching on the environment renders differently there than in prd: undeclared."""
-    disguised = [plan for (name, _, _, disguise), (plan, _) in renderer._counterfactuals.items() if disguise]
-    assert len(disguised) == 1 and uat_prd.changes
-    lock = disguised[0].one("azure-native:authorization:ManagementLockAtResourceGroupLevel", "foundation-rg-lock")
-    assert lock.inputs["notes"].startswith("uat estate of acme")
-    assert lock.inputs["resourceGroupName"] == "rg-acme-prd-weu"
-    # A component looking up a model table by the environment it sees (the partner's role) gets prd's row.
-    grant = disguised[0].one("azure-native:authorization:RoleAssignment", "k8s-pwa-live-partner-storefront-agency")
-    assert grant.inputs["roleDefinitionId"].endswith(ROLES["Azure Kubernetes Service RBAC Reader"])
-
-
-def test_model_tables_keyed_by_environment_answer_for_the_rendered_model() -> None:
-    """During the undeclared-check render a model table keyed by environment gives the rendered model's row for
-    the environment code sees, whoever imported it; afterwards it is as before. Tables outside the model stay."""
-    inside, outside = {"uat": "writer", "prd": "reader"}, {"uat": "writer", "prd": "reader"}
-    modules = {"caas.sections.probe": SimpleNamespace(TABLE=inside), "components.probe": SimpleNamespace(T=outside)}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, module in modules.items():
-            patch.setitem(sys.modules, name, module)
-        with stack_diff._environment_tables("prd", "uat"):
-            assert inside["uat"] == "reader" and outside["uat"] == "writer"
-    assert inside == {"uat": "writer", "prd": "reader"}
-
-
-def test_model_defaults_are_fixed_before_the_environment_is_swapped() -> None:
-    """The undeclared-check render sees B's derived facts (a default keyed by environment included) while
-    code outside the model reads A's environment; fields other than the environment are B's."""
-    prd = cfg("prd")
-    disguised = stack_diff._disguised(prd, "uat")
-    assert disguised.environment == "uat"
-    assert derive(disguised).tag_set["environment"] == "prd" and derive(disguised).names.env == "prd"
-    assert derive(disguised).hostnames == derive(prd).hostnames and disguised.profile == prd.profile
-    assert disguised.network == prd.network and isinstance(disguised, EstateConfig)
+def test_every_component_and_output_has_its_specs(plans: dict[str, Plan], example_plans: dict[str, Plan]) -> None:
+    """Each top-level component and stack output of every environment plan (both customers) names the spec paths
+    it is built from, and each path exists in the derived specs; unknown ones would be undeclared."""
+    spec = derive(cfg("prd"))
+    for paths in [*stack_diff.SLICES.values(), *stack_diff.OUTPUT_SLICES.values()]:
+        for path in paths:
+            functools.reduce(getattr, path.split("."), spec)  # raises on a path that does not exist
+    for plan in [plans[s] for s in ("int", "uat", "prd")] + [example_plans[s] for s in ("int", "uat", "prd")]:
+        top = {r.type for r in plan.resources if f"{stack_diff.STACK_TYPE}::" in r.parent}
+        assert top and top <= stack_diff.SLICES.keys(), top - stack_diff.SLICES.keys()
+        assert set(plan.outputs) <= stack_diff.OUTPUT_SLICES.keys()
 
 
 def test_normaliser_tokens_come_from_the_model() -> None:
@@ -247,10 +230,10 @@ def test_generated_ids_compare_by_where_they_are_used() -> None:
 def test_ids_written_in_the_code_stay_verbatim() -> None:
     """A built-in role id is a constant, not a generated id: choosing another role stays a difference."""
     writer, reader = ROLES["Azure Kubernetes Service RBAC Writer"], ROLES["Azure Kubernetes Service RBAC Reader"]
-    assert {writer, reader} <= stack_diff._constants()
+    assert {writer, reader} <= stack_diff.CODE_IDS
     a: dict = {("t", "x"): {"roleDefinitionId": f"/roleDefinitions/{writer}"}}
     b: dict = {("t", "x"): {"roleDefinitionId": f"/roleDefinitions/{reader}"}}
-    stack_diff._opaque_ids(a, b, keep=stack_diff._constants())
+    stack_diff._opaque_ids(a, b, keep=stack_diff.CODE_IDS)
     assert a[("t", "x")]["roleDefinitionId"].endswith(writer) and b[("t", "x")]["roleDefinitionId"].endswith(reader)
 
 
@@ -292,7 +275,7 @@ def test_cli_exit_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
         assert cli.main(["diff", "uat", "prd", "--format", "json", "--dir", str(ROOT)]) == status
         assert json.loads(capsys.readouterr().out)["undeclared"] == len(changes)
     monkeypatch.undo()
-    assert cli.main(["diff", "shared", "prd", "--dir", str(ROOT)]) == 2
+    assert cli.main(["diff", "shared", "prd", "--quick", "--dir", str(ROOT)]) == 2
     assert "diff compares environment stacks" in capsys.readouterr().err
     assert cli.main(["diff", "uat", "nope", "--dir", str(ROOT)]) == 2
     assert "Pulumi.nope.yaml: no such stack file" in capsys.readouterr().err

@@ -195,16 +195,47 @@ def test_compile_time_variables_are_the_generated_ones() -> None:
 
 
 @pytest.mark.parametrize("path", pipeline_files(), ids=str)
-def test_azure_sign_in_uses_a_generated_service_connection(path: Path) -> None:
-    """Every AzureCLI task signs in through a workload-identity service connection of delivery.yml: the deployer's
-    in the estate pipelines, the least-privileged data connection in the data jobs."""
-    names = [v["name"] for v in load(ROOT / pipeline_vars.FILE)["variables"]]
-    connections = {"${{ variables." + n + " }}" for n in names if n.endswith("erviceConnection")}
-    estate = path.is_relative_to(PIPELINES / "estate") or path.is_relative_to(PIPELINES / "templates")
-    tasks = [n for n in _nodes(load(path)) if str(n.get("task", "")).startswith("AzureCLI@")]
-    for task in tasks:
-        subscription = task["inputs"]["azureSubscription"]
-        assert subscription == "${{ variables.serviceConnection }}" if estate else subscription in connections, path
+def test_azure_sign_in_uses_the_connection_of_its_purpose(path: Path) -> None:
+    """Every AzureCLI task signs in through a workload-identity connection of delivery.yml chosen by purpose: the
+    deployer's in the estate files, the least-privileged data connection in the data jobs, the registry connection
+    (the shared stack's AcrPush identity) in the release Build stages, the deployer's in the other release steps."""
+    tasks = list(_azure_cli_tasks(load(path)))
+    if path.is_relative_to(PIPELINES / "data"):
+        expected = lambda stage: "dataServiceConnection"  # noqa: E731
+    elif path.is_relative_to(PIPELINES / "release"):
+        expected = lambda stage: "registryServiceConnection" if stage == "Build" else "serviceConnection"  # noqa: E731
+    else:
+        expected = lambda stage: "serviceConnection"  # noqa: E731
+    for stage, task in tasks:
+        assert task["inputs"]["azureSubscription"] == "${{ variables." + expected(stage) + " }}", (path, stage)
+
+
+def test_release_builds_push_with_the_registry_connection() -> None:
+    """Both pushes (application images and the ICM 7.10 artifact) sit in a Build stage, so the rule above holds
+    them to the registry connection; delivery.yml names it after the subject the shared stack's identity trusts."""
+    builds = [
+        task
+        for path in (PIPELINES / "release" / "templates" / "build.yml", PIPELINES / "release" / "icm710.yml")
+        for stage, task in _azure_cli_tasks(load(path))
+        if stage == "Build"
+    ]
+    assert len(builds) == 2
+    shared = Project.at(ROOT).load("shared")[0]
+    values = {v["name"]: v["value"] for v in load(ROOT / pipeline_vars.FILE)["variables"]}
+    assert shared.devops.service_connection_subject.endswith("/" + values["registryServiceConnection"])
+
+
+def _azure_cli_tasks(node: Any, stage: str | None = None):
+    """(enclosing stage name, task) of every AzureCLI task in a document."""
+    if isinstance(node, dict):
+        stage = node.get("stage", stage) if isinstance(node.get("stage"), str) else stage
+        if str(node.get("task", "")).startswith("AzureCLI@"):
+            yield stage, node
+        for value in node.values():
+            yield from _azure_cli_tasks(value, stage)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _azure_cli_tasks(item, stage)
 
 
 def _nodes(node: Any):
@@ -345,3 +376,62 @@ def test_cli_answers_the_first_phase_question(tmp_path, capsys) -> None:
     state.write_text(json.dumps({"deployment": {"resources": []}}))
     assert main(["delivery", "--dir", str(ROOT), "--stack", "int", "--needs-first-phase", str(state)]) == 0
     assert capsys.readouterr().out.split() == ["false", "true"]
+
+
+# -- sign-in for long deploys, and the customer folder --------------------------------------------------------
+
+
+def test_pulumi_signs_in_through_the_kept_alive_az_session() -> None:
+    """No one-shot federated token reaches Pulumi (it expires during a multi-hour SQL MI create): the task keeps
+    its az session alive, hands no token to the script, and azure-native uses the SDK's Azure CLI credential."""
+    (task,) = [t for _, t in _azure_cli_tasks(load(PIPELINES / "templates" / "pulumi.yml"))]
+    assert task["inputs"]["keepAzSessionActive"] == "true"
+    assert "addSpnToEnvironment" not in task["inputs"]
+    script = (PIPELINES / "scripts" / "estate.sh").read_text(encoding="utf-8")
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    assert "ARM_OIDC_TOKEN" not in code and "idToken" not in code and "ARM_USE_OIDC" not in code
+    assert "ARM_USE_DEFAULT_AZURE_CREDENTIAL=true" in code and "AZURE_TOKEN_CREDENTIALS=AzureCLICredential" in code
+    assert "ARM_SUBSCRIPTION_ID=$(az account show --query id --output tsv)" in code
+
+
+def test_caas_commands_run_from_the_root_and_get_the_folder() -> None:
+    """No PYTHONPATH tricks: every `python -m caas` in a pipeline passes --dir; estate.sh's wrapper runs from the
+    repository root and appends the folder the template hands it."""
+    calls = []
+    for path in [*pipeline_files(), PIPELINES / "scripts" / "estate.sh"]:
+        text = path.read_text(encoding="utf-8")
+        assert "PYTHONPATH" not in text, path
+        calls += [
+            (path, line) for line in text.splitlines() if "-m caas " in line and not line.lstrip().startswith("#")
+        ]
+    assert len(calls) >= 7
+    for path, line in calls:
+        assert "--dir" in line, (path, line)
+    (task,) = [t for _, t in _azure_cli_tasks(load(PIPELINES / "templates" / "pulumi.yml"))]
+    assert task["env"]["FOLDER"] == "${{ parameters.folder }}"
+    assert 'cd "$REPO_ROOT"' in (PIPELINES / "scripts" / "estate.sh").read_text(encoding="utf-8")
+
+
+def test_preflight_and_first_phase_answer_from_a_customer_folder(capsys, tmp_path, monkeypatch) -> None:
+    """What estate.sh runs for globex, from the repository root with --dir: the first-phase question answers."""
+    monkeypatch.chdir(ROOT)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"deployment": {"resources": []}}))
+    folder = str(FOLDERS[1].relative_to(ROOT))
+    assert main(["delivery", "--stack", "int", "--needs-first-phase", str(state), "--dir", folder]) == 0
+    assert capsys.readouterr().out.split() == ["true"]
+
+
+def test_deploy_guide_quotes_the_timelines(plans, example_plans) -> None:
+    """docs/deploy.md's duration table equals `caas plan --format timeline` of every stack of both customers."""
+    from caas.timeline import _clock, schedule
+
+    rows = {}
+    for line in (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in ("acme", "globex"):
+            rows[(cells[0], cells[1])] = (int(cells[2]), cells[3])
+    for customer, rendered in (("acme", plans), ("globex", example_plans)):
+        for stack, plan in rendered.items():
+            timeline = schedule(plan.resources)
+            assert rows[(customer, stack)] == (len(timeline.steps), _clock(timeline.total)), (customer, stack)

@@ -23,6 +23,9 @@ HUB_TYPES = {
     "azure-native:managedidentity:FederatedIdentityCredential": 1,
     "azure-native:network:Subnet": 3,
     "azure-native:network:NetworkSecurityGroup": 3,
+    "azure-native:privatedns:PrivateZone": 4,  # registry, vault, file, blob: central, linked to the hub
+    "azure-native:privatedns:VirtualNetworkLink": 4,
+    "azure-native:network:PrivateEndpoint": 2,  # registry, SFTP host
 }
 ENV_TYPES = {
     "azure-native:network:VirtualNetwork": 1,
@@ -30,8 +33,9 @@ ENV_TYPES = {
     "azure-native:network:NetworkSecurityGroup": 6,
     "azure-native:network:VirtualNetworkPeering": 2,
     "azure-native:keyvault:Vault": 1,
-    "azure-native:privatedns:PrivateZone": 6,  # with blob, for the shared SFTP host
-    "azure-native:network:PrivateEndpoint": 4,  # registry, key vault, NFS file shares, SFTP host
+    "azure-native:privatedns:PrivateZone": 1,  # PostgreSQL's; the privatelink zones are the shared stack's
+    "azure-native:privatedns:VirtualNetworkLink": 6,  # spoke -> 4 shared zones (with blob: SFTP), postgres x2
+    "azure-native:network:PrivateEndpoint": 2,  # key vault, NFS file shares (registry, SFTP: the hub's)
     "azure-native:operationalinsights:Workspace": 1,
 }
 # prd's DR network (data area): VNet with SQL MI and private-endpoint subnets, peered both ways.
@@ -89,20 +93,10 @@ def test_pipeline_identity_pushes_to_the_registry_only(plans: dict[str, Plan]) -
     assert grant["principalType"] == "ServicePrincipal"
 
 
-def test_environment_reaches_registry_through_private_endpoint(plans: dict[str, Plan]) -> None:
-    """The env's registry endpoint targets the shared registry id read from the StackReference."""
-    prd = plans["prd"]
-    pe = prd.one("azure-native:network:PrivateEndpoint", "network-pe-registry").inputs
-    connection = pe["privateLinkServiceConnections"][0]
-    assert connection["privateLinkServiceId"] == plans["shared"].outputs["registryId"]
-    assert connection["groupIds"] == ["registry"]
-    assert pe["subnet"]["id"].endswith("/subnets/snet-private-endpoints")
-
-
 def test_stack_reference_names_the_configured_shared_stack(plans: dict[str, Plan]) -> None:
     """Environment stacks read the shared stack through one StackReference named in config."""
     refs = plans["prd"].find("pulumi:pulumi:StackReference")
-    assert [r.inputs["name"] for r in refs] == ["acme/caas-acme/shared"]
+    assert [r.inputs["name"] for r in refs] == ["organization/caas-acme/shared"]
 
 
 def test_every_subnet_that_allows_an_nsg_has_one(plans: dict[str, Plan]) -> None:
@@ -234,7 +228,7 @@ def test_json_contract(plans: dict[str, Plan]) -> None:
     document = json.loads(plans["prd"].to_json())
     assert set(document) == {"project", "stack", "resources", "outputs", "invokes"}
     assert all(set(i) == {"token", "args", "count"} for i in document["invokes"])
-    keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs"}
+    keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs", "timeouts"}
     assert all(set(r) == keys for r in document["resources"])
     assert document["project"] == "caas-acme" and document["stack"] == "prd"
 
@@ -259,12 +253,18 @@ def test_diagnostics_go_to_the_stacks_workspace(plans: dict[str, Plan]) -> None:
 
 
 def test_invokes_show_the_credentials_the_program_reads(plans: dict[str, Plan]) -> None:
-    """prd asks for the cluster's user credentials (exec format, no admin credentials) of its own cluster."""
+    """prd asks for the cluster's user credentials (exec format, no admin credentials) of its own cluster, naming
+    the public FQDN (`az aks get-credentials --public-fqdn`): the hub's agents cannot resolve the private one."""
     prd = plans["prd"]
     cluster = prd.find("azure-native:containerservice:ManagedCluster")[0].inputs
     reads = [i for i in prd.invokes if i.token == "azure-native:containerservice:listManagedClusterUserCredentials"]
     assert [i.args for i in reads] == [
-        {"format": "exec", "resourceGroupName": cluster["resourceGroupName"], "resourceName": cluster["resourceName"]}
+        {
+            "format": "exec",
+            "resourceGroupName": cluster["resourceGroupName"],
+            "resourceName": cluster["resourceName"],
+            "serverFqdn": "public",
+        }
     ]
     assert not [i for i in prd.invokes if "Admin" in i.token]
     assert "listManagedClusterUserCredentials" in as_table(prd).split("Reads (invokes):")[1]

@@ -68,15 +68,30 @@ def test_kubernetes_version_past_end_of_support_fails_and_warns_before(plans) ->
     assert not preflight.kubernetes_version(cfg, plan, date(2026, 5, 1), "P")[0].ok
 
 
+def switched_on(cfg):
+    """The stack as it is once its certificates are imported: caas:publicEntry.enabled true."""
+    return cfg.model_copy(update={"public_entry": cfg.public_entry.model_copy(update={"enabled": True})})
+
+
 def test_public_entry_is_a_first_run_gate(plans) -> None:
     """Enabled on a first run is FAIL (the stack creates the vault); otherwise the certificates are named."""
-    cfg = model(ROOT, "prd")
+    cfg = switched_on(model(ROOT, "prd"))
     first = preflight.public_entry(cfg, "Pulumi.prd.yaml", first_run=True)[0]
     assert not first.ok and first.detail.startswith("Pulumi.prd.yaml: caas:publicEntry.enabled")
     later = preflight.public_entry(cfg, "Pulumi.prd.yaml", first_run=False)[0]
     assert later.ok and all(r.certificate in later.detail for r in derive(cfg).public_routes)
     off = preflight.public_entry(model(ROOT, "int"), "Pulumi.int.yaml", first_run=True)[0]
     assert off.ok and off.detail.startswith("off")
+
+
+def test_every_shipped_stack_passes_the_first_run_preflight(plans, example_plans) -> None:
+    """What `python -m caas preflight --stack S --first-run` checks offline finds no FAIL in any shipped stack of
+    either customer: the samples deploy as they are (the public entry is off until the certificates are in)."""
+    for directory, rendered in ((ROOT, plans), (EXAMPLE, example_plans)):
+        project = Project.at(directory)
+        for stack in project.stacks():
+            checks = preflight.offline(model(directory, stack), rendered[stack], TODAY, stack, first_run=True)
+            assert [c for c in checks if not c.ok] == [], (directory.name, stack)
 
 
 def test_providers_and_features_follow_the_plan(plans) -> None:
@@ -147,7 +162,7 @@ def recorded() -> RecordedAz:
 
 
 def test_online_checks_against_recorded_answers(plans) -> None:
-    cfg, plan = model(ROOT, "prd"), plans["prd"]
+    cfg, plan = switched_on(model(ROOT, "prd")), plans["prd"]
     checks = {c.name: c for c in preflight.online(recorded(), cfg, plan, TODAY)}
     failed = {name for name, c in checks.items() if not c.ok}
     # Taken elsewhere (not in this subscription), a soft-deleted vault of the same name, quota too small for

@@ -56,7 +56,7 @@ def partner_facts(stack: str) -> list[str]:
     facts = [
         cfg.customer.name,
         cfg.location.primary,
-        f"acme/caas-acme/{stack}",
+        f"organization/caas-acme/{stack}",
         derive(cfg).names.resource("resource_group"),
     ]
     facts += [str(cfg.network.address_space), *derive(cfg).hostnames.values()]
@@ -200,7 +200,7 @@ def test_stack_output_commands_name_real_outputs(
     assert found
     for output, qualified in found:
         org, project, name = qualified.split("/")
-        assert (org, project) == ("acme", "caas-acme")
+        assert (org, project) == ("organization", "caas-acme")
         assert output in plans[name].outputs, (output, name)
 
 

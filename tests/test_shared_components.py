@@ -15,12 +15,18 @@ from caas.specs import EstateSpec, derive
 from components.bastion import Bastion, BastionArgs
 from components.build_agents import BuildAgents, BuildAgentsArgs
 from components.hub_network import HubNetwork, HubNetworkArgs
+from components.private_dns import PrivateDns, PrivateDnsArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
 
 RG = "rg-acme-shared-weu"
 HUB_ID = f"/subscriptions/s/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/vnet-acme-shared-weu"
 REGISTRY_ID = f"/subscriptions/s/resourceGroups/{RG}/providers/Microsoft.ContainerRegistry/registries/cracmesharedweu"
 SUBNET = f"{HUB_ID}/subnets/snet-%s"
+ZONE_IDS = {
+    k: f"/subscriptions/s/resourceGroups/{RG}/providers/Microsoft.Network/privateDnsZones/{k}"
+    for k in ("registry", "vault", "file", "blob")
+}
+ZONE_ID = f"/subscriptions/s/resourceGroups/{RG}/providers/Microsoft.Network/privateDnsZones/privatelink.azurecr.io"
 OLD_PARENT = "urn:pulumi:shared::caas-acme::intershop:caas:SharedServices::shared"
 # What the one SharedServices component registered before the split (type, logical name): the URNs to keep.
 BEFORE_SPLIT = {
@@ -91,10 +97,13 @@ def _shared_layer(spec: EstateSpec) -> None:
     assert spec.shared is not None
     site, shared = spec.site, spec.shared
     hub = HubNetwork("shared-hub", HubNetworkArgs(site, shared.hub, RG, "workspace"))
+    dns = PrivateDns("shared-dns", PrivateDnsArgs(site, shared.private_dns_zones, RG, hub.vnet.id))
     Bastion("shared-bastion", BastionArgs(site, RG, hub.subnet_ids["bastion"], "workspace"))
     registry = ContainerRegistry(
         "shared-registry",
-        ContainerRegistryArgs(site, shared.registry, RG, hub.vnet.id, hub.subnet_ids["privateEndpoints"], "workspace"),
+        ContainerRegistryArgs(
+            site, shared.registry, RG, hub.subnet_ids["privateEndpoints"], dns.zone_ids["registry"], "workspace"
+        ),
     )
     PipelineIdentity("shared-pipeline", PipelineIdentityArgs(site, shared.pipeline_identity, RG, registry.registry.id))
     BuildAgents("shared-build-agents", BuildAgentsArgs(site, shared.build_agents, RG, HUB_ID, SUBNET % "agents"))
@@ -106,17 +115,25 @@ def _kind(r: Registration) -> str:
 
 def test_split_parts_keep_every_urn_of_the_shared_services(spec: EstateSpec) -> None:
     """Every resource SharedServices had is still registered under its logical name, and answers to its old
-    URN through an alias to the old parent; only the new components themselves are new."""
+    URN through an alias to the old parent (the registry's zone and link, moved on into PrivateDns, too); new
+    are only the components and the central zones other than the registry's, with their hub links."""
     monitor = _render(lambda: _shared_layer(spec))
     custom = [r for r in monitor.registrations if r.custom]
-    assert {(_kind(r), r.name) for r in custom} == BEFORE_SPLIT
-    assert {r.name for r in custom if OLD_PARENT not in monitor.previous_parents[r.urn]} == set()
+    new_zones = {
+        (kind, f"shared-dns-{key}{suffix}")
+        for key in ("vault", "file", "blob")
+        for kind, suffix in (("PrivateZone", ""), ("VirtualNetworkLink", "-link"))
+    }
+    assert {(_kind(r), r.name) for r in custom} == BEFORE_SPLIT | new_zones
+    kept = [r for r in custom if (_kind(r), r.name) in BEFORE_SPLIT]
+    assert {r.name for r in kept if OLD_PARENT not in monitor.previous_parents[r.urn]} == set()
     components = {(_kind(r), r.name) for r in monitor.registrations if not r.custom}
     assert components == {
         ("HubNetwork", "shared-hub"),
         ("Vnet", "shared-hub"),
         ("Bastion", "shared-bastion"),
         ("ContainerRegistry", "shared-registry"),
+        ("PrivateDns", "shared-dns"),
         ("PipelineIdentity", "shared-pipeline"),
         ("BuildAgents", "shared-build-agents"),
     }
@@ -129,7 +146,7 @@ def test_registry_without_replica_is_private_and_single_region(spec: EstateSpec)
     monitor = _render(
         lambda: ContainerRegistry(
             "shared-registry",
-            ContainerRegistryArgs(spec.site, registry_spec, RG, HUB_ID, SUBNET % "pe", "workspace"),
+            ContainerRegistryArgs(spec.site, registry_spec, RG, SUBNET % "pe", ZONE_ID, "workspace"),
         )
     )
     by_type = {_kind(r): r.inputs for r in monitor.registrations}
@@ -138,7 +155,8 @@ def test_registry_without_replica_is_private_and_single_region(spec: EstateSpec)
     assert registry["publicNetworkAccess"] == "Disabled" and registry["adminUserEnabled"] is False
     assert registry["policies"]["retentionPolicy"] == {"status": "enabled", "days": 7}
     assert by_type["PrivateEndpoint"]["subnet"]["id"] == SUBNET % "pe"
-    assert by_type["VirtualNetworkLink"]["virtualNetwork"]["id"] == HUB_ID
+    assert by_type["PrivateDnsZoneGroup"]["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == ZONE_ID
+    assert "PrivateZone" not in by_type  # the zone is the shared PrivateDns component's
 
 
 def test_pipeline_identity_may_push_to_the_given_registry_only(spec: EstateSpec) -> None:
@@ -179,7 +197,9 @@ def test_spoke_vnet_children_keep_their_urns_under_the_network(project) -> None:
 
     spec = derive(project.load("int")[0])
     assert spec.network is not None
-    refs = SharedRefs(HUB_ID, "vnet-acme-shared-weu", RG, REGISTRY_ID, "cracmesharedweu.azurecr.io", "bastion-id")
+    refs = SharedRefs(
+        HUB_ID, "vnet-acme-shared-weu", RG, REGISTRY_ID, "cracmesharedweu.azurecr.io", "bastion-id", ZONE_IDS
+    )
     monitor = _render(lambda: Network("network", NetworkArgs(spec.site, spec.network, RG, "workspace", refs)), "int")
     network_urn = next(r.urn for r in monitor.registrations if r.type == "intershop:caas:Network")
     vnet_urn = next(r.urn for r in monitor.registrations if r.type == "intershop:caas:Vnet")

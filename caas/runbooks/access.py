@@ -63,11 +63,12 @@ def access(ctx: Context) -> Section | None:
         Step(
             title="Get the cluster credentials",
             owner="partner",
-            why="Writes a kubeconfig entry without any secret in it, addressed to the API server's public name "
-            "(it resolves to the private address, reachable from the hub), then switches it to the Azure CLI's "
-            "sign-in (use `-l workloadidentity` instead in pipelines).",
+            why="Writes a kubeconfig entry without any secret in it, naming the API server's public name (it "
+            "resolves to the private address; the private name resolves only inside the environment), then "
+            "switches it to the Azure CLI's sign-in (use `-l workloadidentity` instead in pipelines).",
             command=f"az aks get-credentials --resource-group {rg} --name {cluster} --public-fqdn "
-            "--overwrite-existing\nkubelogin convert-kubeconfig -l azurecli",
+            "--overwrite-existing\n"
+            "kubelogin convert-kubeconfig -l azurecli",
             result=f'`Merged "{cluster}" as current context` in your kubeconfig.',
             rollback=f"{code(f'kubectl config delete-context {cluster}')}.",
         ),

@@ -51,7 +51,8 @@ def build_and_release(ctx: Context) -> Section | None:
         )
     facts = (
         "Images are built by Azure Pipelines on the build agents in the shared hub and pushed to the shared "
-        "registry; every environment pulls from it through its own private endpoint. No password or client "
+        "registry; every environment pulls from it through the registry's one private endpoint, in the hub, over its "
+        "peering (the spoke is linked to the shared privatelink.azurecr.io zone). No password or client "
         "secret exists: the service connection authenticates by workload identity federation.\n\n"
         + table(("Fact", "Value"), rows)
     )

@@ -69,12 +69,16 @@ def dns_and_certificates(ctx: Context) -> Section | None:
             Step(
                 title="Switch the public entry on",
                 owner="platform team",
-                why=f"In {ctx.source} set {code('caas:publicEntry.enabled: true')} (with "
-                f"{code('restrictedSources')}), regenerate this runbook, commit, and deploy:",
-                command=f"pulumi up --stack {ctx.qualified}",
-                result="the update creates the Application Gateway, its public IP and WAF policies; afterwards this "
-                "runbook names the address to put in DNS.",
-                rollback=f"set {code('caas:publicEntry.enabled: false')} and deploy again.",
+                why="Once step 2 lists every certificate, set "
+                f"{code('caas:publicEntry.enabled: true')} (with {code('restrictedSources')}) in {ctx.source}, "
+                "regenerate this runbook and merge both through a pull request; the deploy pipeline applies it. "
+                "Before the merge:",
+                command=f"python -m caas preflight --stack {ctx.stack}",
+                result="no FAIL line (the public entry line names the certificates the gateway will read); after "
+                "the merge the pipeline's update creates the Application Gateway, its public IP and WAF policies, "
+                "and this runbook names the address to put in DNS.",
+                rollback=f"set {code('caas:publicEntry.enabled: false')} through a pull request; the pipeline "
+                "removes the gateway.",
             )
         )
     else:

@@ -39,7 +39,10 @@ def _facts(ctx: Context, service: SftpService, endpoints: list[SftpEndpoint]) ->
     rows = [
         ("Host", f"{code(service.host)}, port {service.port}"),
         ("Reachable from the internet", sources),
-        ("Reachable inside the environments", "through each environment's private endpoint, same host name"),
+        (
+            "Reachable inside the environments",
+            "through the private endpoint in the hub (over each environment's peering), same host name",
+        ),
         (
             "Folders",
             f"{code('import/')} files deleted {hk.import_days} days, {code('export/')} {hk.export_days} "

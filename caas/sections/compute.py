@@ -7,8 +7,6 @@ The cross-field rules live beside the derivations (``caas.specs.compute.problems
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from caas import ssh
 from caas.sections.base import Section
 
 if TYPE_CHECKING:
@@ -69,11 +68,6 @@ _RESERVED = (
     "console david guest john owner root server sql support support_388945a0 sys test2 test3 user4 user5"
 )
 RESERVED_USERNAMES = frozenset(_RESERVED.split())
-# Sources the public gateway never sees: RFC 1918, shared (CGNAT), loopback, link-local.
-NOT_INTERNET = tuple(
-    IPv4Network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16")
-)
 WEEKDAYS = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
@@ -198,6 +192,12 @@ class Aks(Section):
     )
     admin_group_object_ids: tuple[str, ...] = Field(
         default=(), description="Entra ID groups with cluster-admin through Azure RBAC"
+    )
+    deployer_principal_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="object id of the deployer identity (printed by `python -m caas init`); the stack grants it "
+        "AKS RBAC Cluster Admin on the cluster; required while caas:kubernetes.enabled is true",
     )
 
 
@@ -324,40 +324,16 @@ def _check_vm_size(key: str, size: str, min_memory_gib: int, what: str, p: list[
         )
 
 
-_SSH_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa) ([A-Za-z0-9+/]+={0,2})(?: \S.*)?$")
+OPERATOR_KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
 
 
 def ssh_key_problem(line: str) -> str | None:
-    """Why ``line`` is not an SSH public key Azure accepts (Ed25519, or RSA of 2048+ bits); None if it is."""
-    match = _SSH_KEY.match(line.strip())
-    if not match:
-        return "not an SSH public key; expected 'ssh-ed25519 AAAA... [comment]' or 'ssh-rsa AAAA... [comment]'"
+    """Why ``line`` is not an SSH public key the hosts accept (Ed25519, or RSA of 2048+ bits); None if it is."""
     try:
-        blob = base64.b64decode(match[2], validate=True)
-    except binascii.Error:
-        return "the key's base64 data is damaged"
-    fields = _ssh_strings(blob)
-    if not fields or fields[0] != match[1].encode():
-        return f"the key's data does not hold a {match[1]} key"
-    if match[1] == "ssh-rsa":
-        bits = int.from_bytes(fields[2], "big").bit_length() if len(fields) >= 3 else 0
-        if bits < 2048:
-            return f"RSA keys need at least 2048 bits; this one has {bits}"
-    elif len(fields) < 2 or len(fields[1]) != 32:
-        return "the key's data is not a 32-byte Ed25519 key"
+        ssh.parse(line, OPERATOR_KEY_TYPES, "the ICM 7.10 hosts")
+    except ValueError as exc:
+        return str(exc)
     return None
-
-
-def _ssh_strings(blob: bytes) -> list[bytes]:
-    """The length-prefixed strings of an SSH wire-format key."""
-    out = []
-    while len(blob) >= 4:
-        size = int.from_bytes(blob[:4], "big")
-        if size > len(blob) - 4:
-            return []
-        out.append(blob[4 : 4 + size])
-        blob = blob[4 + size :]
-    return out if not blob else []
 
 
 def _snake(camel: str) -> str:

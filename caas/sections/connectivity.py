@@ -9,17 +9,15 @@ partner sites it connects to. ``caas.specs.connectivity`` derives the facts defi
 
 from __future__ import annotations
 
-import base64
-import binascii
-import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from caas import naming
+from caas import naming, ssh
 from caas.sections.base import Hostname, Label, Section
+from caas.ssh import SshPublicKey
 
 if TYPE_CHECKING:
     pass
@@ -32,7 +30,6 @@ SFTP_PORT = 22
 # Public key types the SFTP endpoint accepts (learn.microsoft.com, "SFTP support for Azure Blob Storage",
 # supported algorithms); rsa-sha2-256/512 are signatures made with an ssh-rsa key. RSA needs >= 2048 bits.
 SSH_KEY_TYPES = ("ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384")
-MIN_RSA_BITS = 2048
 MAX_KEYS_PER_USER = 10  # Azure's limit per local user
 # What a local user may do in its own container: read, write, delete, list, create. No ACL changes.
 SFTP_PERMISSIONS = "rwdlc"
@@ -60,75 +57,22 @@ class SftpUser(Section):
 class Sftp(Section):
     """SFTP exchange: in the shared stack the host, its users and who may reach it; in environments only enabled."""
 
-    enabled: bool = Field(default=True, description="environment stacks: create the private endpoint to the host")
+    enabled: bool = Field(
+        default=True,
+        description="environment stacks: link the VNet to the shared blob zone, reaching the host's hub endpoint",
+    )
     allowed_source_ranges: tuple[IPv4Network, ...] = Field(
         default=(),
         max_length=400,
-        description="partner IPv4 ranges allowed to reach the public SFTP endpoint; none: private endpoints only",
+        description="partner IPv4 ranges allowed to reach the public SFTP endpoint; none: the private endpoint only",
     )
     housekeeping: Housekeeping = Housekeeping()
     users: dict[str, SftpUser] = Field(default_factory=dict, description="int, uat, prd: one local user each")
 
 
-@dataclass(frozen=True)
-class SshPublicKey:
-    algorithm: str
-    data: str  # base64 wire format
-    comment: str
-
-    @property
-    def key(self) -> str:
-        """The ``<type> <data>`` form Azure stores (no comment)."""
-        return f"{self.algorithm} {self.data}"
-
-
 def parse_ssh_public_key(text: str) -> SshPublicKey:
-    """Check that ``text`` is an OpenSSH public key of a type the SFTP endpoint accepts; raise ValueError why not."""
-    if "PRIVATE KEY" in text:
-        raise ValueError("this is a private key; give the public key (the .pub file) and keep the private key secret")
-    parts = text.split(maxsplit=2)
-    if len(parts) < 2:
-        raise ValueError("not an OpenSSH public key; expected '<type> <base64> [comment]'")
-    algorithm, data = parts[0], parts[1]
-    comment = parts[2].strip() if len(parts) == 3 else ""
-    if not algorithm.startswith(("ssh-", "ecdsa-", "sk-")):
-        raise ValueError("not an OpenSSH public key; expected '<type> <base64> [comment]'")
-    if algorithm not in SSH_KEY_TYPES:
-        raise ValueError(f"key type '{algorithm}' is not accepted by Azure SFTP; use one of {', '.join(SSH_KEY_TYPES)}")
-    try:
-        blob = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("the key data is not valid base64") from None
-    fields = _ssh_strings(blob)
-    if not fields or fields[0] != algorithm.encode():
-        raise ValueError(f"the key data does not encode a {algorithm} key")
-    if algorithm == "ssh-rsa":
-        if len(fields) != 3:
-            raise ValueError("the key data is not a complete RSA public key")
-        bits = int.from_bytes(fields[2], "big").bit_length()
-        if bits < MIN_RSA_BITS:
-            raise ValueError(f"RSA key has {bits} bits; Azure SFTP needs at least {MIN_RSA_BITS}")
-    else:
-        curve = algorithm.rsplit("-", 1)[1]
-        point = 1 + 2 * {"nistp256": 32, "nistp384": 48}[curve]
-        if len(fields) != 3 or fields[1] != curve.encode() or len(fields[2]) != point or fields[2][:1] != b"\x04":
-            raise ValueError(f"the key data is not a complete {curve} public key")
-    return SshPublicKey(algorithm, data, comment)
-
-
-def _ssh_strings(blob: bytes) -> list[bytes] | None:
-    """Split SSH wire format (RFC 4251: uint32 length + bytes, repeated); None if it does not parse exactly."""
-    fields, offset = [], 0
-    while offset < len(blob):
-        if offset + 4 > len(blob):
-            return None
-        (length,) = struct.unpack(">I", blob[offset : offset + 4])
-        offset += 4
-        if offset + length > len(blob):
-            return None
-        fields.append(blob[offset : offset + length])
-        offset += length
-    return fields
+    """``text`` as an OpenSSH public key of a type the SFTP endpoint accepts; ValueError saying why not."""
+    return ssh.parse(text, SSH_KEY_TYPES, "Azure SFTP")
 
 
 def sftp_user_name(customer: str, environment: str) -> str:
@@ -218,22 +162,6 @@ DPD_TIMEOUT_SECONDS = 45
 AZURE_RESERVED_ASNS = frozenset({8074, 8075, 12076, 65515, 65517, 65518, 65519, 65520})
 IANA_RESERVED_ASNS = (range(23456, 23457), range(64496, 64512), range(65535, 65552), range(4294967295, 4294967296))
 DEFAULT_GATEWAY_ASN = 65515
-# Ranges that are never a partner's internet address: private, shared (CGNAT), loopback, link-local,
-# "this network", multicast and reserved. Documentation ranges (RFC 5737) pass, for examples.
-NON_PUBLIC = tuple(
-    IPv4Network(n)
-    for n in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "224.0.0.0/4",
-        "240.0.0.0/4",
-    )
-)
 
 
 class VpnSite(Section):
@@ -311,10 +239,6 @@ class VpnPlan:
 
 # --------------------------------------------------------------------------------------------------------
 # Checks
-
-
-def _non_public(network: IPv4Network) -> IPv4Network | None:
-    return next((n for n in NON_PUBLIC if network.overlaps(n)), None)
 
 
 def _reserved_asn(asn: int) -> bool:

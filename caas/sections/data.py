@@ -26,28 +26,6 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", max_length
 IOM_POSTGRES_VERSIONS = ("15",)
 SQL_MI_VCORES = (4, 8, 16, 24, 32, 40, 64, 80)
 
-# Azure's region pairs (learn.microsoft.com, "Azure region pairs and nonpaired regions"): where geo-redundant
-# backups (Recovery Services GRS, SQL MI "Geo", PostgreSQL geo-backup) are replicated. None: no pair.
-PAIRED_REGIONS: dict[str, str | None] = {
-    "westeurope": "northeurope",
-    "northeurope": "westeurope",
-    "francecentral": "francesouth",
-    "francesouth": "francecentral",
-    "germanywestcentral": "germanynorth",
-    "germanynorth": "germanywestcentral",
-    "swedencentral": "swedensouth",
-    "swedensouth": "swedencentral",
-    "italynorth": None,
-    "polandcentral": None,
-    "spaincentral": None,
-    "switzerlandnorth": "switzerlandwest",
-    "norwayeast": "norwaywest",
-    "uksouth": "ukwest",
-    "eastus": "westus",
-    "eastus2": "centralus",
-    "westus3": "eastus",
-}
-
 
 # --------------------------------------------------------------------------------------------------------
 # Config sections

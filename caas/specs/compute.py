@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
+from caas.addresses import non_public_part
 from caas.model import EstateConfig
 from caas.sections.base import SYSTEMS
 from caas.sections.compute import (
@@ -15,7 +16,6 @@ from caas.sections.compute import (
     HOST_ROLES,
     ICM710_DEFAULTS,
     MIN_MEMORY_GIB,
-    NOT_INTERNET,
     PROBE_PATHS,
     RESERVED_USERNAMES,
     SHARE_QUOTA_DEFAULTS,
@@ -204,6 +204,15 @@ def _check_aks(cfg: EstateConfig, subnets: dict[str, IPv4Network] | None, p: lis
     for a in aks.admin_group_object_ids:
         if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", a):
             p.append(("caas:aks.adminGroupObjectIds", f"'{a}' is not an Entra ID object id (a lower-case GUID)"))
+    if cfg.kubernetes.enabled and aks.deployer_principal_id is None:
+        # Local accounts are off and Azure RBAC decides: without the grant every in-cluster call is refused.
+        p.append(
+            (
+                "caas:aks.deployerPrincipalId",
+                "required while caas:kubernetes.enabled is true: the deployer identity's object id, from the "
+                "`pulumi config set ... caas:aks.deployerPrincipalId` lines `python -m caas init` prints",
+            )
+        )
 
     # Overlay gives each node a /24 of the pod CIDR; the subnet holds the nodes, surge nodes and load balancers.
     nodes = sum(s.max_count for s in pools.values())
@@ -249,7 +258,7 @@ def _check_public_entry(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         elif not re.fullmatch(r"[0-9A-Za-z-]{1,127}", name):
             p.append((key, f"'{name}' is not a Key Vault certificate name (1-127 letters, digits, hyphens)"))
     for i, net in enumerate(entry.restricted_sources):
-        if net.prefixlen == 0 or any(net.overlaps(private) for private in NOT_INTERNET):
+        if net.prefixlen == 0 or non_public_part(net) is not None:
             p.append(
                 (
                     f"caas:publicEntry.restrictedSources[{i}]",

@@ -7,6 +7,7 @@ from ipaddress import IPv4Network
 
 from pydantic import SecretStr
 
+from caas.addresses import non_public_part
 from caas.model import EstateConfig
 from caas.profiles import ENVIRONMENTS, RULES
 from caas.sections.connectivity import (
@@ -17,7 +18,6 @@ from caas.sections.connectivity import (
     SftpService,
     VpnPlan,
     _check_site_bgp,
-    _non_public,
     _reserved_asn,
     parse_ssh_public_key,
     sftp_user_name,
@@ -114,7 +114,7 @@ def _check_sftp_account(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         p.append(("caas:sftp.users", "at least one user; allowed keys: int, uat, prd, each with sshPublicKeys"))
     for i, network in enumerate(sftp.allowed_source_ranges):
         key = f"caas:sftp.allowedSourceRanges[{i}]"
-        reserved = _non_public(network)
+        reserved = non_public_part(network)
         if reserved is not None:
             p.append(
                 (key, f"{network} is not a public range (overlaps {reserved}); partners connect from the internet")
@@ -163,7 +163,7 @@ def _check_vpn(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         key = f"caas:vpn.sites[{i}]"
         if (site.gateway_ip is None) == (site.gateway_fqdn is None):
             p.append((f"{key}.gatewayIp", "set exactly one of gatewayIp and gatewayFqdn"))
-        if site.gateway_ip is not None and _non_public(IPv4Network(site.gateway_ip)) is not None:
+        if site.gateway_ip is not None and non_public_part(IPv4Network(site.gateway_ip)) is not None:
             p.append((f"{key}.gatewayIp", f"{site.gateway_ip} is not a public address"))
         for j, prefix in enumerate(site.address_prefixes):
             where = f"{key}.addressPrefixes[{j}]"

@@ -7,13 +7,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from caas import naming
-from caas.model import EU_REGIONS, ZONAL_REGIONS, EstateConfig
+from caas.model import EstateConfig
+from caas.regions import EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.data import (
     ALERT_NAMESPACES,
     IOM_POSTGRES_VERSIONS,
     OPERATORS,
-    PAIRED_REGIONS,
     PRD_MIN_DATABASE_RETENTION_DAYS,
     PRD_MIN_VM_RETENTION_DAYS,
     SIZES,
@@ -471,7 +470,7 @@ def _check_gdpr(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
             )
         )
     primary = cfg.location.primary
-    if cfg.is_shared or not _geo(cfg) or primary not in naming.REGION_CODES:
+    if cfg.is_shared or not _geo(cfg) or primary not in REGION_CODES:
         return
     pair = PAIRED_REGIONS.get(primary)
     if pair is None:

@@ -12,12 +12,14 @@ from caas.specs import connectivity, site
 from caas.specs.memo import once
 
 # Private DNS zone per private-link sub-resource (learn.microsoft.com, "Azure Private Endpoint DNS values").
+# The shared stack owns one of each, linked to the hub; environments link their spoke to those it uses. No
+# zone for SQL MI: its VNet-local endpoint resolves through public DNS, and an empty, linked
+# privatelink.database.windows.net would answer NXDOMAIN for every Azure SQL endpoint behind Private Link.
 PRIVATELINK_ZONES = {
     "registry": "privatelink.azurecr.io",
     "file": "privatelink.file.core.windows.net",
     "blob": "privatelink.blob.core.windows.net",
     "vault": "privatelink.vaultcore.azure.net",
-    "sqlMi": "privatelink.database.windows.net",
 }
 
 
@@ -36,7 +38,7 @@ class NetworkSpec:
 
     vnet: VnetSpec
     private_dns_zones: dict[str, str]  # key -> zone name (privatelink keys plus "postgres")
-    privatelink_zone_keys: frozenset[str]
+    privatelink_zone_keys: frozenset[str]  # keys of the shared stack's zones: linked, not created, here
 
 
 @once
@@ -77,12 +79,14 @@ def hostnames(cfg: EstateConfig) -> dict[str, str]:
 
 @once
 def private_dns_zones(cfg: EstateConfig) -> dict[str, str]:
-    """Private DNS zones of an environment, by key: the privatelink zones plus PostgreSQL's own zone."""
+    """Private DNS zones an environment resolves, by key: the shared privatelink zones its spoke links to, plus
+    PostgreSQL's own zone (created by the environment)."""
     if cfg.is_shared or cfg.apps is None:
         return {}
-    zones = {key: PRIVATELINK_ZONES[key] for key in ("registry", "vault", "file", "sqlMi")}
+    # registry: AKS nodes and ICM 7.10 hosts pull over the hub's endpoint; vault, file: the env's own endpoints.
+    zones = {key: PRIVATELINK_ZONES[key] for key in ("registry", "vault", "file")}
     if connectivity.sftp_endpoint(cfg) is not None:
-        zones["blob"] = PRIVATELINK_ZONES["blob"]  # the private endpoint to the shared SFTP host
+        zones["blob"] = PRIVATELINK_ZONES["blob"]  # the shared SFTP host's endpoint in the hub
     if cfg.apps.iom:
         # Flexible server with VNet integration needs a zone ending in .postgres.database.azure.com.
         zones["postgres"] = f"{cfg.customer.code}-{cfg.environment}.private.postgres.database.azure.com"

@@ -10,11 +10,11 @@ from caas.specs import network as network_spec
 
 @dataclass(frozen=True)
 class RegistrySpec:
-    """``caas:registry``: the Premium registry reachable only through the hub's private endpoint."""
+    """``caas:registry``: the Premium registry reachable only through the hub's private endpoint (its zone is
+    the shared ``privatelink.azurecr.io``)."""
 
     retention_days: int
     replica_location: str | None  # geo-replication target (the DR region), None when off
-    private_dns_zone: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class BuildAgentsSpec:
 @dataclass(frozen=True)
 class SharedSpec:
     hub: network_spec.VnetSpec
+    private_dns_zones: dict[str, str]  # key -> privatelink zone: every one an environment may link to
     registry: RegistrySpec
     pipeline_identity: PipelineIdentitySpec
     build_agents: BuildAgentsSpec
@@ -53,10 +54,10 @@ def derive(cfg: EstateConfig) -> SharedSpec | None:
     agents, devops = cfg.build_agents, cfg.devops
     return SharedSpec(
         hub=network_spec.VnetSpec(cfg.network.address_space, network_spec.subnets(cfg)),
+        private_dns_zones=dict(network_spec.PRIVATELINK_ZONES),
         registry=RegistrySpec(
             retention_days=cfg.registry.retention_days,
             replica_location=cfg.location.dr if cfg.registry.geo_replication else None,
-            private_dns_zone=network_spec.PRIVATELINK_ZONES["registry"],
         ),
         pipeline_identity=PipelineIdentitySpec(devops.service_connection_issuer, devops.service_connection_subject),
         build_agents=BuildAgentsSpec(

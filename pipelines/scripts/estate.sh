@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # The estate's Pulumi commands, run by pipelines/templates/pulumi.yml inside AzureCLI@2 from a customer folder:
 #   estate.sh preflight|preview|up <stack>
-# Environment: REPO_ROOT, STACK_PREFIX (organization/<project>), PULUMI_BACKEND_URL, AZURE_STORAGE_ACCOUNT,
-# SUMMARY_DIR from the template; idToken, servicePrincipalId, tenantId from AzureCLI@2 (addSpnToEnvironment).
+# Environment: REPO_ROOT, FOLDER (the customer folder, repository-relative), STACK_PREFIX (organization/<project>),
+# PULUMI_BACKEND_URL, AZURE_STORAGE_ACCOUNT, SUMMARY_DIR from the template; the az session of AzureCLI@2.
 set -euo pipefail
 command=$1
 stack=$2
 qualified="$STACK_PREFIX/$stack"
-caas() { PYTHONPATH="$REPO_ROOT" "$REPO_ROOT/.venv/bin/python" -m caas "$@"; }
+# `python -m caas` runs from the repository root (where the package is) and is told the customer folder.
+caas() { (cd "$REPO_ROOT" && .venv/bin/python -m caas "$@" --dir "$FOLDER"); }
 
-# azure-native signs in with the service connection's federated token (OIDC, no stored secret). The state backend
-# and the Key Vault secrets provider use the az session AzureCLI@2 opened; so does kubelogin: the program writes
-# the AKS kubeconfig with `kubelogin get-token --login azurecli` (caas:kubernetes.kubelogin, caas/kubeconfig.py).
-export ARM_USE_OIDC=true ARM_OIDC_TOKEN="$idToken" ARM_CLIENT_ID="$servicePrincipalId" ARM_TENANT_ID="$tenantId"
+# Every Azure sign-in uses the az session AzureCLI@2 keeps alive (keepAzSessionActive), never a one-shot token
+# that would expire during a multi-hour `up`:
+# - azure-native: the Azure SDK's default credential chain restricted to the Azure CLI credential
+#   (ARM_USE_DEFAULT_AZURE_CREDENTIAL and AZURE_TOKEN_CREDENTIALS=AzureCLICredential; pulumi.com/registry/packages/
+#   azure-native/installation-configuration, "Authenticate with Default Azure Credential"). Its plain "Azure CLI"
+#   mode, the default when nothing is set, is documented not to work for service principal logins, which is what
+#   AzureCLI@2 performs; the SDK's CLI credential asks `az account get-access-token` and works for them.
+# - the state backend (azblob) and the Key Vault secrets provider: the same default credential chain.
+# - kubelogin: the program writes the AKS kubeconfig with `kubelogin get-token --login azurecli`
+#   (caas:kubernetes.kubelogin, caas/kubeconfig.py).
 ARM_SUBSCRIPTION_ID=$(az account show --query id --output tsv)
-export ARM_SUBSCRIPTION_ID PULUMI_SKIP_UPDATE_CHECK=true
+export ARM_SUBSCRIPTION_ID ARM_USE_DEFAULT_AZURE_CREDENTIAL=true AZURE_TOKEN_CREDENTIALS=AzureCLICredential
+export PULUMI_SKIP_UPDATE_CHECK=true
 pulumi login "$PULUMI_BACKEND_URL"
 
 case $command in
