@@ -72,8 +72,16 @@ def _allowed(model: type[BaseModel] | None) -> str:
     return ", ".join(sorted((f.alias or n) for n, f in model.model_fields.items()))
 
 
+# Keys that moved: the stack file still naming the old place gets the new one instead of "unknown key".
+MOVED: dict[tuple[str, ...], str] = {
+    ("kubernetes", "partners"): "caas:partners",  # partners reach ICM 7.10 hosts too, not only the cluster
+}
+
+
 def _describe(error: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
     loc, kind, msg = tuple(error["loc"]), error["type"], error["msg"]
+    if kind == "extra_forbidden" and loc in MOVED:
+        return loc, f"moved to {MOVED[loc]}"
     if kind == "extra_forbidden":
         return loc, f"unknown key; allowed here: {_allowed(_model_at(loc[:-1]))}"
     if kind == "missing":

@@ -284,7 +284,7 @@ def _partners(
     for host, vm_id in compute.vm_ids.items():
         scopes[f"vm:{access.vm_names[host]}"] = vm_id
         scopes[f"nic:{access.nic_names[host]}"] = compute.nic_ids[host]
-    PartnerAccess("partners", PartnerAccessArgs(access, scopes, cluster_id))
+    PartnerAccess("partners", PartnerAccessArgs(access, scopes))
     client = azure_native.authorization.get_client_config_output()
     return client.subscription_id.apply(lambda sub: [a.output() for a in access_facts(access, sub)])
 

@@ -33,9 +33,7 @@ from caas import datajobs
 from caas.config import EstateConfig
 from caas.delivery import Delivery
 from caas.pipeline_vars import PipelineDefinition
-from caas.profiles import ENVIRONMENTS
 from caas.release import DOCKERHUB_SECRETS, DOCKERHUB_VARIABLE_GROUP
-from caas.specs.access import command_invoke_role
 from components.roles import ROLES
 
 # Built-in roles init grants (learn.microsoft.com, "Azure built-in roles"); the stacks' own roles are in
@@ -98,25 +96,48 @@ def role_condition(role_ids: Sequence[str]) -> str:
 
 
 def stack_role_ids(d: Delivery | None = None) -> list[str]:
-    """The built-in roles the stacks assign and, for a customer, its environments' custom command-invoke roles
-    (their GUIDs are fixed per customer and environment: caas.specs.access)."""
+    """The built-in roles the stacks assign and, for a customer, its one custom command-invoke role (defined by
+    init under a GUID fixed by the customer: ``Delivery.command_invoke_role``)."""
     ids = {ROLES[name] for name in STACK_ROLES}
     if d is not None:
-        ids |= {command_invoke_role(d.customer, env).guid for env in ENVIRONMENTS}
+        ids.add(d.command_invoke_role.guid)
     return sorted(ids)
 
 
-# The stacks define one custom role per AKS cluster (partners' `az aks command invoke`); Contributor may not
-# write role definitions, so init gives the deployer exactly that (learn.microsoft.com, "Azure custom roles").
-ROLE_AUTHOR_ACTIONS = (
-    "Microsoft.Authorization/roleDefinitions/read",
-    "Microsoft.Authorization/roleDefinitions/write",
-    "Microsoft.Authorization/roleDefinitions/delete",
-)
+# Role Definitions - Create Or Update (learn.microsoft.com/rest/api/authorization/role-definitions/create-or-update):
+# a PUT under a GUID of our choosing, so a re-run updates the same definition (`az role definition create`
+# would pick a new GUID each time).
+ROLE_DEFINITIONS_API = "2022-04-01"
 
 
-def role_author(d: Delivery) -> str:
-    return f"{d.customer} CaaS role definition writer"
+def command_invoke_definition(d: Delivery, sub: str) -> Step:
+    """The customer's one custom role, assignable in its subscription; the stacks only assign it (on a cluster),
+    so the deployer never writes role definitions and cannot widen this one."""
+    role = d.command_invoke_role
+    body = {
+        "properties": {
+            "roleName": role.name,
+            "description": role.description,
+            "type": "CustomRole",
+            "permissions": [{"actions": list(role.actions), "notActions": []}],
+            "assignableScopes": [sub],
+        }
+    }
+    return Step(
+        f"custom role {role.name}",
+        "partners run kubectl through the Azure API (`az aks command invoke`) with exactly these two actions; "
+        "no built-in role grants only them. The environment stacks assign it on their cluster",
+        (
+            "az",
+            "rest",
+            "--method",
+            "PUT",
+            "--url",
+            f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{role.guid}?api-version={ROLE_DEFINITIONS_API}",
+            "--body",
+            json.dumps(body),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -428,42 +449,15 @@ def plan(
             CONTRIBUTOR,
             sub,
         ),
+        command_invoke_definition(d, sub),
         _role(
             "deployer: Role Based Access Control Administrator on the subscription, constrained",
             "the stacks assign roles; the condition limits it to exactly the roles they assign: "
-            + ", ".join(STACK_ROLES),
+            + ", ".join((*STACK_ROLES, d.command_invoke_role.name)),
             "${DEPLOYER_PRINCIPAL_ID}",
             RBAC_ADMINISTRATOR,
             sub,
             role_condition(stack_role_ids(d)),
-        ),
-        Step(
-            f"custom role {role_author(d)}",
-            "the environment stacks define their clusters' command-invoke role; Contributor cannot write role "
-            "definitions, and the condition above still limits what the deployer may assign",
-            (
-                "az",
-                "role",
-                "definition",
-                "create",
-                "--role-definition",
-                json.dumps(
-                    {
-                        "Name": role_author(d),
-                        "Description": "Writes the custom roles of the CaaS stacks (AKS command invoke)",
-                        "Actions": list(ROLE_AUTHOR_ACTIONS),
-                        "AssignableScopes": [sub],
-                    }
-                ),
-            ),
-            ("az", "role", "definition", "list", "--name", role_author(d), "--query", "[0].id", "-o", "tsv"),
-        ),
-        _role(
-            "deployer: the role definition writer on the subscription",
-            "the environment stacks define one custom role per AKS cluster",
-            "${DEPLOYER_PRINCIPAL_ID}",
-            role_author(d),
-            sub,
         ),
         _role(
             "deployer: Storage Blob Data Contributor on the state container",

@@ -1,5 +1,6 @@
-"""The partners' access to an environment: the custom command-invoke role on the cluster and every role
-assignment ``caas.specs.access.facts`` lists, each on exactly its scope (docs/access.md)."""
+"""The partners' access to an environment: every role assignment ``caas.specs.access.facts`` lists, each on
+exactly its scope (docs/access.md). The custom command-invoke role among them is defined by ``caas init``
+(subscription-wide, one per customer); this stack only assigns it, by GUID like a built-in role."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ authorization = azure_native.authorization
 class PartnerAccessArgs:
     spec: AccessSpec
     scopes: Mapping[str, pulumi.Input[str]]  # Grant.key ("namespace:pwa-live", "vm:<name>" ...) -> ARM id
-    cluster_id: pulumi.Input[str] | None  # where the command-invoke role is defined; None without a cluster
 
 
 class PartnerAccess(pulumi.ComponentResource):
@@ -30,26 +30,6 @@ class PartnerAccess(pulumi.ComponentResource):
         spec = args.spec
         access = facts(spec)
         invoke = spec.command_invoke
-        custom: authorization.RoleDefinition | None = None
-        if (
-            invoke is not None
-            and args.cluster_id is not None
-            and any(g.role_id == invoke.guid for a in access for g in a.grants)
-        ):
-            # Defined on the cluster and assignable there only: it cannot be granted anywhere else.
-            custom = authorization.RoleDefinition(
-                f"{name}-command-invoke",
-                authorization.RoleDefinitionArgs(
-                    role_definition_id=invoke.guid,
-                    role_name=invoke.name,
-                    description=invoke.description,
-                    role_type="CustomRole",
-                    scope=args.cluster_id,
-                    assignable_scopes=[args.cluster_id],
-                    permissions=[authorization.PermissionArgs(actions=list(invoke.actions))],
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
         self.assignments: list[authorization.RoleAssignment] = []
         for partner in access:
             for grant in partner.grants:
@@ -63,7 +43,6 @@ class PartnerAccess(pulumi.ComponentResource):
                         scope=args.scopes[grant.key],
                         description=f"{partner.partner}: {grant.why}",
                         parent=self,
-                        custom_role=custom if invoke is not None and grant.role_id == invoke.guid else None,
                         custom_guid=grant.role_id if invoke is not None and grant.role_id == invoke.guid else None,
                         aliases=aliases,
                     )

@@ -51,15 +51,14 @@ def assign(
     parent: pulumi.Resource,
     principal_type: str = "ServicePrincipal",
     description: str | None = None,
-    custom_role: pulumi.Resource | None = None,
     custom_guid: str | None = None,
     aliases: list[pulumi.Alias] | None = None,
 ) -> azure_native.authorization.RoleAssignment:
     """Grant ``role`` to a principal on exactly ``scope``.
 
     The assignment's name (a GUID in ARM) derives from the project, stack and logical name, so it is stable
-    across runs instead of the random GUID azure-native would pick. A custom role (``custom_role``, its
-    definition GUID ``custom_guid``) is assigned after its definition exists.
+    across runs instead of the random GUID azure-native would pick. ``custom_guid`` names a custom role defined
+    outside the stacks (by ``caas init``) instead of the built-in ``role``.
     """
     seed = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
     return azure_native.authorization.RoleAssignment(
@@ -72,7 +71,5 @@ def assign(
             scope=scope,
             description=description or f"{role} for {name}",
         ),
-        opts=pulumi.ResourceOptions(
-            parent=parent, depends_on=[custom_role] if custom_role is not None else None, aliases=aliases
-        ),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
     )

@@ -4,15 +4,20 @@ read-only unless a reasoned opt-in says otherwise; the login extension on every 
 from __future__ import annotations
 
 import copy
+import json
+import re
 
 import pytest
 
-from caas import specs
+from caas import init, specs
+from caas.delivery import for_project
 from caas.mocks import arm_id
 from caas.plan import Plan, Project
-from caas.specs.access import COMMAND_INVOKE_ACTIONS, facts
+from caas.runbooks.access import access as access_section
+from caas.runbooks.context import Context
+from caas.specs.access import facts
 from caas.stack_outputs import derive as shared_outputs
-from tests.conftest import ROOT, assert_reported, parse, stack_data
+from tests.conftest import EXAMPLE, ROOT, assert_reported, parse, problems, stack_data
 
 # learn.microsoft.com, "Azure built-in roles".
 CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
@@ -33,6 +38,16 @@ def group_grants(plan: Plan, group: str) -> set[tuple[str, str]]:
         for r in plan.find("azure-native:authorization:RoleAssignment")
         if r.inputs["principalId"] == group
     }
+
+
+def defined_custom_role(directory=ROOT) -> tuple[str, dict]:
+    """(GUID, request body) of the custom role that caas init PUTs for the customer of ``directory``."""
+    d = for_project(Project.at(directory))
+    plan_steps, _ = init.plan(d, ())
+    (step,) = [s for s in plan_steps if "/providers/Microsoft.Authorization/roleDefinitions/" in " ".join(s.command)]
+    url = step.command[step.command.index("--url") + 1]
+    assert step.command[:5] == ("az", "rest", "--method", "PUT", "--url")
+    return url.split("/roleDefinitions/")[1].split("?")[0], json.loads(step.command[step.command.index("--body") + 1])
 
 
 def ids(plan: Plan, token: str, name: str) -> dict[str, str]:
@@ -65,32 +80,54 @@ def test_namespace_partner_gets_its_namespaces_and_the_cluster_only(
     plan = plans[stack]
     cluster = plan.outputs["aksClusterId"]
     pwa = sorted(w.namespace for w in specs.derive(Project.at(ROOT).load(stack)[0]).workloads if w.app == "pwa")
-    invoke = next(r for r in plan.find("azure-native:authorization:RoleDefinition"))
+    invoke, _ = defined_custom_role()
     assert group_grants(plan, STOREFRONT) == {
         (CLUSTER_USER, cluster),
-        (invoke.inputs["roleDefinitionId"], cluster),
+        (invoke, cluster),
         *((role, f"{cluster}/namespaces/{ns}") for ns in pwa),
     }
     assert len(pwa) == 2
 
 
-@pytest.mark.parametrize("stack", ENVS)
-def test_command_invoke_role_is_defined_and_assignable_on_the_cluster_only(plans: dict[str, Plan], stack) -> None:
-    """One custom role per cluster with exactly the two command-invoke actions, defined on and assignable at
-    the cluster, named for the customer and environment."""
-    plan = plans[stack]
-    cluster = plan.outputs["aksClusterId"]
-    (definition,) = plan.find("azure-native:authorization:RoleDefinition")
-    assert definition.inputs["permissions"] == [{"actions": list(COMMAND_INVOKE_ACTIONS)}]
-    assert set(COMMAND_INVOKE_ACTIONS) == {
-        "Microsoft.ContainerService/managedClusters/runcommand/action",
-        "Microsoft.ContainerService/managedclusters/commandResults/read",
-    }
-    assert definition.inputs["scope"] == cluster and definition.inputs["assignableScopes"] == [cluster]
-    assert definition.inputs["roleName"] == f"acme {stack} AKS command invoke"
-    assert definition.inputs["roleType"] == "CustomRole"
-    other = {plans[s].find("azure-native:authorization:RoleDefinition")[0].inputs["roleDefinitionId"] for s in ENVS}
-    assert len(other) == 3  # distinct per environment: role definition names are unique in the tenant
+def test_init_defines_the_one_command_invoke_role_and_no_stack_defines_roles(
+    plans: dict[str, Plan], example_plans: dict[str, Plan]
+) -> None:
+    """One custom role per customer, created by init with exactly the two command-invoke actions (as spelled on
+    learn.microsoft.com, "Access a private AKS cluster using the command invoke feature"), assignable in the
+    subscription; the stacks define no role and assign this one on their cluster only."""
+    guid, body = defined_custom_role()
+    other, _ = defined_custom_role(EXAMPLE)
+    assert guid != other  # role names and ids are per customer in a shared tenant
+    props = body["properties"]
+    assert props["roleName"] == "acme CaaS AKS command invoke" and props["type"] == "CustomRole"
+    assert props["permissions"] == [
+        {
+            "actions": [
+                "Microsoft.ContainerService/managedClusters/runcommand/action",
+                "Microsoft.ContainerService/managedclusters/commandResults/read",
+            ],
+            "notActions": [],
+        }
+    ]
+    assert props["assignableScopes"] == ["/subscriptions/${SUBSCRIPTION_ID}"]
+    for rendered in (plans, example_plans):
+        assert not any(plan.find("azure-native:authorization:RoleDefinition") for plan in rendered.values())
+    for stack in ENVS:
+        plan = plans[stack]
+        invokes = [
+            r.inputs
+            for r in plan.find("azure-native:authorization:RoleAssignment")
+            if r.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{guid}")
+        ]
+        # referenced like a built-in role: the subscription-scoped id, no lookup of the definition
+        assert all(
+            re.fullmatch(
+                rf"/subscriptions/[^/]+/providers/Microsoft\.Authorization/roleDefinitions/{guid}",
+                a["roleDefinitionId"],
+            )
+            for a in invokes
+        )
+        assert {a["scope"] for a in invokes} == {plan.outputs["aksClusterId"]}
 
 
 @pytest.mark.parametrize(("stack", "systems"), [("int", {"live", "edit"}), ("prd", {"edit"})])
@@ -195,3 +232,30 @@ def test_icm710_systems_need_icm710_and_partners_need_an_environment() -> None:
     data["caas:partners"] = [{"name": "x", "groupObjectId": BACKEND, "icm710Systems": ["live"]}]
     with pytest.raises(Exception, match=r"caas:partners\[0\]\.icm710Systems: ICM 7.10 is not on"):
         parse(data, "prd")
+
+
+def test_runbook_of_a_stack_without_aks_still_shows_the_host_sign_in() -> None:
+    """An ICM 7.10-only environment has no cluster, but its partners still sign in to their hosts: the Access
+    section keeps the registration and sign-in steps and says nothing about a cluster."""
+    data = copy.deepcopy(stack_data("prd"))
+    data["caas:apps"] = {"icm710": True}
+    data["caas:partners"] = [data["caas:partners"][1]]  # the host partner
+    for key in ("caas:aks", "caas:kubernetes"):
+        data.pop(key, None)
+    cfg = parse(data, "prd")
+    assert not specs.derive(cfg).aks_pools
+    section = access_section(Context(cfg, "prd", "caas", None, Project.at(ROOT).load("shared")[0]))
+    assert section is not None
+    titles = [step.title for step in section.steps]
+    assert titles == ["Register the partner's Entra ID group", "Sign in to an ICM 7.10 host"]
+    assert "az network bastion ssh" in section.steps[1].command and "--auth-type AAD" in section.steps[1].command
+    assert "aks" not in " ".join(step.command for step in section.steps)
+
+
+def test_the_old_partners_key_says_where_it_moved() -> None:
+    """A stack file still listing partners under caas:kubernetes gets one line naming the new key."""
+
+    def mutate(data: dict) -> None:
+        data["caas:kubernetes"]["partners"] = data.pop("caas:partners")
+
+    assert problems("prd", mutate) == ["Pulumi.prd.yaml: caas:kubernetes.partners: moved to caas:partners"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from collections.abc import Sequence
 
@@ -17,7 +18,7 @@ from caas.release import DOCKERHUB_SECRETS, DOCKERHUB_VARIABLE_GROUP
 from caas.specs import derive
 from tests.conftest import EXAMPLE, ROOT
 
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def steps(directory=ROOT):
@@ -38,43 +39,40 @@ def arg(step: init.Step, flag: str) -> str:
 
 def test_role_condition_lists_exactly_the_roles_the_stacks_assign(plans, example_plans) -> None:
     """Each customer's deployer may grant exactly the roles found in the plans of its stacks: the built-in ones
-    (across both customers) plus its own environments' command-invoke roles."""
+    (across both customers) plus its own command-invoke role, which init defines (its GUID in the PUT)."""
     builtin: set[str] = set()
     for directory, rendered in ((ROOT, plans), (EXAMPLE, example_plans)):
-        d, plan_steps, _ = steps(directory)
+        _, plan_steps, _ = steps(directory)
         assigned = {
             r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
             for plan in rendered.values()
             for r in plan.find("azure-native:authorization:RoleAssignment")
         }
-        custom = {r.inputs["roleDefinitionId"] for plan in rendered.values() for r in plan.find(ROLE_DEFINITION)}
-        assert custom and custom <= assigned
-        assert assigned <= set(init.stack_role_ids(d))
-        builtin |= assigned - custom
+        (defined,) = [s for s in plan_steps if "/roleDefinitions/" in " ".join(s.command)]
+        custom = arg(defined, "--url").split("/roleDefinitions/")[1].split("?")[0]
+        assert custom in assigned
         conditional = [s for s in plan_steps if "--condition" in s.command]
         assert len(conditional) == 1 and init.RBAC_ADMINISTRATOR in conditional[0].command
-        condition = conditional[0].command[conditional[0].command.index("--condition") + 1]
+        condition = arg(conditional[0], "--condition")
         for role in assigned:
             assert condition.count(role) == 2  # write and delete are both constrained
-    assert set(init.stack_role_ids()) == builtin
+        assert set(re.findall(GUID, condition)) == builtin_ids() | {custom}
+        builtin |= assigned - {custom}
+    assert builtin_ids() == builtin
 
 
-def test_deployer_may_write_the_stacks_custom_roles() -> None:
-    """The command-invoke role definitions need roleDefinitions/write, which Contributor lacks: init creates a
-    role with exactly that and grants it to the deployer on the subscription."""
+def builtin_ids() -> set[str]:
+    return set(init.stack_role_ids())
+
+
+def test_the_deployer_writes_no_role_definitions() -> None:
+    """The deployer cannot widen the command-invoke role: init (run by the operator) defines the one custom
+    role with an idempotent PUT, and grants the deployer nothing that writes role definitions (its roles:
+    test_deployer_roles_are_scoped_and_explained; no stack defines a role: tests/test_access.py)."""
     _, plan_steps, _ = steps()
-    created = next(s for s in plan_steps if s.command[:4] == ("az", "role", "definition", "create"))
-    definition = json.loads(created.command[created.command.index("--role-definition") + 1])
-    assert definition["Actions"] == [
-        f"Microsoft.Authorization/roleDefinitions/{a}" for a in ("read", "write", "delete")
-    ]
-    grant = next(
-        s
-        for s in plan_steps
-        if s.command[:4] == ("az", "role", "assignment", "create") and definition["Name"] in s.command
-    )
-    assert "${DEPLOYER_PRINCIPAL_ID}" in grant.command
-    assert plan_steps.index(created) < plan_steps.index(grant)
+    writes = [s for s in plan_steps if "/roleDefinitions/" in " ".join(s.command) or "definition" in s.command]
+    assert len(writes) == 1 and writes[0].command[:4] == ("az", "rest", "--method", "PUT")
+    assert writes[0].check is None  # re-runs put the same definition back
 
 
 def test_deployer_roles_are_scoped_and_explained() -> None:
@@ -89,7 +87,6 @@ def test_deployer_roles_are_scoped_and_explained() -> None:
     assert set(grants) == {
         (init.CONTRIBUTOR, sub),
         (init.RBAC_ADMINISTRATOR, sub),
-        (init.role_author(d), sub),
         (
             init.STORAGE_BLOB_DATA_CONTRIBUTOR,
             f"{state}/Microsoft.Storage/storageAccounts/{d.state.storage_account}"

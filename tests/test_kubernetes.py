@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from caas import kubeconfig, manifests
 from caas.charts import icm, ingress, iom, pwa, solr
 from caas.config import EstateConfig
+from caas.delivery import for_project
 from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration
 from caas.mocks import kubeconfig as aks_kubeconfig
 from caas.plan import Plan, Project, as_mermaid, as_table
@@ -526,7 +527,7 @@ def test_partner_access_per_environment(example_plans: dict[str, Plan], stack: s
         f"{cluster}/namespaces/globex-{app}-{stack}-{system}" for app in ("icm", "pwa") for system in ("live", "edit")
     }
     assert all(g["roleDefinitionId"].endswith(ROLES[role]) and g["principalType"] == "Group" for g in scoped.values())
-    invoke = plan.find("azure-native:authorization:RoleDefinition")[0].inputs["roleDefinitionId"]
+    invoke = for_project(Project.at(EXAMPLE)).command_invoke_role.guid  # defined by caas init
     at_cluster = sorted(g["roleDefinitionId"].rsplit("/", 1)[1] for g in grants if g["scope"] == cluster)
     assert at_cluster == sorted([ROLES["Azure Kubernetes Service Cluster User Role"], invoke])
 

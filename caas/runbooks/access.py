@@ -1,4 +1,5 @@
-"""Access: how a partner reaches the environment's Kubernetes cluster (Entra ID and Azure RBAC only)."""
+"""Access: how a partner reaches the environment's Kubernetes cluster and ICM 7.10 hosts (Entra ID and Azure
+RBAC only)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def access(ctx: Context) -> Section | None:
     cfg = ctx.cfg
     pools = derive(cfg).aks_pools
     if not pools:
-        return None
+        return _hosts_only(ctx)
     aks = cfg.aks
     rg, cluster = derive(cfg).names.resource("resource_group"), derive(cfg).names.resource("aks")
     window = aks.maintenance_window
@@ -49,7 +50,7 @@ def access(ctx: Context) -> Section | None:
         f"Getting credentials needs the role {code(CREDENTIALS_ROLE)} on the cluster; what a user may then do "
         "inside it comes from Azure RBAC roles on the cluster or on one namespace.\n\n" + table(("Fact", "Value"), rows)
     )
-    facts += _namespaces(ctx)
+    facts += _namespaces(ctx) + _partner_groups(ctx)
     steps = (
         *_grant(ctx),
         Step(
@@ -88,8 +89,19 @@ def access(ctx: Context) -> Section | None:
     return Section("access", "Access", facts, steps)
 
 
+def _hosts_only(ctx: Context) -> Section | None:
+    """A stack without AKS: the partners' Entra ID sign-in to its ICM 7.10 hosts, nothing about a cluster."""
+    if not derive(ctx.cfg).icm710_hosts:
+        return None
+    facts = (
+        "This environment runs no AKS cluster. Partners sign in to the ICM 7.10 hosts of their systems with "
+        "their Entra ID accounts through the hub's Bastion; no partner gets an SSH key.\n" + _partner_groups(ctx)
+    )
+    return Section("access", "Access", facts, (*_grant(ctx), *_hosts(ctx)))
+
+
 def _namespaces(ctx: Context) -> str:
-    """The namespaces of the Kubernetes layer and, per partner group, its role in each."""
+    """The namespaces of the Kubernetes layer."""
     cfg = ctx.cfg
     if not derive(cfg).workloads:
         return ""
@@ -97,10 +109,17 @@ def _namespaces(ctx: Context) -> str:
         (code(w.namespace), w.app, w.system or "-", code(w.release) if w.release else "the customer's charts")
         for w in derive(cfg).workloads
     ]
-    text = "\n## Namespaces\n\n" + table(("Namespace", "App", "System", "Helm release"), rows)
+    return "\n## Namespaces\n\n" + table(("Namespace", "App", "System", "Helm release"), rows)
+
+
+def _partner_groups(ctx: Context) -> str:
+    """Per partner group, its namespaces, hosts and Azure roles."""
+    cfg = ctx.cfg
+    if not derive(cfg).workloads and not derive(cfg).icm710_hosts:
+        return ""
     spec = derive(cfg).access
     if spec is None:
-        return text + f"\nNo partner group is registered yet ({code('caas:partners')}).\n"
+        return f"\nNo partner group is registered yet ({code('caas:partners')}).\n"
     partner_rows = [
         (
             a.partner,
@@ -111,18 +130,28 @@ def _namespaces(ctx: Context) -> str:
         )
         for a in partner_facts(spec)
     ]
-    return (
-        text + f"\n## Partner groups\n\nIn {cfg.environment} a partner group gets {code(spec.namespace_role)} in the "
-        "namespaces of its apps and nothing outside them (docs/access.md); on the hosts of its ICM 7.10 systems, "
-        f"{code(spec.host_login)} through the hub's Bastion.\n\n"
-        + table(("Partner", "Entra ID group (object id)", "Namespaces", "Hosts", "Azure roles"), partner_rows)
+    hosts = f"{code(spec.host_login)} through the hub's Bastion"
+    rights = (
+        f"gets {code(spec.namespace_role)} in the namespaces of its apps and nothing outside them "
+        f"(docs/access.md); on the hosts of its ICM 7.10 systems, {hosts}"
+        if spec.cluster is not None
+        else f"gets {code(spec.host_login)} on the hosts of its ICM 7.10 systems, through the hub's Bastion "
+        "(docs/access.md)"
+    )
+    return f"\n## Partner groups\n\nIn {cfg.environment} a partner group {rights}.\n\n" + table(
+        ("Partner", "Entra ID group (object id)", "Namespaces", "Hosts", "Azure roles"), partner_rows
     )
 
 
 def _grant(ctx: Context) -> list[Step]:
     cfg = ctx.cfg
-    if not derive(cfg).workloads:
+    if not derive(cfg).workloads and not derive(cfg).icm710_hosts:
         return []
+    cluster = (
+        "Cluster User and command invoke on the cluster, one per namespace of its apps, and "
+        if derive(cfg).workloads
+        else ""
+    )
     partners = "".join(
         f"  - name: {p.name}\n    groupObjectId: {p.group_object_id}\n"
         + (f"    apps: [{', '.join(p.apps)}]\n" if p.apps else "")
@@ -137,8 +166,8 @@ def _grant(ctx: Context) -> list[Step]:
             f"whose hosts it signs in to; add it under {code('caas:partners')} in {ctx.source}"
             + (" (currently):\n\n" + fence("caas:partners:\n" + partners.rstrip(), "yaml") if partners else ":"),
             command=f"pulumi up --stack {ctx.qualified}",
-            result="the update adds the group's role assignments: Cluster User and command invoke on the cluster, "
-            "one per namespace of its apps, and Reader plus the login role per host of its systems.",
+            result=f"the update adds the group's role assignments: {cluster}Reader plus the login role per host of "
+            "its systems.",
             rollback="remove the entry and deploy again; the assignments are deleted.",
         )
     ]

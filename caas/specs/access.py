@@ -2,9 +2,10 @@
 
 A partner group works in its namespaces of the private AKS cluster and on the hosts of its ICM 7.10 systems:
 
-- Cluster: Cluster User on the cluster (``az aks get-credentials``), the custom "<customer> <env> AKS command
+- Cluster: Cluster User on the cluster (``az aks get-credentials``), the custom "<customer> CaaS AKS command
   invoke" role on the cluster (``az aks command invoke``, which runs kubectl with the caller's own Kubernetes
   rights), and the environment's namespace role (AKS RBAC Reader or Writer) on each of its namespaces only.
+  ``caas init`` defines that custom role once per customer (caas.delivery); the stacks only assign it.
 - Hosts: Entra ID SSH through the hub's Bastion with the native client: Reader on the Bastion, on the
   environment's VNet (the Bastion sits in the peered hub), on each VM of its systems and on its NIC, and the
   environment's login role (Virtual Machine User Login) on each of those VMs. No partner ever gets an SSH key.
@@ -34,7 +35,8 @@ CLUSTER_USER = "Azure Kubernetes Service Cluster User Role"
 WRITE_ROLE = "Azure Kubernetes Service RBAC Writer"  # what a reasoned prdWrite opt-in grants
 READER = "Reader"
 # learn.microsoft.com, "Access a private Azure Kubernetes Service (AKS) cluster using the command invoke
-# feature": these two actions control `az aks command invoke`; no built-in role grants just them.
+# feature": these two actions control `az aks command invoke` (spelled as on that page; Azure compares actions
+# case-insensitively); no built-in role grants just them.
 COMMAND_INVOKE_ACTIONS = (
     "Microsoft.ContainerService/managedClusters/runcommand/action",
     "Microsoft.ContainerService/managedclusters/commandResults/read",
@@ -47,9 +49,11 @@ Kind = Literal["cluster", "namespace", "vm", "nic", "vnet", "bastion"]
 
 @dataclass(frozen=True)
 class CommandInvokeRole:
-    """The custom role for ``az aks command invoke``, defined on (and assignable only at) the cluster."""
+    """The custom role for ``az aks command invoke``: one per customer, defined by ``caas init`` on the
+    subscription (Microsoft advises subscription or resource-group assignable scopes for custom roles, and a
+    tenant holds at most 5000 of them); the environment stacks assign it on their cluster only."""
 
-    guid: str  # the role definition's name: deterministic per customer and environment
+    guid: str  # the role definition's name: deterministic per customer, referenced like a built-in role's id
     name: str  # unique in the tenant
     actions: tuple[str, ...]
     description: str
@@ -133,15 +137,15 @@ class AccessSpec:
     command_invoke: CommandInvokeRole | None
 
 
-def command_invoke_role(customer: str, environment: str) -> CommandInvokeRole:
-    """One role definition per cluster; its GUID is fixed by customer and environment, so a re-deploy or a
-    recreated stack updates the same definition instead of adding another to the tenant."""
+def command_invoke_role(customer: str) -> CommandInvokeRole:
+    """The customer's one command-invoke role (``Delivery.command_invoke_role``). Its GUID is fixed by the
+    customer code, so init's re-runs update the same definition and the stacks name it without looking it up."""
     return CommandInvokeRole(
-        guid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"intershop-caas/{customer}/{environment}/aks-command-invoke")),
-        name=f"{customer} {environment} AKS command invoke",
+        guid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"intershop-caas/{customer}/aks-command-invoke")),
+        name=f"{customer} CaaS AKS command invoke",
         actions=COMMAND_INVOKE_ACTIONS,
-        description=f"Run kubectl and helm in {customer}'s {environment} AKS cluster through the Azure API "
-        "(az aks command invoke); in the cluster the caller keeps only its own Kubernetes rights.",
+        description=f"Run kubectl and helm in {customer}'s AKS clusters through the Azure API "
+        "(az aks command invoke); in a cluster the caller keeps only its own Kubernetes rights.",
     )
 
 
@@ -171,7 +175,7 @@ def derive(cfg: EstateConfig) -> AccessSpec | None:
         vnet=names.resource("vnet"),
         hub_resource_group=hub.resource("resource_group"),
         bastion=hub.resource("bastion"),
-        command_invoke=command_invoke_role(cfg.customer.code, cfg.environment) if layer is not None else None,
+        command_invoke=command_invoke_role(cfg.customer.code) if layer is not None else None,
     )
 
 
