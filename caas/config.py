@@ -20,7 +20,7 @@ from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
 from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
-from caas.specs import compute, connectivity, data, kubernetes, network, site
+from caas.specs import access, compute, connectivity, data, kubernetes, network, site
 
 __all__ = ["ENVIRONMENTS", "ConfigError", "EstateConfig", "load", "parse", "stack_file_config"]
 
@@ -72,8 +72,16 @@ def _allowed(model: type[BaseModel] | None) -> str:
     return ", ".join(sorted((f.alias or n) for n, f in model.model_fields.items()))
 
 
+# Keys that moved: the stack file still naming the old place gets the new one instead of "unknown key".
+MOVED: dict[tuple[str, ...], str] = {
+    ("kubernetes", "partners"): "caas:partners",  # partners reach ICM 7.10 hosts too, not only the cluster
+}
+
+
 def _describe(error: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
     loc, kind, msg = tuple(error["loc"]), error["type"], error["msg"]
+    if kind == "extra_forbidden" and loc in MOVED:
+        return loc, f"moved to {MOVED[loc]}"
     if kind == "extra_forbidden":
         return loc, f"unknown key; allowed here: {_allowed(_model_at(loc[:-1]))}"
     if kind == "missing":
@@ -161,6 +169,8 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     p += connectivity.problems(cfg)
     # -- kubernetes --
     p += kubernetes.problems(cfg)
+    # -- partners' access --
+    p += access.problems(cfg)
 
     hostnames = network.hostnames(cfg)
     if hostnames:

@@ -17,6 +17,7 @@ from caas.naming import Namer
 from caas.plan import Project
 from caas.profiles import ENVIRONMENTS
 from caas.specs import derive
+from caas.specs.access import CommandInvokeRole, command_invoke_role
 
 STATE_CONTAINER = "pulumi-state"
 SECRETS_KEY = "pulumi-secrets"
@@ -83,6 +84,12 @@ class Delivery:
     def data_subject(self) -> str:
         """Federated credential subject of the data jobs' service connection."""
         return self.deployer_subject.rsplit("/", 1)[0] + f"/{self.data_service_connection}"
+
+    @property
+    def command_invoke_role(self) -> CommandInvokeRole:
+        """The customer's one custom role (partners' ``az aks command invoke``): init defines it on the
+        subscription under this GUID, the environment stacks assign it on their cluster and define no role."""
+        return command_invoke_role(self.customer)
 
     def stack_name(self, stack: str) -> str:
         """Fully qualified stack name in the DIY backend."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_azure_native as azure_native
 
 from caas import estate_compute
 from caas.specs import EstateSpec
+from caas.specs.access import AccessSpec
+from caas.specs.access import facts as access_facts
 from caas.specs.shared import SharedSpec
 from caas.stack_outputs import SFTP_SHARED_OUTPUTS, SHARED_OUTPUTS
 from components.backup import Backup, BackupArgs
@@ -23,6 +26,7 @@ from components.kubernetes_layer import ClusterFacts, DatabaseFacts, KubernetesL
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
+from components.partner_access import PartnerAccess, PartnerAccessArgs
 from components.private_dns import PrivateDns, PrivateDnsArgs
 from components.private_link import after
 from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
@@ -53,6 +57,7 @@ SLICES: dict[str, tuple[str, ...]] = {
     "intershop:caas:SftpAccess": ("sftp_endpoint",),
     "intershop:caas:SiteToSiteVpn": ("vpn",),
     "intershop:caas:KubernetesLayer": ("kubernetes", "compute.files", "data.model.secrets", "data.model.postgres"),
+    "intershop:caas:PartnerAccess": ("access",),
 }
 # The stack outputs of an environment stack (caas.estate), by output name.
 OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
@@ -79,6 +84,7 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("aksClusterId aksClusterName aksOidcIssuerUrl aksIngressIp kubeconfig", ("compute.aks",)),
         ("aksKubeletIdentityClientId aksKubeletIdentityObjectId", ("compute.aks",)),
         ("publicCertificates publicIpAddress", ("compute.public_entry",)),
+        ("partnerAccess", SLICES["intershop:caas:PartnerAccess"]),
     )
     for name in names.split()
 }
@@ -123,7 +129,7 @@ def _shared(
             sftpHost=sftp.host,
             sftp=sftp.facts,
         )
-    Bastion("shared-bastion", BastionArgs(site, rg, hub.subnet_ids["bastion"], workspace))
+    bastion = Bastion("shared-bastion", BastionArgs(site, rg, hub.subnet_ids["bastion"], workspace))
     registry = ContainerRegistry(
         "shared-registry",
         ContainerRegistryArgs(site, shared.registry, rg, endpoints, dns.zone_ids["registry"], workspace),
@@ -142,6 +148,7 @@ def _shared(
         registryId=registry.registry.id,
         registryName=registry.registry.name,
         registryLoginServer=registry.registry.login_server,
+        bastionId=bastion.host.id,
         privateDnsZoneIds=dns.zone_ids,
         pipelineIdentityClientId=pipelines.client_id,
     )
@@ -244,6 +251,10 @@ def _environment(
         )
         outputs.update(kubernetesNamespaces=kubernetes.namespace_names, workloadIdentityClientIds=kubernetes.client_ids)
 
+    # -- partners' access --
+    if spec.access is not None:
+        outputs["partnerAccess"] = _partners(spec, spec.access, compute, net, refs)
+
     outputs.update(
         vnetId=net.vnet.id,
         egressIpAddress=net.egress_ip,
@@ -254,6 +265,28 @@ def _environment(
         hostnames=spec.hostnames,
     )
     return outputs
+
+
+def _partners(
+    spec: EstateSpec, access: AccessSpec, compute: estate_compute.ComputeEstate, net: Network, refs: SharedRefs
+) -> pulumi.Output[list]:
+    """The partners' roles on exactly their namespaces, hosts and the hub's Bastion; returns the facts they
+    were built from (roles with ids and scopes, commands) with the real subscription, for the stack output."""
+    cluster_id = compute.aks.cluster_id if compute.aks is not None else None
+    scopes: dict[str, pulumi.Input[str]] = {
+        f"bastion:{access.bastion}": refs.bastion_id,
+        f"vnet:{access.vnet}": net.vnet.id,
+    }
+    if cluster_id is not None and access.cluster is not None:
+        scopes[f"cluster:{access.cluster}"] = cluster_id
+        for namespace in access.workload_keys:
+            scopes[f"namespace:{namespace}"] = pulumi.Output.concat(cluster_id, "/namespaces/", namespace)
+    for host, vm_id in compute.vm_ids.items():
+        scopes[f"vm:{access.vm_names[host]}"] = vm_id
+        scopes[f"nic:{access.nic_names[host]}"] = compute.nic_ids[host]
+    PartnerAccess("partners", PartnerAccessArgs(access, scopes))
+    client = azure_native.authorization.get_client_config_output()
+    return client.subscription_id.apply(lambda sub: [a.output() for a in access_facts(access, sub)])
 
 
 def _databases(

@@ -25,6 +25,7 @@ class ComputeEstate:
     outputs: dict[str, Any] = field(default_factory=dict)
     aks: AksCluster | None = None
     vm_ids: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # icm710-live-as1 ... -> VM id
+    nic_ids: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # icm710-live-as1 ... -> NIC id
     mount_sources: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # share -> NFS export
     app_gateway_id: pulumi.Output[str] | None = None
 
@@ -69,6 +70,7 @@ def build(
         )
         backends[f"icm710-{system}"] = hosts.frontend_ip
         estate.vm_ids.update(hosts.vm_ids)
+        estate.nic_ids.update(hosts.nic_ids)
     if backends:
         outputs["icm710FrontendIps"] = dict(backends)
 

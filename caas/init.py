@@ -59,6 +59,7 @@ STACK_ROLES = (
     "Managed Identity Operator",
     "Network Contributor",
     "Reader",
+    "Virtual Machine User Login",
 )
 
 # Azure DevOps as a resource for `az rest --resource` (learn.microsoft.com, "Manage personal access tokens
@@ -94,8 +95,49 @@ def role_condition(role_ids: Sequence[str]) -> str:
     )
 
 
-def stack_role_ids() -> list[str]:
-    return sorted(ROLES[name] for name in STACK_ROLES)
+def stack_role_ids(d: Delivery | None = None) -> list[str]:
+    """The built-in roles the stacks assign and, for a customer, its one custom command-invoke role (defined by
+    init under a GUID fixed by the customer: ``Delivery.command_invoke_role``)."""
+    ids = {ROLES[name] for name in STACK_ROLES}
+    if d is not None:
+        ids.add(d.command_invoke_role.guid)
+    return sorted(ids)
+
+
+# Role Definitions - Create Or Update (learn.microsoft.com/rest/api/authorization/role-definitions/create-or-update):
+# a PUT under a GUID of our choosing, so a re-run updates the same definition (`az role definition create`
+# would pick a new GUID each time).
+ROLE_DEFINITIONS_API = "2022-04-01"
+
+
+def command_invoke_definition(d: Delivery, sub: str) -> Step:
+    """The customer's one custom role, assignable in its subscription; the stacks only assign it (on a cluster),
+    so the deployer never writes role definitions and cannot widen this one."""
+    role = d.command_invoke_role
+    body = {
+        "properties": {
+            "roleName": role.name,
+            "description": role.description,
+            "type": "CustomRole",
+            "permissions": [{"actions": list(role.actions), "notActions": []}],
+            "assignableScopes": [sub],
+        }
+    }
+    return Step(
+        f"custom role {role.name}",
+        "partners run kubectl through the Azure API (`az aks command invoke`) with exactly these two actions; "
+        "no built-in role grants only them. The environment stacks assign it on their cluster",
+        (
+            "az",
+            "rest",
+            "--method",
+            "PUT",
+            "--url",
+            f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{role.guid}?api-version={ROLE_DEFINITIONS_API}",
+            "--body",
+            json.dumps(body),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -407,14 +449,15 @@ def plan(
             CONTRIBUTOR,
             sub,
         ),
+        command_invoke_definition(d, sub),
         _role(
             "deployer: Role Based Access Control Administrator on the subscription, constrained",
             "the stacks assign roles; the condition limits it to exactly the roles they assign: "
-            + ", ".join(STACK_ROLES),
+            + ", ".join((*STACK_ROLES, d.command_invoke_role.name)),
             "${DEPLOYER_PRINCIPAL_ID}",
             RBAC_ADMINISTRATOR,
             sub,
-            role_condition(stack_role_ids()),
+            role_condition(stack_role_ids(d)),
         ),
         _role(
             "deployer: Storage Blob Data Contributor on the state container",

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, SecretStr
 
 from caas.profiles import EnvironmentRules, Profile, ProfileOverrides, effective, rules
-from caas.sections import compute
+from caas.sections import access, compute
 from caas.sections import data as data_section
 from caas.sections import kubernetes as kubernetes_layer
 from caas.sections.base import Hostname, Section
@@ -184,6 +184,8 @@ class EstateConfig(Section):
     vpn: Vpn | None = None
     # -- kubernetes layer and apps --
     kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
+    # -- partners' access: namespaces and ICM 7.10 hosts --
+    partners: tuple[access.Partner, ...] = ()
     # Not config: set only by ``under_rules``; None means the environment's own rules.
     _rules: EnvironmentRules | None = PrivateAttr(default=None)
 

@@ -136,7 +136,10 @@ class EnvironmentRules:
     retention: Retention  # database and VM backup defaults (caas:databases, caas:backup)
     severities: Mapping[str, int]  # Azure Monitor severities (0 critical .. 4 verbose): prd pages people
     data_rule: Mapping[str, object]  # GDPR: what data it may hold, where copies may come from and go to
-    partner_role: str  # what a partner's group may do in its namespaces: deploy, or only read
+    partner_role: str  # what a partner's group may do in its namespaces by default: deploy, or only read
+    # Partners only read unless their caas:partners entry opts in to write with a reason (prdWrite).
+    partners_read_only: bool
+    partner_host_login: str  # how a partner signs in to its ICM 7.10 hosts (sudo-needing steps: the pipeline)
     vpn_active_active: bool  # default of caas:vpn.activeActive; where on, turning it off is refused
     postgres_high_availability: bool  # PostgreSQL with a standby in a second zone (with >= 2 zones)
     backup_soft_delete: Literal["AlwaysON", "Enabled"]  # AlwaysON cannot be turned off again
@@ -160,6 +163,8 @@ _PRE_PRODUCTION_RULES = EnvironmentRules(
     severities={"critical": 3, "warning": 4},
     data_rule={},
     partner_role="Azure Kubernetes Service RBAC Writer",
+    partners_read_only=False,
+    partner_host_login="Virtual Machine User Login",
     vpn_active_active=False,
     postgres_high_availability=False,
     backup_soft_delete="Enabled",
@@ -177,6 +182,8 @@ _PRODUCTION_RULES = EnvironmentRules(
         "copyCondition": "pseudonymised before it leaves prd",
     },
     partner_role="Azure Kubernetes Service RBAC Reader",
+    partners_read_only=True,
+    partner_host_login="Virtual Machine User Login",
     vpn_active_active=True,
     postgres_high_availability=True,
     backup_soft_delete="AlwaysON",

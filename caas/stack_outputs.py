@@ -1,7 +1,7 @@
 """What environment stacks read from the shared stack: THE one list, and its values derived from the shared model.
 
 Every output an environment reads through its StackReference is named here, and only here (later issues add
-the agent pool name, the Bastion id and the shared vault to this list). The offline plan answers the
+the agent pool name and the shared vault to this list). The offline plan answers the
 StackReference with ``derive(shared_model)`` instead of rendering the shared stack first, so an environment's
 plan pays for its own resources only; tests/test_stack_outputs.py checks that derived equals rendered.
 """
@@ -23,6 +23,7 @@ SHARED_OUTPUTS = (
     "hubResourceGroupName",
     "registryId",
     "registryLoginServer",
+    "bastionId",  # partners' Reader on the hub's Bastion (caas.specs.access)
     "privateDnsZoneIds",  # key -> id of the shared privatelink zones (environments link their spoke to them)
     *SFTP_SHARED_OUTPUTS,
 )
@@ -56,6 +57,11 @@ def derive(shared: EstateConfig) -> dict[str, Any]:
             "azure-native:containerregistry:Registry", "", {"resourceGroupName": rg, "registryName": registry}
         ),
         "registryLoginServer": f"{registry}.azurecr.io",
+        "bastionId": arm_id(
+            "azure-native:network:BastionHost",
+            "",
+            {"resourceGroupName": rg, "bastionHostName": names.resource("bastion")},
+        ),
         "privateDnsZoneIds": {
             key: arm_id("azure-native:privatedns:PrivateZone", "", {"resourceGroupName": rg, "privateZoneName": zone})
             for key, zone in spec.shared.private_dns_zones.items()

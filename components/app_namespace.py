@@ -1,10 +1,10 @@
 """One app's namespace on the environment's AKS cluster, with everything around it in Azure and in the cluster.
 
 Azure side (deployed in both phases of ``caas:kubernetes.enabled``): the app's user-assigned identity, federated
-with exactly the service accounts that run as it, reading only its own Key Vault secrets; the partners' Azure
-RBAC roles scoped to the namespace. Cluster side (only when enabled): the namespace with quota and limit range,
-default-deny network policy plus the allow rules the app needs, Key Vault -> Secret sync, the static volumes on
-the app's NFS share, and the app's Helm release.
+with exactly the service accounts that run as it, reading only its own Key Vault secrets (the partners' roles
+on the namespace: components/partner_access.py). Cluster side (only when enabled): the namespace with quota and
+limit range, default-deny network policy plus the allow rules the app needs, Key Vault -> Secret sync, the static
+volumes on the app's NFS share, and the app's Helm release.
 """
 
 from __future__ import annotations
@@ -74,7 +74,6 @@ class AppNamespace(pulumi.ComponentResource):
         self._ready: list[pulumi.Resource] = []
         if w.identity:
             self._identity(name, args)
-        self._partners(name, args)
         if args.provider is not None:
             self._in_cluster(name, args, args.provider)
         self.register_outputs({"namespace": w.namespace, "clientId": self.client_id})
@@ -117,21 +116,6 @@ class AppNamespace(pulumi.ComponentResource):
             )
         self.client_id = identity.client_id
         self.tenant_id = identity.tenant_id
-
-    def _partners(self, name: str, args: AppNamespaceArgs) -> None:
-        spec, w = args.spec, args.workload
-        role = spec.partner_role
-        for partner in spec.settings.partners:
-            if w.app in partner.apps:
-                roles.assign(
-                    f"{name}-partner-{partner.name}",
-                    role=role,
-                    principal_id=partner.group_object_id,
-                    principal_type="Group",
-                    scope=pulumi.Output.concat(args.cluster_id, "/namespaces/", w.namespace),
-                    description=f"{partner.name}: {role} in {w.namespace}",
-                    parent=self,
-                )
 
     # -- cluster --------------------------------------------------------------------------------------------
 

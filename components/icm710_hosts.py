@@ -11,7 +11,7 @@ import pulumi_azure_native as azure_native
 
 from caas.cloud_init import cloud_init
 from caas.sections.compute import HOST_ROLES, HostSpec
-from caas.specs.compute import Icm710SystemSpec
+from caas.specs.compute import Icm710SystemSpec, icm710_host_keys
 from caas.specs.site import Site
 from components import roles
 from components.diagnostics import send_to_log_analytics
@@ -61,8 +61,10 @@ class Icm710HostsArgs:
 class Icm710Hosts(pulumi.ComponentResource):
     """``intershop:caas:Icm710Hosts``: the hosts of one ICM 7.10 system.
 
-    No host has a public IP or a password; SSH keys only (reached through the hub's Bastion). ``frontend_ip``
-    is the internal load balancer's address the public entry sends this system's hostnames to.
+    No host has a public IP or a password; operators sign in with their SSH keys, partners with Entra ID (the
+    AADSSHLoginForLinux extension, their roles in components/partner_access.py), both through the hub's
+    Bastion. ``frontend_ip`` is the internal load balancer's address the public entry sends this system's
+    hostnames to.
     """
 
     def __init__(self, name: str, args: Icm710HostsArgs, opts: pulumi.ResourceOptions | None = None):
@@ -87,74 +89,93 @@ class Icm710Hosts(pulumi.ComponentResource):
         pool_id = pulumi.Output.concat(lb_id, f"/backendAddressPools/{BACKEND_POOL}")
 
         self.vm_ids: dict[str, pulumi.Output[str]] = {}
-        for role, spec in args.spec.hosts.items():
-            short = HOST_ROLES[role]
-            for i in range(spec.count):
-                host = f"{part}-{short}{i + 1}"
-                zone = zone_of(i, args.site.zones)
-                nic = network.NetworkInterface(
-                    f"{name}-{short}{i + 1}-nic",
-                    network.NetworkInterfaceArgs(
-                        network_interface_name=names.resource("nic", host),
-                        resource_group_name=rg,
-                        location=loc,
-                        enable_accelerated_networking=True,
-                        ip_configurations=[
-                            network.NetworkInterfaceIPConfigurationArgs(
-                                name="ipconfig1",
-                                primary=True,
-                                subnet=network.SubnetArgs(id=args.subnet_id),
-                                private_ip_allocation_method=network.IPAllocationMethod.DYNAMIC,
-                                load_balancer_backend_address_pools=[network.BackendAddressPoolArgs(id=pool_id)]
-                                if role == "webAdapter"
-                                else None,
-                            )
-                        ],
-                        tags=args.site.tags,
-                    ),
-                    # The pool id is built from names, so the load balancer must exist first.
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[lb] if role == "webAdapter" else None),
-                )
-                vm = self._vm(f"{name}-{short}{i + 1}", args, role, spec, host, zone, nic.id)
-                self.vm_ids[host] = vm.id
-                # scripts/icm710/deploy.sh pulls releases with the VM's system-assigned identity (IMDS token ->
-                # ACR exchange -> oras login), over the hub's registry endpoint the spoke resolves.
-                roles.assign(
-                    f"{name}-{short}{i + 1}-acr-pull",
-                    role="AcrPull",
-                    principal_id=vm.identity.apply(_principal_id),
-                    scope=args.registry_id,
-                    parent=self,
-                )
-                compute.VirtualMachineExtension(
-                    f"{name}-{short}{i + 1}-monitor-agent",
-                    compute.VirtualMachineExtensionArgs(
-                        vm_extension_name="AzureMonitorLinuxAgent",
-                        vm_name=vm.name,
-                        resource_group_name=rg,
-                        location=loc,
-                        publisher="Microsoft.Azure.Monitor",
-                        type="AzureMonitorLinuxAgent",
-                        type_handler_version="1.0",
-                        auto_upgrade_minor_version=True,
-                        enable_automatic_upgrade=True,
-                        tags=args.site.tags,
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                monitor.DataCollectionRuleAssociation(
-                    f"{name}-{short}{i + 1}-insights",
-                    monitor.DataCollectionRuleAssociationArgs(
-                        association_name="vm-insights", resource_uri=vm.id, data_collection_rule_id=rule.id
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
+        self.nic_ids: dict[str, pulumi.Output[str]] = {}
+        for role, i, host in icm710_host_keys(args.spec):
+            spec, short = args.spec.hosts[role], HOST_ROLES[role]
+            zone = zone_of(i, args.site.zones)
+            nic = network.NetworkInterface(
+                f"{name}-{short}{i + 1}-nic",
+                network.NetworkInterfaceArgs(
+                    network_interface_name=names.resource("nic", host),
+                    resource_group_name=rg,
+                    location=loc,
+                    enable_accelerated_networking=True,
+                    ip_configurations=[
+                        network.NetworkInterfaceIPConfigurationArgs(
+                            name="ipconfig1",
+                            primary=True,
+                            subnet=network.SubnetArgs(id=args.subnet_id),
+                            private_ip_allocation_method=network.IPAllocationMethod.DYNAMIC,
+                            load_balancer_backend_address_pools=[network.BackendAddressPoolArgs(id=pool_id)]
+                            if role == "webAdapter"
+                            else None,
+                        )
+                    ],
+                    tags=args.site.tags,
+                ),
+                # The pool id is built from names, so the load balancer must exist first.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[lb] if role == "webAdapter" else None),
+            )
+            vm = self._vm(f"{name}-{short}{i + 1}", args, role, spec, host, zone, nic.id)
+            self.vm_ids[host] = vm.id
+            self.nic_ids[host] = nic.id
+            # scripts/icm710/deploy.sh pulls releases with the VM's system-assigned identity (IMDS token ->
+            # ACR exchange -> oras login), over the hub's registry endpoint the spoke resolves.
+            roles.assign(
+                f"{name}-{short}{i + 1}-acr-pull",
+                role="AcrPull",
+                principal_id=vm.identity.apply(_principal_id),
+                scope=args.registry_id,
+                parent=self,
+            )
+            # Entra ID SSH sign-in (learn.microsoft.com, "Sign in to a Linux virtual machine in Azure by using
+            # Microsoft Entra ID"); it authenticates with the VM's system-assigned identity.
+            compute.VirtualMachineExtension(
+                f"{name}-{short}{i + 1}-entra-login",
+                compute.VirtualMachineExtensionArgs(
+                    vm_extension_name="AADSSHLoginForLinux",
+                    vm_name=vm.name,
+                    resource_group_name=rg,
+                    location=loc,
+                    publisher="Microsoft.Azure.ActiveDirectory",
+                    type="AADSSHLoginForLinux",
+                    type_handler_version="1.0",
+                    auto_upgrade_minor_version=True,
+                    tags=args.site.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            compute.VirtualMachineExtension(
+                f"{name}-{short}{i + 1}-monitor-agent",
+                compute.VirtualMachineExtensionArgs(
+                    vm_extension_name="AzureMonitorLinuxAgent",
+                    vm_name=vm.name,
+                    resource_group_name=rg,
+                    location=loc,
+                    publisher="Microsoft.Azure.Monitor",
+                    type="AzureMonitorLinuxAgent",
+                    type_handler_version="1.0",
+                    auto_upgrade_minor_version=True,
+                    enable_automatic_upgrade=True,
+                    tags=args.site.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            monitor.DataCollectionRuleAssociation(
+                f"{name}-{short}{i + 1}-insights",
+                monitor.DataCollectionRuleAssociationArgs(
+                    association_name="vm-insights", resource_uri=vm.id, data_collection_rule_id=rule.id
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         self.load_balancer_id = lb.id
         self.frontend_ip: pulumi.Output[str] = lb.frontend_ip_configurations.apply(
             lambda configs: configs[0].private_ip_address
         )
-        self.register_outputs({"loadBalancerId": lb.id, "frontendIp": self.frontend_ip, "vmIds": self.vm_ids})
+        self.register_outputs(
+            {"loadBalancerId": lb.id, "frontendIp": self.frontend_ip, "vmIds": self.vm_ids, "nicIds": self.nic_ids}
+        )
 
     def _load_balancer(
         self,
@@ -367,7 +388,7 @@ class Icm710Hosts(pulumi.ComponentResource):
                 diagnostics_profile=compute.DiagnosticsProfileArgs(
                     boot_diagnostics=compute.BootDiagnosticsArgs(enabled=True)  # managed storage
                 ),
-                # The Azure Monitor agent authenticates with the VM's own identity.
+                # The Azure Monitor agent and the Entra ID login extension authenticate with the VM's own identity.
                 identity=compute.VirtualMachineIdentityArgs(type=compute.ResourceIdentityType.SYSTEM_ASSIGNED),
                 tags={**args.site.tags, "icm-system": args.spec.system, "icm-role": role},
             ),

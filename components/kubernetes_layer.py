@@ -21,7 +21,6 @@ from caas.sections import kubernetes as layer
 from caas.sections.base import SYSTEMS
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
-from components import roles
 from components.app_namespace import AppNamespace, AppNamespaceArgs, Share
 
 core = k8s.core.v1
@@ -179,18 +178,6 @@ class KubernetesLayer(pulumi.ComponentResource):
                 enable_server_side_apply=True,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        # Partners fetch credentials with Cluster User; what they may do is scoped per namespace below.
-        for partner in spec.settings.partners:
-            roles.assign(
-                f"{name}-partner-{partner.name}-cluster-user",
-                role="Azure Kubernetes Service Cluster User Role",
-                principal_id=partner.group_object_id,
-                principal_type="Group",
-                scope=args.cluster.cluster_id,
-                description=f"{partner.name}: fetch the cluster's user credentials",
-                parent=self,
-            )
-
         self.namespaces: dict[str, AppNamespace] = {}
         for w in spec.workloads:
             self.namespaces[w.key] = AppNamespace(

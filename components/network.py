@@ -23,6 +23,7 @@ class SharedRefs:
     hub_resource_group_name: pulumi.Input[str]
     registry_id: pulumi.Input[str]
     registry_login_server: pulumi.Input[str]
+    bastion_id: pulumi.Input[str]  # partners' Reader on it (components/partner_access.py)
     private_dns_zone_ids: pulumi.Input[dict[str, str]]  # the shared privatelink zones, by key
 
 

@@ -25,12 +25,17 @@ ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
+    # Entra ID SSH sign-in to a VM with the AADSSHLoginForLinux extension, as a user or with sudo
+    # (learn.microsoft.com, "Sign in to a Linux virtual machine in Azure by using Microsoft Entra ID").
+    "Virtual Machine Administrator Login": "1c0163c0-47e6-4577-8991-ea5c82e286e4",
+    "Virtual Machine User Login": "fb879df8-f326-4884-b1cf-06f3ad86be52",
 }
 
 
-def role_definition_id(role: str) -> pulumi.Output[str]:
-    """The subscription-scoped id of a built-in role, as ARM expects in a role assignment."""
-    guid = ROLES[role]
+def role_definition_id(role: str, guid: str | None = None) -> pulumi.Output[str]:
+    """The subscription-scoped id of a built-in role (or of the custom role ``guid``), as ARM expects in a role
+    assignment."""
+    guid = guid or ROLES[role]
     client = azure_native.authorization.get_client_config_output()
     return client.subscription_id.apply(
         lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
@@ -46,22 +51,25 @@ def assign(
     parent: pulumi.Resource,
     principal_type: str = "ServicePrincipal",
     description: str | None = None,
+    custom_guid: str | None = None,
+    aliases: list[pulumi.Alias] | None = None,
 ) -> azure_native.authorization.RoleAssignment:
     """Grant ``role`` to a principal on exactly ``scope``.
 
     The assignment's name (a GUID in ARM) derives from the project, stack and logical name, so it is stable
-    across runs instead of the random GUID azure-native would pick.
+    across runs instead of the random GUID azure-native would pick. ``custom_guid`` names a custom role defined
+    outside the stacks (by ``caas init``) instead of the built-in ``role``.
     """
     seed = f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"
     return azure_native.authorization.RoleAssignment(
         name,
         azure_native.authorization.RoleAssignmentArgs(
             role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, seed)),
-            role_definition_id=role_definition_id(role),
+            role_definition_id=role_definition_id(role, custom_guid),
             principal_id=principal_id,
             principal_type=principal_type,
             scope=scope,
             description=description or f"{role} for {name}",
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
     )

@@ -212,9 +212,12 @@ def test_every_vm_reports_to_log_analytics(plans: dict[str, Plan]) -> None:
     """Each VM has the Azure Monitor agent and is associated with its system's VM-insights rule."""
     prd = plans["prd"]
     vm_ids = {vm.name: vm for vm in prd.find(VM)}
-    agents = prd.find("azure-native:compute:VirtualMachineExtension")
-    assert {a.inputs["vmName"] for a in agents} == {vm.inputs["vmName"] for vm in vm_ids.values()}
-    assert {a.inputs["type"] for a in agents} == {"AzureMonitorLinuxAgent"}
+    agents = [
+        e
+        for e in prd.find("azure-native:compute:VirtualMachineExtension")
+        if e.inputs["type"] == "AzureMonitorLinuxAgent"
+    ]
+    assert sorted(a.inputs["vmName"] for a in agents) == sorted(vm.inputs["vmName"] for vm in vm_ids.values())
     associations = [
         a
         for a in prd.find("azure-native:monitor:DataCollectionRuleAssociation")
@@ -383,7 +386,7 @@ def test_cluster_outputs_and_kubeconfig_only_as_secret(plans: dict[str, Plan]) -
     prd, cfg = plans["prd"], model_of("prd")
     outputs = prd.outputs
     assert outputs["kubeconfig"] == SECRET
-    assert "kubelogin" not in prd.to_json() and "clusterUser" not in prd.to_json()
+    assert "get-token" not in prd.to_json() and "clusterUser" not in prd.to_json()
     assert outputs["aksClusterName"] == "aks-acme-prd-weu"
     assert outputs["aksOidcIssuerUrl"].startswith("https://westeurope.oic.prod-aks.azure.com/")
     assert outputs["aksIngressIp"] == str(derive(cfg).aks_ingress_ip) == "10.43.3.254"
@@ -669,4 +672,5 @@ def test_model_of_example_reads_overrides() -> None:
     data["caas:apps"] = {"icm11": True}
     del data["caas:icm710"]
     del data["caas:kubernetes"]  # acme's layer names IOM and PWA
+    del data["caas:partners"]  # acme's partners work on PWA and the ICM 7.10 hosts
     assert derive(parse(data, "uat")).nfs_shares == {"icm11-live": 128, "icm11-edit": 128}

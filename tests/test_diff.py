@@ -156,8 +156,8 @@ def test_a_variant_takes_exactly_the_named_inputs_from_b(project: Project) -> No
     assert variant.aks.maintenance_window.start_time == prd.aks.maintenance_window.start_time
     assert variant.aks.maintenance_window.day_of_week == uat.aks.maintenance_window.day_of_week
     assert variant.network == uat.network and variant.monitoring == uat.monitoring
-    assert derive(variant).kubernetes.partner_role == prd.rules.partner_role  # type: ignore[union-attr]
-    assert derive(uat).kubernetes.partner_role == uat.rules.partner_role  # type: ignore[union-attr]
+    assert derive(variant).access.namespace_role == prd.rules.partner_role  # type: ignore[union-attr]
+    assert derive(uat).access.namespace_role == uat.rules.partner_role  # type: ignore[union-attr]
     gateway = inputs.variant({"caas:vpn.sites"})
     assert gateway is not None and gateway.vpn == prd.vpn
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from collections.abc import Sequence
 
@@ -16,6 +17,8 @@ from caas.plan import Project
 from caas.release import DOCKERHUB_SECRETS, DOCKERHUB_VARIABLE_GROUP
 from caas.specs import derive
 from tests.conftest import EXAMPLE, ROOT
+
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def steps(directory=ROOT):
@@ -35,20 +38,41 @@ def arg(step: init.Step, flag: str) -> str:
 
 
 def test_role_condition_lists_exactly_the_roles_the_stacks_assign(plans, example_plans) -> None:
-    """The deployer may grant exactly the roles found in the plans of every stack of both customers."""
-    assigned = {
-        r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
-        for rendered in (plans, example_plans)
-        for plan in rendered.values()
-        for r in plan.find("azure-native:authorization:RoleAssignment")
-    }
-    assert set(init.stack_role_ids()) == assigned
+    """Each customer's deployer may grant exactly the roles found in the plans of its stacks: the built-in ones
+    (across both customers) plus its own command-invoke role, which init defines (its GUID in the PUT)."""
+    builtin: set[str] = set()
+    for directory, rendered in ((ROOT, plans), (EXAMPLE, example_plans)):
+        _, plan_steps, _ = steps(directory)
+        assigned = {
+            r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+            for plan in rendered.values()
+            for r in plan.find("azure-native:authorization:RoleAssignment")
+        }
+        (defined,) = [s for s in plan_steps if "/roleDefinitions/" in " ".join(s.command)]
+        custom = arg(defined, "--url").split("/roleDefinitions/")[1].split("?")[0]
+        assert custom in assigned
+        conditional = [s for s in plan_steps if "--condition" in s.command]
+        assert len(conditional) == 1 and init.RBAC_ADMINISTRATOR in conditional[0].command
+        condition = arg(conditional[0], "--condition")
+        for role in assigned:
+            assert condition.count(role) == 2  # write and delete are both constrained
+        assert set(re.findall(GUID, condition)) == builtin_ids() | {custom}
+        builtin |= assigned - {custom}
+    assert builtin_ids() == builtin
+
+
+def builtin_ids() -> set[str]:
+    return set(init.stack_role_ids())
+
+
+def test_the_deployer_writes_no_role_definitions() -> None:
+    """The deployer cannot widen the command-invoke role: init (run by the operator) defines the one custom
+    role with an idempotent PUT, and grants the deployer nothing that writes role definitions (its roles:
+    test_deployer_roles_are_scoped_and_explained; no stack defines a role: tests/test_access.py)."""
     _, plan_steps, _ = steps()
-    conditional = [s for s in plan_steps if "--condition" in s.command]
-    assert len(conditional) == 1 and init.RBAC_ADMINISTRATOR in conditional[0].command
-    condition = conditional[0].command[conditional[0].command.index("--condition") + 1]
-    for role in assigned:
-        assert condition.count(role) == 2  # write and delete are both constrained
+    writes = [s for s in plan_steps if "/roleDefinitions/" in " ".join(s.command) or "definition" in s.command]
+    assert len(writes) == 1 and writes[0].command[:4] == ("az", "rest", "--method", "PUT")
+    assert writes[0].check is None  # re-runs put the same definition back
 
 
 def test_deployer_roles_are_scoped_and_explained() -> None:

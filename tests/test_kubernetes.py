@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from caas import kubeconfig, manifests
 from caas.charts import icm, ingress, iom, pwa, solr
 from caas.config import EstateConfig
+from caas.delivery import for_project
 from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration
 from caas.mocks import kubeconfig as aks_kubeconfig
 from caas.plan import Plan, Project, as_mermaid, as_table
@@ -209,21 +210,6 @@ def test_iom_needs_smtp_and_a_secret_password() -> None:
     )
     messages = problems("int", lambda d: d["caas:kubernetes"]["iom"]["smtp"].update(user="iom@acme-shop.com"))
     assert any(m.startswith("Pulumi.int.yaml: caas:secrets.smtpPassword: required when") for m in messages)
-
-
-def test_partners_name_enabled_apps_only() -> None:
-    """A partner's apps must be on in the stack; names are unique."""
-
-    def mutate(d: dict[str, Any]) -> None:
-        partner = d["caas:kubernetes"]["partners"][0]
-        d["caas:kubernetes"]["partners"] = [partner, {**partner, "apps": ["microservices"]}]
-
-    messages = problems("prd", mutate)
-    assert (
-        "Pulumi.prd.yaml: caas:kubernetes.partners[1].name: 'storefront-agency' is used twice; names are unique"
-        in messages
-    )
-    assert "Pulumi.prd.yaml: caas:kubernetes.partners[1].apps: 'microservices' is not on in caas:apps" in messages
 
 
 def test_layer_section_belongs_to_environments_with_containers() -> None:
@@ -529,17 +515,21 @@ def test_identities_read_only_their_own_secrets(example_plans: dict[str, Plan]) 
     ],
 )
 def test_partner_access_per_environment(example_plans: dict[str, Plan], stack: str, role: str) -> None:
-    """Partners write in int/uat and read in prd, scoped to their apps' namespaces, plus Cluster User."""
+    """Partners write in int/uat and read in prd, scoped to their apps' namespaces, plus Cluster User and the
+    command-invoke role on the cluster."""
     plan = example_plans[stack]
     cluster = plan.outputs["aksClusterId"]
-    grants = [x.inputs for x in plan.find("azure-native:authorization:RoleAssignment") if "-partner-" in x.name]
+    grants = [
+        x.inputs for x in plan.find("azure-native:authorization:RoleAssignment") if x.inputs["principalType"] == "Group"
+    ]
     scoped = {g["scope"]: g for g in grants if "/namespaces/" in g["scope"]}
     assert set(scoped) == {
         f"{cluster}/namespaces/globex-{app}-{stack}-{system}" for app in ("icm", "pwa") for system in ("live", "edit")
     }
     assert all(g["roleDefinitionId"].endswith(ROLES[role]) and g["principalType"] == "Group" for g in scoped.values())
-    (cluster_user,) = [g for g in grants if g["scope"] == cluster]
-    assert cluster_user["roleDefinitionId"].endswith(ROLES["Azure Kubernetes Service Cluster User Role"])
+    invoke = for_project(Project.at(EXAMPLE)).command_invoke_role.guid  # defined by caas init
+    at_cluster = sorted(g["roleDefinitionId"].rsplit("/", 1)[1] for g in grants if g["scope"] == cluster)
+    assert at_cluster == sorted([ROLES["Azure Kubernetes Service Cluster User Role"], invoke])
 
 
 def _releases(plan: Plan) -> dict[str, dict[str, Any]]:

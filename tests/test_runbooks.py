@@ -96,7 +96,7 @@ def partner_facts(stack: str) -> list[str]:
     facts += connectivity_facts(cfg, shared)
     for w in derive(cfg).workloads:
         facts += [w.namespace, *([w.release] if w.release else [])]
-    for p in cfg.kubernetes.partners:
+    for p in cfg.partners:
         facts += [p.name, p.group_object_id]
     if derive(cfg).workloads:
         facts += [f"{i.repository}:{i.tag}" for i in cfg.kubernetes.images.values()]
@@ -269,7 +269,7 @@ def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:
         cfg = parse(stack_data(stack), stack)
         assert ("## Systems and hostnames" in files["README.md"]) == bool(derive(cfg).hostnames)
         assert ("network.md" in files) == (derive(cfg).vpn_plan is not None)
-        assert ("access.md" in files) == bool(derive(cfg).aks_pools)
+        assert ("access.md" in files) == bool(derive(cfg).aks_pools or derive(cfg).icm710_hosts)
         assert ("data-and-recovery.md" in files) == (derive(cfg).data_model is not None)
         assert ("dns-and-certificates.md" in files) == bool(derive(cfg).public_routes)
         assert "build-and-release.md" in files and "data-exchange.md" in files

@@ -197,7 +197,9 @@ def test_spoke_vnet_children_keep_their_urns_under_the_network(project) -> None:
 
     spec = derive(project.load("int")[0])
     assert spec.network is not None
-    refs = SharedRefs(HUB_ID, "vnet-acme-shared-weu", RG, REGISTRY_ID, "cracmesharedweu.azurecr.io", ZONE_IDS)
+    refs = SharedRefs(
+        HUB_ID, "vnet-acme-shared-weu", RG, REGISTRY_ID, "cracmesharedweu.azurecr.io", "bastion-id", ZONE_IDS
+    )
     monitor = _render(lambda: Network("network", NetworkArgs(spec.site, spec.network, RG, "workspace", refs)), "int")
     network_urn = next(r.urn for r in monitor.registrations if r.type == "intershop:caas:Network")
     vnet_urn = next(r.urn for r in monitor.registrations if r.type == "intershop:caas:Vnet")

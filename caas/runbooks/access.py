@@ -1,10 +1,12 @@
-"""Access: how a partner reaches the environment's Kubernetes cluster (Entra ID and Azure RBAC only)."""
+"""Access: how a partner reaches the environment's Kubernetes cluster and ICM 7.10 hosts (Entra ID and Azure
+RBAC only)."""
 
 from __future__ import annotations
 
 from caas.runbooks.context import Context
 from caas.runbooks.markdown import Section, Step, code, fence, table
 from caas.specs import derive
+from caas.specs.access import facts as partner_facts
 
 # What any user needs on the cluster before `az aks get-credentials` works (learn.microsoft.com,
 # "Use Azure role-based access control for Kubernetes authorization").
@@ -15,7 +17,7 @@ def access(ctx: Context) -> Section | None:
     cfg = ctx.cfg
     pools = derive(cfg).aks_pools
     if not pools:
-        return None
+        return _hosts_only(ctx)
     aks = cfg.aks
     rg, cluster = derive(cfg).names.resource("resource_group"), derive(cfg).names.resource("aks")
     window = aks.maintenance_window
@@ -48,7 +50,7 @@ def access(ctx: Context) -> Section | None:
         f"Getting credentials needs the role {code(CREDENTIALS_ROLE)} on the cluster; what a user may then do "
         "inside it comes from Azure RBAC roles on the cluster or on one namespace.\n\n" + table(("Fact", "Value"), rows)
     )
-    facts += _namespaces(ctx)
+    facts += _namespaces(ctx) + _partner_groups(ctx)
     steps = (
         *_grant(ctx),
         Step(
@@ -75,18 +77,31 @@ def access(ctx: Context) -> Section | None:
             title="Run kubectl against the private API server",
             owner="partner",
             why="From a machine in the shared hub (a pipeline on the build agents) kubectl works directly. From "
-            "anywhere else, `az aks command invoke` runs the command through the Azure API:",
+            "anywhere else, `az aks command invoke` runs the command through the Azure API (the partner's custom "
+            "command-invoke role); kubectl then runs with the caller's own Kubernetes rights:",
             command=f'az aks command invoke --resource-group {rg} --name {cluster} --command "kubectl get namespaces"',
             result="a line ending in `exitcode=0`, then the namespaces you may list.",
             rollback="nothing to undo, this only reads.",
         ),
         *_check(ctx),
+        *_hosts(ctx),
     )
     return Section("access", "Access", facts, steps)
 
 
+def _hosts_only(ctx: Context) -> Section | None:
+    """A stack without AKS: the partners' Entra ID sign-in to its ICM 7.10 hosts, nothing about a cluster."""
+    if not derive(ctx.cfg).icm710_hosts:
+        return None
+    facts = (
+        "This environment runs no AKS cluster. Partners sign in to the ICM 7.10 hosts of their systems with "
+        "their Entra ID accounts through the hub's Bastion; no partner gets an SSH key.\n" + _partner_groups(ctx)
+    )
+    return Section("access", "Access", facts, (*_grant(ctx), *_hosts(ctx)))
+
+
 def _namespaces(ctx: Context) -> str:
-    """The namespaces of the Kubernetes layer and, per partner group, its role in each."""
+    """The namespaces of the Kubernetes layer."""
     cfg = ctx.cfg
     if not derive(cfg).workloads:
         return ""
@@ -94,51 +109,65 @@ def _namespaces(ctx: Context) -> str:
         (code(w.namespace), w.app, w.system or "-", code(w.release) if w.release else "the customer's charts")
         for w in derive(cfg).workloads
     ]
-    text = "\n## Namespaces\n\n" + table(("Namespace", "App", "System", "Helm release"), rows)
-    partners = cfg.kubernetes.partners
-    if not partners:
-        return text + f"\nNo partner group is registered yet ({code('caas:kubernetes.partners')}).\n"
-    layer = derive(cfg).kubernetes
-    assert layer is not None  # partners are registered only with containerised apps
-    role = layer.partner_role
-    rows = [
+    return "\n## Namespaces\n\n" + table(("Namespace", "App", "System", "Helm release"), rows)
+
+
+def _partner_groups(ctx: Context) -> str:
+    """Per partner group, its namespaces, hosts and Azure roles."""
+    cfg = ctx.cfg
+    if not derive(cfg).workloads and not derive(cfg).icm710_hosts:
+        return ""
+    spec = derive(cfg).access
+    if spec is None:
+        return f"\nNo partner group is registered yet ({code('caas:partners')}).\n"
+    partner_rows = [
         (
-            p.name,
-            code(p.group_object_id),
-            ", ".join(code(w.namespace) for w in derive(cfg).workloads if w.app in p.apps),
-            f"{code(role)} in those namespaces; {code(CREDENTIALS_ROLE)} on the cluster",
+            a.partner,
+            code(a.group_object_id),
+            ", ".join(code(ns) for ns in a.namespaces) or "-",
+            ", ".join(code(h) for h in a.hosts) or "-",
+            "; ".join(sorted({f"{code(g.role)} on {g.kind}" for g in a.grants})),
         )
-        for p in partners
+        for a in partner_facts(spec)
     ]
-    return (
-        text
-        + f"\n## Partner groups\n\nIn {cfg.environment} a partner group gets {code(role)} in the namespaces of its "
-        "apps and nothing outside them.\n\n"
-        + table(("Partner", "Entra ID group (object id)", "Namespaces", "Azure roles"), rows)
+    hosts = f"{code(spec.host_login)} through the hub's Bastion"
+    rights = (
+        f"gets {code(spec.namespace_role)} in the namespaces of its apps and nothing outside them "
+        f"(docs/access.md); on the hosts of its ICM 7.10 systems, {hosts}"
+        if spec.cluster is not None
+        else f"gets {code(spec.host_login)} on the hosts of its ICM 7.10 systems, through the hub's Bastion "
+        "(docs/access.md)"
+    )
+    return f"\n## Partner groups\n\nIn {cfg.environment} a partner group {rights}.\n\n" + table(
+        ("Partner", "Entra ID group (object id)", "Namespaces", "Hosts", "Azure roles"), partner_rows
     )
 
 
 def _grant(ctx: Context) -> list[Step]:
     cfg = ctx.cfg
-    if not derive(cfg).workloads:
+    if not derive(cfg).workloads and not derive(cfg).icm710_hosts:
         return []
+    cluster = (
+        "Cluster User and command invoke on the cluster, one per namespace of its apps, and "
+        if derive(cfg).workloads
+        else ""
+    )
     partners = "".join(
-        f"    - name: {p.name}\n      groupObjectId: {p.group_object_id}\n      apps: [{', '.join(p.apps)}]\n"
-        for p in cfg.kubernetes.partners
+        f"  - name: {p.name}\n    groupObjectId: {p.group_object_id}\n"
+        + (f"    apps: [{', '.join(p.apps)}]\n" if p.apps else "")
+        + (f"    icm710Systems: [{', '.join(p.icm710_systems)}]\n" if p.icm710_systems else "")
+        for p in cfg.partners
     )
     return [
         Step(
             title="Register the partner's Entra ID group",
             owner="platform team",
-            why="The partner names its Entra ID group (object id) and the apps it works on; add it under "
-            f"{code('caas:kubernetes.partners')} in {ctx.source}"
-            + (
-                " (currently):\n\n" + fence("caas:kubernetes:\n  partners:\n" + partners.rstrip(), "yaml")
-                if partners
-                else ":"
-            ),
+            why="The partner names its Entra ID group (object id), the apps it works on and the ICM 7.10 systems "
+            f"whose hosts it signs in to; add it under {code('caas:partners')} in {ctx.source}"
+            + (" (currently):\n\n" + fence("caas:partners:\n" + partners.rstrip(), "yaml") if partners else ":"),
             command=f"pulumi up --stack {ctx.qualified}",
-            result="the update adds the group's role assignments: one on the cluster, one per namespace of its apps.",
+            result=f"the update adds the group's role assignments: {cluster}Reader plus the login role per host of "
+            "its systems.",
             rollback="remove the entry and deploy again; the assignments are deleted.",
         )
     ]
@@ -147,13 +176,12 @@ def _grant(ctx: Context) -> list[Step]:
 def _check(ctx: Context) -> list[Step]:
     """A partner checks its rights in one of its namespaces: `yes` where it may change things, else `no`."""
     cfg = ctx.cfg
-    mine = [w for w in derive(cfg).workloads for p in cfg.kubernetes.partners if w.app in p.apps]
+    spec = derive(cfg).access
+    mine = [a for a in partner_facts(spec) if a.namespaces] if spec is not None else []
     if not mine:
         return []
-    namespace = mine[0].namespace
-    layer = derive(cfg).kubernetes
-    assert layer is not None
-    writes = layer.partner_role.endswith("Writer")
+    namespace = mine[0].namespaces[0]
+    writes = mine[0].writes
     return [
         Step(
             title="Check your rights in a namespace",
@@ -165,5 +193,26 @@ def _check(ctx: Context) -> list[Step]:
             f'  --command "kubectl auth can-i patch deployments --namespace {namespace}"',
             result=f"after the `exitcode=0` line, `{'yes' if writes else 'no'}`.",
             rollback="nothing to undo, this only reads.",
+        )
+    ]
+
+
+def _hosts(ctx: Context) -> list[Step]:
+    """A partner signs in to one of its ICM 7.10 hosts with Entra ID through the hub's Bastion."""
+    spec = derive(ctx.cfg).access
+    mine = [a for a in partner_facts(spec) if a.hosts] if spec is not None else []
+    if spec is None or not mine:
+        return []
+    ssh = next(c for c in mine[0].connections if c.command.startswith("az network bastion ssh"))
+    return [
+        Step(
+            title="Sign in to an ICM 7.10 host",
+            owner="partner",
+            why=f"With your Entra ID account ({code(spec.host_login)}: no sudo, no SSH key), through the hub's "
+            "Bastion; needs the Azure CLI's extensions `bastion` and `ssh` (`az extension add --name bastion`, then "
+            "`--name ssh`):",
+            command=ssh.command,
+            result="a shell on the host as your Entra ID user principal name.",
+            rollback="`exit`; nothing to undo.",
         )
     ]

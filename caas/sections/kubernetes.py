@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from caas.sections.base import Hostname, Label, Section
+from caas.sections.base import Hostname, Section
 
 if TYPE_CHECKING:
     pass
@@ -256,13 +256,6 @@ SEARCH_STORAGE_GIB = {"production": 64, "small": 16}
 # -------------------------------------------------------------------------------------------------------
 # The section
 
-GroupId = Annotated[
-    str,
-    Field(
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-        description="an Entra ID group object id (a lower-case GUID)",
-    ),
-]
 NamespaceName = Annotated[
     str,
     Field(
@@ -272,15 +265,6 @@ NamespaceName = Annotated[
     ),
 ]
 WorkloadKey = Literal["icm-live", "icm-edit", "iom", "pwa-live", "pwa-edit", "search", "microservices"]
-PartnerApp = Literal["icm", "iom", "pwa", "microservices"]
-
-
-class Partner(Section):
-    """An implementation partner: an Entra ID group that works in some apps' namespaces."""
-
-    name: Label
-    group_object_id: GroupId
-    apps: tuple[PartnerApp, ...] = Field(min_length=1, description="namespaces of these apps (every system)")
 
 
 class Smtp(Section):
@@ -326,7 +310,6 @@ class Kubernetes(Section):
     replicas: dict[Component, Annotated[int, Field(ge=1, le=50)]] = Field(
         default_factory=dict, description="per-component replica overrides"
     )
-    partners: tuple[Partner, ...] = ()
     iom: Iom = Iom()
     allow_egress: dict[App, tuple[EgressRule, ...]] = Field(
         default_factory=dict, description="extra egress per app (default: none)"

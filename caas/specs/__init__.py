@@ -11,7 +11,8 @@ from ipaddress import IPv4Address, IPv4Network
 
 from caas.model import EstateConfig
 from caas.naming import Namer
-from caas.specs import compute, connectivity, data, kubernetes, network, shared, site
+from caas.specs import access, compute, connectivity, data, kubernetes, network, shared, site
+from caas.specs.access import AccessSpec
 from caas.specs.compute import ComputeSpec, HostSpec, PoolSpec, Route
 from caas.specs.connectivity import SftpEndpoint, SftpService, VpnPlan, VpnSpec
 from caas.specs.data import DataModel, DataSpec
@@ -45,6 +46,7 @@ class EstateSpec:
     sftp_endpoint: SftpEndpoint | None
     vpn: VpnSpec | None
     kubernetes: KubernetesSpec | None
+    access: AccessSpec | None  # the partners' roles on namespaces and ICM 7.10 hosts; None without partners
     hostnames: dict[str, str]
     subnets: dict[str, IPv4Network]  # the stack's subnet plan (hub or spoke)
     dr_subnets: dict[str, IPv4Network]  # {} without a DR network
@@ -136,6 +138,7 @@ def derive(cfg: EstateConfig) -> EstateSpec:
         sftp_endpoint=connectivity.sftp_endpoint(cfg),
         vpn=_vpn(cfg),
         kubernetes=kubernetes.derive(cfg),
+        access=access.derive(cfg),
         hostnames=network.hostnames(cfg),
         subnets=network.subnets(cfg),
         dr_subnets=network.dr_subnets(cfg),

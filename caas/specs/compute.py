@@ -13,6 +13,7 @@ from caas.sections.compute import (
     AKS_MIN_MEMORY_GIB,
     AKS_POOL_DEFAULTS,
     GATEWAY_CAPACITY_DEFAULTS,
+    HOST_ROLES,
     ICM710_DEFAULTS,
     MIN_MEMORY_GIB,
     PROBE_PATHS,
@@ -299,6 +300,16 @@ class Icm710SystemSpec:
     frontend_ip: IPv4Address
     settings: Icm710
     storage_redundancy: str
+
+
+def icm710_host_keys(spec: Icm710SystemSpec) -> list[tuple[str, int, str]]:
+    """(role, index, host key) of every host of a system, e.g. ("appServer", 0, "icm710-live-as1"): the key
+    names its VM, NIC and disks."""
+    return [
+        (role, i, f"icm710-{spec.system}-{HOST_ROLES[role]}{i + 1}")
+        for role, hosts in spec.hosts.items()
+        for i in range(hosts.count)
+    ]
 
 
 @dataclass(frozen=True)

@@ -68,11 +68,6 @@ def image_roles(spec: KubernetesSpec | None) -> list[str]:
     return roles
 
 
-def partner_role(spec: KubernetesSpec) -> str:
-    """The Azure role partner groups get on their namespaces in this environment."""
-    return spec.partner_role
-
-
 def containerised(cfg: EstateConfig) -> bool:
     return cfg.apps is not None and cfg.apps.containerised
 
@@ -289,14 +284,6 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
         if component in k8s.replicas and not getattr(apps, flag):
             p.append((f"caas:kubernetes.replicas.{component}", f"set, but caas:apps.{flag} is false"))
 
-    names = [partner.name for partner in k8s.partners]
-    for i, partner in enumerate(k8s.partners):
-        if names.index(partner.name) != i:
-            p.append((f"caas:kubernetes.partners[{i}].name", f"'{partner.name}' is used twice; names are unique"))
-        for app in partner.apps:
-            if not getattr(apps, _APP_FLAG[app]):
-                p.append((f"caas:kubernetes.partners[{i}].apps", f"'{app}' is not on in caas:apps"))
-
     _check_secrets(cfg, p)
     if k8s.enabled and apps.iom and k8s.iom.smtp is None:
         p.append(("caas:kubernetes.iom.smtp", "required when caas:apps.iom is true: IOM's mail relay"))
@@ -353,7 +340,6 @@ class KubernetesSpec:
     environment: Environment  # a label in Helm values and namespace labels
     scale: str
     workloads: tuple[Workload, ...]
-    partner_role: str
     subnets: dict[str, IPv4Network]  # the databases' and the nodes' ranges the network policies allow
     hostnames: dict[str, str]
 
@@ -370,7 +356,6 @@ def derive(cfg: EstateConfig) -> KubernetesSpec | None:
         environment=cast(Environment, cfg.environment),  # containerised apps run in environments only
         scale=cfg.profile.scale,
         workloads=tuple(workloads(cfg)),
-        partner_role=cfg.rules.partner_role,
         subnets=network_spec.subnets(cfg),
         hostnames=network_spec.hostnames(cfg),
     )
