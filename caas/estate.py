@@ -174,6 +174,7 @@ def _environment(
             net.subnet_ids["privateEndpoints"],
             net.dns_zone_ids["vault"],
             workspace,
+            spec.compute.aks.settings.deployer_principal_id if spec.compute.aks is not None else None,
         ),
     )
     # -- compute --

@@ -55,6 +55,7 @@ STACK_ROLES = (
     "Azure Kubernetes Service RBAC Cluster Admin",
     "Azure Kubernetes Service RBAC Reader",
     "Azure Kubernetes Service RBAC Writer",
+    "Key Vault Certificates Officer",  # the deployer on each environment vault (pipelines/estate/certificates.yml)
     "Key Vault Secrets User",
     "Managed Identity Operator",
     "Network Contributor",

@@ -10,6 +10,7 @@ import pulumi_azure_native as azure_native
 from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
 from components.private_link import after, private_endpoint
+from components.roles import assign
 
 keyvault = azure_native.keyvault
 
@@ -23,6 +24,9 @@ class KeyVaultArgs:
     private_endpoint_subnet_id: pulumi.Input[str]
     vault_dns_zone_id: pulumi.Input[str]  # the shared vault zone, resolving once the spoke is linked to it
     workspace_id: pulumi.Input[str]
+    # The deployer identity (caas:aks.deployerPrincipalId): imports the gateway's certificates from the hub's build
+    # agents (pipelines/estate/certificates.yml), the only machines that reach this private vault. None: no grant.
+    certificate_importer_principal_id: str | None
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -72,5 +76,15 @@ class KeyVault(pulumi.ComponentResource):
         # (the zone id given already waits for the spoke's link). The Application Gateway fetches its
         # certificates through it at create time, so no consumer gets the URI before the name resolves.
         self.vault_uri = after(self.vault.properties.apply(lambda p: p.vault_uri), registered.dns)
+        if args.certificate_importer_principal_id is not None:
+            # Certificates only: no secret or key of the vault becomes readable to the deploy pipeline.
+            assign(
+                f"{name}-certificate-importer",
+                role="Key Vault Certificates Officer",
+                principal_id=args.certificate_importer_principal_id,
+                scope=self.vault.id,
+                parent=self,
+                description="deployer imports the gateway certificates (pipelines/estate/certificates.yml)",
+            )
         send_to_log_analytics(f"{name}-vault", resource_id=self.vault.id, workspace_id=args.workspace_id, parent=self)
         self.register_outputs({"vaultId": self.vault.id, "vaultName": self.vault.name, "vaultUri": self.vault_uri})

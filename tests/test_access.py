@@ -4,6 +4,7 @@ read-only unless a reasoned opt-in says otherwise; the login extension on every 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 
@@ -14,7 +15,8 @@ from caas.delivery import for_project
 from caas.mocks import arm_id
 from caas.plan import Plan, Project
 from caas.runbooks.access import access as access_section
-from caas.runbooks.context import Context
+from caas.runbooks.context import context
+from caas.runbooks.markdown import Shell
 from caas.specs.access import facts
 from caas.stack_outputs import derive as shared_outputs
 from tests.conftest import EXAMPLE, ROOT, assert_reported, parse, problems, stack_data
@@ -244,12 +246,18 @@ def test_runbook_of_a_stack_without_aks_still_shows_the_host_sign_in() -> None:
         data.pop(key, None)
     cfg = parse(data, "prd")
     assert not specs.derive(cfg).aks_pools
-    section = access_section(Context(cfg, "prd", "caas", None, Project.at(ROOT).load("shared")[0]))
+    section = access_section(dataclasses.replace(context(Project.at(ROOT), "prd"), cfg=cfg))
     assert section is not None
     titles = [step.title for step in section.steps]
-    assert titles == ["Register the partner's Entra ID group", "Sign in to an ICM 7.10 host"]
-    assert "az network bastion ssh" in section.steps[1].command and "--auth-type AAD" in section.steps[1].command
-    assert "aks" not in " ".join(step.command for step in section.steps)
+    assert titles == [
+        "Register the partner's Entra ID group in prd",
+        "Merge the pull request for prd",
+        "Approve the gated stages up to prd",
+        "Sign in to an ICM 7.10 host",
+    ]
+    commands = [s.command.script for s in section.steps if isinstance(s.command, Shell)]
+    assert "az network bastion ssh" in commands[-1] and "--auth-type AAD" in commands[-1]
+    assert "az aks" not in " ".join(commands)
 
 
 def test_the_old_partners_key_says_where_it_moved() -> None:

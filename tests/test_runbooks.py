@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
@@ -10,14 +11,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from caas import cli
+from caas import cli, datajobs
 from caas import config as model
 from caas.config import EstateConfig
+from caas.pipeline_vars import pipeline_definitions
 from caas.plan import Plan, Project
-from caas.runbooks import Context, context, generate
+from caas.runbooks import context, generate
 from caas.runbooks.exchange import fingerprint
+from caas.runbooks.markdown import Outcome, Shell, Step, Ui
 from caas.runbooks.sections import anchor
 from caas.specs import derive
+from components.roles import ROLES
 from tests.conftest import EXAMPLE, ROOT, STACKS, parse, stack_data
 
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -76,7 +80,7 @@ def partner_facts(stack: str) -> list[str]:
             short = {"webAdapter": "wa", "appServer": "as", "solr": "solr"}[role]
             facts += [derive(cfg).names.resource("vm", f"icm710-{system}-{short}{i}") for i in range(1, spec.count + 1)]
     if cfg.icm710 is not None:
-        facts += [cfg.icm710.admin_username, cfg.icm710.share_path]
+        facts.append(cfg.icm710.share_path)
     if derive(cfg).data_model is not None and cfg.monitoring is not None:
         mi = derive(cfg).data_model.sql_mi
         facts += [mi.name, *mi.databases.values(), f"{mi.retention_days} days", *cfg.monitoring.emails]
@@ -184,7 +188,7 @@ def test_runbooks_never_print_a_secret(project: Project) -> None:
     data["caas:secrets"] = {"vpnSharedKey": "psk-Very-Secret-42", "smtpPassword": "smtp-Very-Secret-43"}
     cfg = parse(data, "prd", secret_keys={"caas:secrets"})
     assert cfg.secrets.vpn_shared_key is not None
-    files = generate(Context(cfg, "prd", project.name, "acme", context(project, "prd").shared))
+    files = generate(dataclasses.replace(context(project, "prd"), cfg=cfg))
     assert "Very-Secret" not in text_of(files)
 
 
@@ -216,6 +220,8 @@ def test_physical_names_exist_in_the_plan(
     names = set(NAME.findall(text_of(runbooks[stack])))
     assert names
     registered = "".join(plan.to_json() for plan in plans.values())
+    # What `caas init` creates next to the stacks: each environment's restore group (caas.datajobs).
+    registered += "".join(f'"{datajobs.restore_group(parse(stack_data(s), s))}"' for s in ENVIRONMENTS)
     originals = {re.sub(r"-(refresh|restored)$", "", n) for n in names}
     assert not [n for n in originals if f'"{n}"' not in registered]
 
@@ -237,12 +243,12 @@ def test_icm710_host_check_matches_what_cloud_init_writes(
 ) -> None:
     """The expected output of `cat /etc/intershop/environment` is what the host's cloud-init writes there."""
     expected = re.search(
-        r"cat /etc/intershop/environment\n```\n\nExpected output:\n\n```text\n(.*?)```",
-        runbooks[stack]["build-and-release.md"],
+        r"cat /etc/intershop/environment\n```\n\n\*\*Expected output:\*\*\n\n```text\n(.*?)```",
+        runbooks[stack]["access.md"],
         re.S,
     )
     assert expected is not None
-    host = re.search(r"--name (vm-\S+) --query id", runbooks[stack]["build-and-release.md"])
+    host = re.search(r"virtualMachines/(vm-\S+) --auth-type AAD", runbooks[stack]["access.md"])
     assert host is not None
     vm = next(r for r in plans[stack].find("azure-native:compute:VirtualMachine") if r.inputs["vmName"] == host[1])
     document = yaml.safe_load(base64.b64decode(vm.inputs["osProfile"]["customData"]))
@@ -250,17 +256,11 @@ def test_icm710_host_check_matches_what_cloud_init_writes(
     assert files["/etc/intershop/environment"] == expected[1]
 
 
-def test_refresh_lifts_the_lock_the_foundation_sets(
-    runbooks: dict[str, dict[str, str]], plans: dict[str, Plan]
-) -> None:
-    """The uat refresh deletes its copies in prd under the lock prd really carries, and only uat has it."""
-    lock = plans["prd"].one("azure-native:authorization:ManagementLockAtResourceGroupLevel", "foundation-rg-lock")
-    assert (
-        f"az lock delete --name {lock.inputs['lockName']} --resource-group rg-acme-prd-weu"
-        in (runbooks["uat"]["data-and-recovery.md"])
-    )
-    assert "az lock delete" not in runbooks["prd"]["data-and-recovery.md"]
-    assert "az lock delete" not in runbooks["int"]["data-and-recovery.md"]
+def test_refresh_runs_in_the_receiving_environment_only(runbooks: dict[str, dict[str, str]]) -> None:
+    """The uat refresh is run from uat's runbook through the refresh pipeline; prd and int have none."""
+    assert "Pipelines → caas-acme-refresh-uat → Run pipeline" in runbooks["uat"]["data-and-recovery.md"]
+    assert "refresh-uat" not in runbooks["prd"]["data-and-recovery.md"]
+    assert "refresh-uat" not in runbooks["int"]["data-and-recovery.md"]
 
 
 def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:
@@ -273,6 +273,8 @@ def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:
         assert ("data-and-recovery.md" in files) == (derive(cfg).data_model is not None)
         assert ("dns-and-certificates.md" in files) == bool(derive(cfg).public_routes)
         assert "build-and-release.md" in files and "data-exchange.md" in files
+        shared_only = {"build-agents.md", "bastion.md", "pipelines.md"}
+        assert (shared_only <= set(files)) == cfg.is_shared and (not cfg.is_shared) == (not shared_only & set(files))
     assert "network.md" not in runbooks["int"] and "network.md" in runbooks["prd"]
 
 
@@ -297,3 +299,111 @@ def test_cli_reports_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert cli.main(["runbook", "--stack", "uat", "--dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "Pulumi.uat.yaml: caas:dns.domain: " in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# -- the step model ------------------------------------------------------------------------------------------
+
+
+def test_a_step_cannot_leave_a_field_out() -> None:
+    """Every field is required (no defaults), non-empty, and `who` is one of the named roles."""
+    fields = dict(
+        title="t",
+        who="partner engineer",
+        where="w",
+        why="y",
+        command=Shell("true"),
+        expected=Outcome("ok"),
+        rollback="r",
+    )
+    Step(**fields)  # type: ignore[arg-type]
+    for missing in fields:
+        with pytest.raises(TypeError, match=missing):
+            Step(**{k: v for k, v in fields.items() if k != missing})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rollback is empty"):
+        Step(**{**fields, "rollback": " "})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="command is empty"):
+        Step(**{**fields, "command": Ui("")})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown role"):
+        Step(**{**fields, "who": "somebody"})  # type: ignore[arg-type]
+
+
+STEP = re.compile(r"^### \d+\. .+?(?=^### |\Z)", flags=re.S | re.M)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_rendered_step_names_who_where_command_result_and_rollback(
+    runbooks: dict[str, dict[str, str]], stack: str
+) -> None:
+    """Each step block of each file carries its who, where, a command (shell or UI path), its expected output or
+    result, and a rollback."""
+    blocks = [b for name, text in runbooks[stack].items() if name != "README.md" for b in STEP.findall(text)]
+    assert blocks
+    for block in blocks:
+        assert re.search(r"^\*\*Who:\*\* [a-zA-Z ]+\. \*\*Where:\*\* .+\.$", block, re.M), block[:80]
+        assert "```bash\n" in block or "**In the UI:** " in block, block[:80]
+        assert "**Expected output:**" in block or "**Expected result:** " in block, block[:80]
+        assert "**Rollback:** " in block, block[:80]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_file_path_a_runbook_names_exists(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """Pipeline files, scripts and docs a step points to are in the repository."""
+    text = text_of(runbooks[stack])
+    paths = set(re.findall(r"\b((?:pipelines|scripts|docs|caas)/[\w./-]+\.(?:yml|sh|md|py))", text))
+    assert any(p.startswith("pipelines/") for p in paths)
+    assert not [p for p in paths if not (ROOT / p).is_file()]
+
+
+GUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_role_id_and_object_id_comes_from_the_model(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """A GUID in a runbook is a built-in role id the components assign or a principal the stack files declare."""
+    known = set(ROLES.values()) | set(datajobs.BUILT_IN_ROLES.values())
+    declared = "".join((ROOT / f"Pulumi.{s}.yaml").read_text(encoding="utf-8") for s in STACKS)
+    found = set(GUID.findall(text_of(runbooks[stack])))
+    assert not [g for g in found if g not in known and g not in declared]
+
+
+CIDR = re.compile(r"`(\d+\.\d+\.\d+\.\d+/\d+)`")
+HOST = re.compile(r"`((?:[a-z0-9-]+\.)+acme-shop\.com)`")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_address_range_and_hostname_is_in_the_plans(
+    runbooks: dict[str, dict[str, str]], plans: dict[str, Plan], stack: str
+) -> None:
+    """IP ranges (VNets, subnets, partner and egress ranges) and public hostnames a runbook states are what the
+    stacks deploy, or (a gateway not switched on yet) what the model holds for them."""
+    text = text_of(runbooks[stack])
+    registered = "".join(plan.to_json() for plan in plans.values())
+    modelled = {str(r) for s in STACKS for r in parse(stack_data(s), s).public_entry.restricted_sources}
+    ranges, hosts = set(CIDR.findall(text)), set(HOST.findall(text))
+    assert ranges
+    assert not [r for r in ranges if f'"{r}"' not in registered and r not in modelled]
+    assert not [h for h in hosts if h not in registered]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pipelines_named_are_the_folders_definitions(runbooks: dict[str, dict[str, str]], stack: str) -> None:
+    """`caas-acme-<x>` pipelines a runbook names are the ones `caas init` creates, each with the file it runs."""
+    definitions = {p.name: p.path for p in pipeline_definitions(Project.at(ROOT), "acme")}
+    text = text_of(runbooks[stack])
+    named = set(
+        re.findall(
+            r"\b(caas-acme-(?:deploy|validate|fleet|certificates|base-images|icm710|icm|iom|pwa|"
+            r"microservices|refresh-uat|restore))\b",
+            text,
+        )
+    )
+    assert named and named <= set(definitions)
+    if stack == "shared":
+        assert all(f"`{name}` | `{path}`" in runbooks[stack]["pipelines.md"] for name, path in definitions.items())
+
+
+def test_shared_pipeline_table_states_the_gated_environments(runbooks: dict[str, dict[str, str]]) -> None:
+    """The deploy pipeline's row names exactly the environments whose profile requires a deploy approval."""
+    row = next(line for line in runbooks["shared"]["pipelines.md"].splitlines() if "`caas-acme-deploy`" in line)
+    gated = [s for s in STACKS if parse(stack_data(s), s).profile.deploy_approval]
+    assert row.rsplit("|", 2)[1].strip() == ", ".join(f"`caas-acme-{s}`" for s in gated)

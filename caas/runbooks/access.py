@@ -3,8 +3,11 @@ RBAC only)."""
 
 from __future__ import annotations
 
-from caas.runbooks.context import Context
-from caas.runbooks.markdown import Section, Step, code, fence, table
+from caas import icm710
+from caas.cloud_init import ENVIRONMENT_FILE
+from caas.runbooks.changes import through_deploy
+from caas.runbooks.context import MACHINE, Context
+from caas.runbooks.markdown import Outcome, Output, Section, Shell, Step, code, fence, table
 from caas.specs import derive
 from caas.specs.access import facts as partner_facts
 
@@ -21,7 +24,7 @@ def access(ctx: Context) -> Section | None:
     aks = cfg.aks
     rg, cluster = derive(cfg).names.resource("resource_group"), derive(cfg).names.resource("aks")
     window = aks.maintenance_window
-    agents = derive(ctx.registry_model).names.resource("devops_pool") if ctx.registry_model else None
+    agents = ctx.delivery.agent_pool if ctx.delivery else None
     admins = ", ".join(code(g) for g in aks.admin_group_object_ids) or "none (Azure RBAC role assignments only)"
     rows = [
         ("Cluster", f"{code(cluster)} in {code(rg)}, Kubernetes {aks.kubernetes_version}, tier {cfg.profile.aks_tier}"),
@@ -51,36 +54,43 @@ def access(ctx: Context) -> Section | None:
         "inside it comes from Azure RBAC roles on the cluster or on one namespace.\n\n" + table(("Fact", "Value"), rows)
     )
     facts += _namespaces(ctx) + _partner_groups(ctx)
+    rg_cluster = f"--resource-group {rg} --name {cluster}"
     steps = (
         *_grant(ctx),
         Step(
             title="Install kubectl and kubelogin",
-            owner="partner",
+            who="partner engineer",
+            where=MACHINE,
             why="The kubeconfig of a cluster without local accounts calls kubelogin to fetch an Entra ID token.",
-            command="az aks install-cli",
-            result="kubectl and kubelogin are installed; `kubelogin --version` prints its version.",
+            command=Shell("az aks install-cli\nkubelogin --version"),
+            expected=Outcome("kubectl and kubelogin are installed; the second line prints kubelogin's version."),
             rollback="nothing to undo on the platform side.",
         ),
         Step(
             title="Get the cluster credentials",
-            owner="partner",
+            who="partner engineer",
+            where=MACHINE,
             why="Writes a kubeconfig entry without any secret in it, naming the API server's public name (it "
-            "resolves to the private address; the private name resolves only inside the environment), then "
-            "switches it to the Azure CLI's sign-in (use `-l workloadidentity` instead in pipelines).",
-            command=f"az aks get-credentials --resource-group {rg} --name {cluster} --public-fqdn "
-            "--overwrite-existing\n"
-            "kubelogin convert-kubeconfig -l azurecli",
-            result=f'`Merged "{cluster}" as current context` in your kubeconfig.',
+            "resolves to the private address, so kubectl itself answers only inside the environment and the peered "
+            "hub), then switches it to the Azure CLI's sign-in (a pipeline on the hub agents uses "
+            "`-l workloadidentity` instead).",
+            command=Shell(
+                f"az aks get-credentials {rg_cluster} --public-fqdn --overwrite-existing\n"
+                "kubelogin convert-kubeconfig -l azurecli"
+            ),
+            expected=Outcome(f'`Merged "{cluster}" as current context` in your kubeconfig.'),
             rollback=f"{code(f'kubectl config delete-context {cluster}')}.",
         ),
         Step(
-            title="Run kubectl against the private API server",
-            owner="partner",
-            why="From a machine in the shared hub (a pipeline on the build agents) kubectl works directly. From "
-            "anywhere else, `az aks command invoke` runs the command through the Azure API (the partner's custom "
-            "command-invoke role); kubectl then runs with the caller's own Kubernetes rights:",
-            command=f'az aks command invoke --resource-group {rg} --name {cluster} --command "kubectl get namespaces"',
-            result="a line ending in `exitcode=0`, then the namespaces you may list.",
+            title="Run kubectl through the Azure API",
+            who="partner engineer",
+            where=MACHINE,
+            why="From anywhere, `az aks command invoke` runs kubectl in the cluster through the Azure API (the "
+            "customer's custom command-invoke role); kubectl then runs with your own Kubernetes rights. Inside the "
+            f"hub (a pipeline on {code(agents)}) kubectl works directly with the credentials of step "
+            f"{len(_grant(ctx)) + 2}.",
+            command=Shell(f'az aks command invoke {rg_cluster} --command "kubectl get namespaces"'),
+            expected=Outcome("a line ending in `exitcode=0`, then the namespaces you may list."),
             rollback="nothing to undo, this only reads.",
         ),
         *_check(ctx),
@@ -158,19 +168,17 @@ def _grant(ctx: Context) -> list[Step]:
         + (f"    icm710Systems: [{', '.join(p.icm710_systems)}]\n" if p.icm710_systems else "")
         for p in cfg.partners
     )
-    return [
-        Step(
-            title="Register the partner's Entra ID group",
-            owner="platform team",
-            why="The partner names its Entra ID group (object id), the apps it works on and the ICM 7.10 systems "
-            f"whose hosts it signs in to; add it under {code('caas:partners')} in {ctx.source}"
-            + (" (currently):\n\n" + fence("caas:partners:\n" + partners.rstrip(), "yaml") if partners else ":"),
-            command=f"pulumi up --stack {ctx.qualified}",
-            result=f"the update adds the group's role assignments: {cluster}Reader plus the login role per host of "
-            "its systems.",
-            rollback="remove the entry and deploy again; the assignments are deleted.",
-        )
-    ]
+    return through_deploy(
+        ctx,
+        ctx.stack,
+        title=f"Register the partner's Entra ID group in {ctx.stack}",
+        why="The partner names its Entra ID group (object id), the apps it works on and the ICM 7.10 systems "
+        f"whose hosts it signs in to; add it under {code('caas:partners')} in {code(ctx.stack_path(ctx.stack))}"
+        + (" (currently):\n\n" + fence("caas:partners:\n" + partners.rstrip(), "yaml") if partners else ":"),
+        branch=f"access/{ctx.stack}-partners",
+        effect=f"the group's role assignments are added ({cluster}Reader plus the login role per host of its "
+        "systems); removing an entry deletes them",
+    )
 
 
 def _check(ctx: Context) -> list[Step]:
@@ -185,34 +193,52 @@ def _check(ctx: Context) -> list[Step]:
     return [
         Step(
             title="Check your rights in a namespace",
-            owner="partner",
+            who="partner engineer",
+            where=MACHINE,
             why=f"In {cfg.environment} your group may {'change' if writes else 'only read'} what runs in its "
             f"namespaces, for example {code(namespace)}:",
-            command=f"az aks command invoke --resource-group {derive(cfg).names.resource('resource_group')} "
-            f"--name {derive(cfg).names.resource('aks')} \\\n"
-            f'  --command "kubectl auth can-i patch deployments --namespace {namespace}"',
-            result=f"after the `exitcode=0` line, `{'yes' if writes else 'no'}`.",
+            command=Shell(
+                f"az aks command invoke --resource-group {derive(cfg).names.resource('resource_group')} "
+                f"--name {derive(cfg).names.resource('aks')} \\\n"
+                f'  --command "kubectl auth can-i patch deployments --namespace {namespace}"'
+            ),
+            expected=Outcome(f"after the `exitcode=0` line, `{'yes' if writes else 'no'}`."),
             rollback="nothing to undo, this only reads.",
         )
     ]
 
 
 def _hosts(ctx: Context) -> list[Step]:
-    """A partner signs in to one of its ICM 7.10 hosts with Entra ID through the hub's Bastion."""
+    """A partner signs in to one of its ICM 7.10 hosts with Entra ID through the hub's Bastion and checks which host
+    it is on: the file cloud-init writes (caas/cloud_init.py)."""
     spec = derive(ctx.cfg).access
     mine = [a for a in partner_facts(spec) if a.hosts] if spec is not None else []
     if spec is None or not mine:
         return []
     ssh = next(c for c in mine[0].connections if c.command.startswith("az network bastion ssh"))
+    vm = mine[0].hosts[0]
+    host = next(h for h in icm710.hosts(ctx.cfg) if h.vm == vm)
+    icm = ctx.cfg.icm710
+    assert icm is not None  # hosts exist only with caas:icm710
+    environment_file = "\n".join(
+        [
+            f"ICM_ENVIRONMENT={ctx.cfg.environment}",
+            f"ICM_SYSTEM={host.system}",
+            f"ICM_ROLE={host.role}",
+            f"IS_SHARE={icm.share_path}",
+        ]
+    )
     return [
         Step(
             title="Sign in to an ICM 7.10 host",
-            owner="partner",
-            why=f"With your Entra ID account ({code(spec.host_login)}: no sudo, no SSH key), through the hub's "
-            "Bastion; needs the Azure CLI's extensions `bastion` and `ssh` (`az extension add --name bastion`, then "
-            "`--name ssh`):",
-            command=ssh.command,
-            result="a shell on the host as your Entra ID user principal name.",
-            rollback="`exit`; nothing to undo.",
+            who="partner engineer",
+            where=f"{MACHINE}, through the hub's Bastion {code(spec.bastion)} to the host {code(vm)}",
+            why=f"With your Entra ID account ({code(spec.host_login)}: no sudo, no SSH key). Needs the Azure CLI's "
+            "extensions `bastion` and `ssh` (the first line). In the session, check which host you are on:",
+            command=Shell(
+                f"az extension add --name bastion && az extension add --name ssh\n{ssh.command}\ncat {ENVIRONMENT_FILE}"
+            ),
+            expected=Output(environment_file),
+            rollback="`exit`; nothing changes on the host.",
         )
     ]

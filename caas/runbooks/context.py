@@ -1,12 +1,18 @@
-"""What a runbook is generated from: the stack's model, the shared stack's and the project's other stacks."""
+"""What a runbook is generated from: the stack's model, the shared stack's, the project's other stacks, the
+delivery facts (pool, service connections, Azure DevOps environments) and the pipeline definitions."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from caas.config import ConfigError, EstateConfig
+from caas.delivery import Delivery, delivery
+from caas.pipeline_vars import PipelineDefinition, folder_of, pipeline_definitions
 from caas.plan import Project
+
+MACHINE = "their own machine, Azure CLI signed in with their Entra ID account (`az login`)"
 
 
 @dataclass(frozen=True)
@@ -19,10 +25,23 @@ class Context:
     org: str | None  # the Pulumi organisation, when the stack files name it (caas:sharedStack)
     shared: EstateConfig | None  # environment stacks: the model of the shared stack they reference
     peers: Mapping[str, EstateConfig] = field(default_factory=dict)  # the project's other environments, by stack
+    delivery: Delivery | None = None  # who deploys from where (caas.delivery); None without a shared stack file
+    pipelines: tuple[PipelineDefinition, ...] = ()  # the Azure DevOps pipelines of this customer folder
+    root: Path | None = None  # the repository (pipeline files are read from it)
+    folder: str = "."  # the customer folder inside the repository ('.': the root)
 
     @property
     def source(self) -> str:
         return f"Pulumi.{self.stack}.yaml"
+
+    @property
+    def dir_flag(self) -> str:
+        """What every `python -m caas` command of this folder needs after its subcommand."""
+        return "" if self.folder == "." else f" --dir {self.folder}"
+
+    def stack_path(self, stack: str) -> str:
+        """A stack file as git names it from the repository's root."""
+        return f"Pulumi.{stack}.yaml" if self.folder == "." else f"{self.folder}/Pulumi.{stack}.yaml"
 
     @property
     def qualified(self) -> str:
@@ -47,6 +66,21 @@ class Context:
         stack = self.shared_qualified if shared else self.qualified
         return f"pulumi stack output {name} --stack {stack}" + (" --json" if as_json else "")
 
+    # -- where a step runs, in the model's names --
+
+    def pipeline(self, stem: str) -> PipelineDefinition | None:
+        """The pipeline running ``<stem>.yml``, when this folder has one."""
+        return next((p for p in self.pipelines if p.path.rsplit("/", 1)[-1] == f"{stem}.yml"), None)
+
+    def on_agents(self, pipeline: PipelineDefinition) -> str:
+        assert self.delivery is not None
+        pool = self.delivery.agent_pool
+        return f"a hub build agent (pool `{pool}`) through the pipeline `{pipeline.name}` (`{pipeline.path}`)"
+
+    def devops_ui(self) -> str:
+        assert self.delivery is not None
+        return f"the Azure DevOps web UI, {self.delivery.organization_url}/{self.delivery.devops_project}"
+
 
 def context(project: Project, stack: str) -> Context:
     """Load the stack (and the shared stack it references, when its file is in the same project)."""
@@ -58,8 +92,19 @@ def context(project: Project, stack: str) -> Context:
         same_project = len(parts) < 2 or parts[-2] == project.name
         if same_project and project.stack_file(parts[-1]).exists():
             shared, _, _ = project.load(parts[-1])
-    peers = {name: m for name, m in _models(project).items() if not m.is_shared and name != stack}
-    return Context(cfg, stack, project.name, org, shared, peers)
+    models = _models(project)
+    peers = {name: m for name, m in models.items() if not m.is_shared and name != stack}
+    facts = _delivery(models | {stack: cfg}, project)
+    pipelines = tuple(pipeline_definitions(project, facts.customer)) if facts is not None else ()
+    return Context(
+        cfg, stack, project.name, org, shared, peers, facts, pipelines, project.program.parent, folder_of(project)
+    )
+
+
+def _delivery(models: dict[str, EstateConfig], project: Project) -> Delivery | None:
+    if "shared" not in models or models["shared"].devops is None or models["shared"].build_agents is None:
+        return None
+    return delivery(models, project.name)
 
 
 def _org(project: Project, cfg: EstateConfig) -> str | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from caas.runbooks.context import Context
-from caas.runbooks.markdown import Section, Step, code, fence, table
+from caas.runbooks.changes import through_deploy
+from caas.runbooks.context import MACHINE, Context
+from caas.runbooks.markdown import Outcome, Section, Shell, Step, Ui, code, fence, table
+from caas.sections.compute import Route
 from caas.specs import derive
 
 BACKENDS = {
@@ -36,80 +38,128 @@ def dns_and_certificates(ctx: Context) -> Section | None:
         f"the Key Vault {code(vault)} by name. {state}\n\n"
         + table(("Hostname", "Serves", "Certificate in the Key Vault", "Reachable from"), rows)
     )
-    files = "\n".join(f"{r.hostname}.pfx  ->  {r.certificate}" for r in routes)
-    imports = "\n".join(
-        f"az keyvault certificate import --vault-name {vault} --name {r.certificate} \\\n"
-        f'  --file {r.hostname}.pfx --password "$PFX_PASSWORD"'
-        for r in routes
-    )
-    names = sorted({r.certificate for r in routes})
-    steps = [
-        Step(
-            title="Hand over one certificate per hostname",
-            owner="customer",
-            why="A PFX file per hostname with the full chain and the private key, issued for that hostname (or a "
-            "wildcard covering it). Send the files through the agreed secure file transfer and the PFX password "
-            "by another channel (phone or a password manager share), never together and never by e-mail. "
-            "File and the name it gets in the Key Vault:\n\n" + fence(files, "text"),
-            rollback="the customer revokes a certificate that was sent to the wrong party.",
-        ),
-        Step(
-            title="Import the certificates into the Key Vault",
-            owner="platform team",
-            why=f"{code(vault)} has no public endpoint: run this inside the environment's network (a host reached "
-            "through Bastion, or a pod on the cluster), signed in with Key Vault Certificates Officer on the vault.",
-            command=imports + f'\naz keyvault certificate list --vault-name {vault} --query "[].name" -o tsv | sort',
-            expected="\n".join(names),
-            rollback=f"{code(f'az keyvault certificate delete --vault-name {vault} --name')} with the certificate "
-            "name (it stays recoverable for the vault's soft-delete period).",
-        ),
-    ]
+    steps = _certificates(ctx, routes, vault)
     if not entry.enabled:
-        steps.append(
-            Step(
-                title="Switch the public entry on",
-                owner="platform team",
-                why="Once step 2 lists every certificate, set "
-                f"{code('caas:publicEntry.enabled: true')} (with {code('restrictedSources')}) in {ctx.source}, "
-                "regenerate this runbook and merge both through a pull request; the deploy pipeline applies it. "
-                "Before the merge:",
-                command=f"python -m caas preflight --stack {ctx.stack}",
-                result="no FAIL line (the public entry line names the certificates the gateway will read); after "
-                "the merge the pipeline's update creates the Application Gateway, its public IP and WAF policies, "
-                "and this runbook names the address to put in DNS.",
-                rollback=f"set {code('caas:publicEntry.enabled: false')} through a pull request; the pipeline "
-                "removes the gateway.",
-            )
+        steps += through_deploy(
+            ctx,
+            ctx.stack,
+            title=f"Switch the public entry of {ctx.stack} on",
+            why="Once every certificate is in the vault, set "
+            f"{code('caas:publicEntry.enabled: true')} (with {code('restrictedSources')}) in "
+            f"{code(ctx.stack_path(ctx.stack))} and regenerate this runbook "
+            f"({code(f'python -m caas runbook{ctx.dir_flag} --stack {ctx.stack}')}) in the same commit; preflight "
+            "names the certificates the gateway will read.",
+            branch=f"entry/{ctx.stack}-public-entry",
+            effect="the Application Gateway, its public IP and WAF policies are created",
         )
     else:
-        records = table(
-            ("Name", "Type", "Value"), ((r.hostname, "A", "the address the first command prints") for r in routes)
-        )
-        steps.append(
-            Step(
-                title="Create the DNS records",
-                owner="customer",
-                why="One A record per hostname, all pointing at the gateway's public address:\n\n" + records,
-                command=f"{ctx.output('publicIpAddress')}\n" + "\n".join(f"dig +short {r.hostname}" for r in routes),
-                result="every `dig` prints the same address as the stack output.",
-                rollback="delete the records (or point them back to where they pointed before).",
-            )
-        )
+        steps += _dns_records(ctx, routes)
     if any(r.restricted for r in routes):
         snippet = "caas:publicEntry:\n  restrictedSources:\n" + "".join(
             f"    - {r}\n" for r in entry.restricted_sources
         )
-        steps.append(
-            Step(
-                title="Allow the partner's egress addresses to edit, back office and IOM",
-                owner="platform team",
-                why="The restricted hostnames answer only the ranges in "
-                f"{code('caas:publicEntry.restrictedSources')}. The partner names its public egress ranges; add "
-                f"them in {ctx.source} (currently):\n\n" + fence(snippet.rstrip(), "yaml"),
-                command=f"pulumi up --stack {ctx.qualified}",
-                result="the update changes the WAF policy's custom rule only; the partner's requests to the "
-                "restricted hostnames stop getting HTTP 403.",
-                rollback="remove the ranges and deploy again.",
-            )
+        steps += through_deploy(
+            ctx,
+            ctx.stack,
+            title="Allow the partner's egress addresses to edit, back office and IOM",
+            why="The restricted hostnames answer only the ranges in "
+            f"{code('caas:publicEntry.restrictedSources')}. The partner names its public egress ranges; add "
+            f"them in {code(ctx.stack_path(ctx.stack))} (currently):\n\n" + fence(snippet.rstrip(), "yaml"),
+            branch=f"entry/{ctx.stack}-restricted-sources",
+            effect="only the WAF policy's custom rule changes; the partner's requests to the restricted hostnames "
+            "stop getting HTTP 403",
         )
     return Section("dns-and-certificates", "DNS and certificates", facts, tuple(steps))
+
+
+def _certificates(ctx: Context, routes: list[Route], vault: str) -> list[Step]:
+    """The customer checks and hands over one PFX per certificate; the platform engineer imports it through the
+    certificates pipeline, the one path into the private vault (a hub agent, as the deployer)."""
+    by_certificate = {r.certificate: r.hostname for r in routes}
+    files = "\n".join(f"{host}.pfx  ->  {name}" for name, host in by_certificate.items())
+    first_name, first_host = next(iter(by_certificate.items()))
+    steps = [
+        Step(
+            title="Check and hand over one certificate per hostname",
+            who="customer",
+            where="their own machine, with OpenSSL",
+            why="A PFX file per certificate with the full chain and the private key, issued for its hostname (or a "
+            "wildcard covering it). Send the files through the agreed secure file transfer and the PFX password by "
+            "another channel (phone or a one-time password-manager share), never together and never by e-mail. "
+            "File and the name it gets in the Key Vault:\n\n" + fence(files, "text") + "\nCheck each file first:",
+            command=Shell(
+                f"openssl pkcs12 -in {first_host}.pfx -nokeys -passin env:PFX_PASSWORD "
+                "| openssl x509 -noout -subject -enddate"
+            ),
+            expected=Outcome(f"a subject naming {code(first_host)} (or its wildcard) and an end date months ahead."),
+            rollback="revoke a certificate that was sent to the wrong party.",
+        )
+    ]
+    pipeline = ctx.pipeline("certificates")
+    if pipeline is None or ctx.delivery is None:
+        return steps
+    env = ctx.cfg.environment
+    d = ctx.delivery
+    gated = d.environment(env)
+    steps += [
+        Step(
+            title="Upload the PFX files as secure files",
+            who="platform engineer",
+            where=ctx.devops_ui(),
+            why="Secure files are encrypted in Azure DevOps and reach an agent only for the run that uses them; "
+            f"{code(pipeline.name)} must be permitted to use each (asked once on its first run).",
+            command=Ui(f"Pipelines → Library → Secure files → + Secure file → {first_host}.pfx (and each other file)."),
+            expected=Outcome("each file is listed under Secure files."),
+            rollback="delete the secure file (Library → Secure files → the file → Delete).",
+        ),
+        Step(
+            title=f"Import the certificates into {vault}",
+            who="platform engineer",
+            where=ctx.on_agents(pipeline) + ", as the deployer through " + code(d.service_connection),
+            why=f"{code(vault)} has no public endpoint: only the hub's agents and the environment reach it. The "
+            "deployer holds Key Vault Certificates Officer on it (certificates only, no secrets or keys). One run "
+            "per certificate; the password is a secret variable of the run, never printed"
+            + (f"; {code(gated.name)} asks a customer approver first" if gated.gated else "")
+            + ".",
+            command=Ui(
+                f"Pipelines → {pipeline.name} → Run pipeline → environment: {env.capitalize()}, certificate: "
+                f"{first_name}, secureFile: {first_host}.pfx → Variables → pfxPassword (Keep this value secret) → Run."
+            ),
+            expected=Outcome(
+                "the job ends green; its last lines list the certificate names in the vault: "
+                + ", ".join(code(n) for n in sorted(by_certificate))
+                + " once every file is imported."
+            ),
+            rollback="the vault keeps the certificate's earlier versions; "
+            f"{code(f'az keyvault certificate delete --vault-name {vault} --name {first_name}')} "
+            "from a run on the same pool removes a wrong one (recoverable for the vault's soft-delete period). "
+            "Renewal is another import under the same name; the gateway picks it up within four hours.",
+        ),
+    ]
+    return steps
+
+
+def _dns_records(ctx: Context, routes: list[Route]) -> list[Step]:
+    records = table(
+        ("Name", "Type", "Value"), ((r.hostname, "A", "the gateway's address (step before)") for r in routes)
+    )
+    return [
+        Step(
+            title="Read the gateway's public address",
+            who="platform engineer",
+            where=f"{MACHINE} (reader of the stack's state)",
+            why="The address every public hostname points at; send it to the customer.",
+            command=Shell(ctx.output("publicIpAddress")),
+            expected=Outcome("one IPv4 address."),
+            rollback="nothing to undo, this only reads.",
+        ),
+        Step(
+            title="Create the DNS records",
+            who="customer",
+            where="their DNS provider's console, then any machine",
+            why="One A record per hostname, all pointing at the gateway's public address:\n\n" + records,
+            command=Shell("\n".join(f"dig +short {r.hostname}" for r in routes)),
+            expected=Outcome("every `dig` prints the address of the step before."),
+            rollback="delete the records (or point them back to where they pointed before).",
+        ),
+    ]

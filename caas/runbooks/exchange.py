@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from caas.runbooks.context import Context
-from caas.runbooks.markdown import Section, Step, code, fence, table
+from caas.runbooks.changes import through_deploy
+from caas.runbooks.context import MACHINE, Context
+from caas.runbooks.markdown import Outcome, Section, Shell, Step, code, fence, table
 from caas.sections.connectivity import SSH_KEY_TYPES, SftpEndpoint, SftpService, SshPublicKey
 from caas.specs import derive
 
@@ -86,33 +87,40 @@ def _steps(ctx: Context, service: SftpService, endpoint: SftpEndpoint) -> list[S
     return [
         Step(
             title="Create a key pair and hand over the public key",
-            owner="partner",
+            who="partner engineer",
+            where=MACHINE,
             why="Azure's SFTP accepts ECDSA (nistp256, nistp384) and RSA keys, not Ed25519. Send the `.pub` file to "
-            "the platform team with your public egress addresses; the private key never leaves your machine.",
-            command=f'ssh-keygen -t ecdsa -b 256 -C "{ctx.cfg.customer.code}-{env}-sftp" -f {keyfile}\n'
-            f"ssh-keygen -lf {keyfile}.pub",
-            result="the key's fingerprint (`256 SHA256:…`); the platform team compares it with the one they register.",
+            "the platform engineer with your public egress addresses; the private key never leaves your machine.",
+            command=Shell(
+                f'ssh-keygen -t ecdsa -b 256 -C "{ctx.cfg.customer.code}-{env}-sftp" -f {keyfile}\n'
+                f"ssh-keygen -lf {keyfile}.pub"
+            ),
+            expected=Outcome(
+                "the key's fingerprint (`256 SHA256:…`); it appears under Keys on record once registered."
+            ),
             rollback="delete the key pair; nothing was registered yet.",
         ),
-        Step(
-            title="Register the key and the partner's addresses",
-            owner="platform team",
-            why=f"In Pulumi.shared.yaml add the key under {code(f'caas:sftp.users.{env}.sshPublicKeys')} and the "
-            f"egress ranges under {code('caas:sftp.allowedSourceRanges')} (keys shortened here):\n\n"
-            + fence(snippet.rstrip(), "yaml"),
-            command=f"pulumi up --stack {ctx.shared_qualified}",
-            result="the update changes the local user's keys (and the account's network rules); "
-            "regenerated runbooks list the new key's fingerprint under Keys on record.",
-            rollback="remove the key (or range) and deploy again; the user keeps its other keys.",
+        *through_deploy(
+            ctx,
+            "shared",
+            title=f"Register the {env} SFTP key and the partner's addresses",
+            why=f"In {code(ctx.stack_path('shared'))} add the key under "
+            f"{code(f'caas:sftp.users.{env}.sshPublicKeys')} and the egress ranges under "
+            f"{code('caas:sftp.allowedSourceRanges')} (keys shortened here):\n\n" + fence(snippet.rstrip(), "yaml"),
+            branch=f"sftp/{env}-keys",
+            effect="the local user's keys (and the account's network rules) change",
         ),
         Step(
             title="Log in and create the folders",
-            owner="partner",
+            who="partner engineer",
+            where=MACHINE,
             why="Check the host key against Microsoft's published list (Host keys for SFTP support for Azure Blob "
             "Storage) on first connect. Housekeeping applies to the two folders only.",
-            command=f"sftp -i {keyfile} {login}\nmkdir import\nmkdir export\nls",
-            result="`ls` lists `export` and `import`. A disconnect right after the key exchange "
-            "(`Received disconnect … 11`) means your source address is not in the allowed ranges.",
+            command=Shell(f"sftp -i {keyfile} {login}\nmkdir import\nmkdir export\nls"),
+            expected=Outcome(
+                "`ls` lists `export` and `import`. A disconnect right after the key exchange "
+                "(`Received disconnect … 11`) means your source address is not in the allowed ranges."
+            ),
             rollback="`rmdir import` and `rmdir export` while they are empty.",
         ),
     ]

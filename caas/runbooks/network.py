@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from caas.runbooks.context import Context
-from caas.runbooks.markdown import Section, Step, code, table
+from caas.runbooks.context import MACHINE, Context
+from caas.runbooks.markdown import Outcome, Output, Section, Shell, Step, Ui, code, table
 from caas.specs import derive
 
 PARAMETERS = {
@@ -63,22 +63,28 @@ def network(ctx: Context) -> Section | None:
         "read by the platform team and given to the partner's network engineer out of band (a phone call or a "
         "one-time password-manager share).\n"
     )
+    device = "the partner's VPN device (its management console)"
     steps = [
         Step(
             title="Confirm the partner's sheet",
-            owner="partner",
+            who="partner engineer",
+            where=device,
             why=f"Check each row of the partner's sheet against the device. Changes go into {code('caas:vpn.sites')} "
-            f"in {ctx.source} and are deployed before the tunnel is configured.",
-            result="the partner confirms device address and ranges per site in writing.",
+            f"in {code(ctx.stack_path(ctx.stack))} (a stack change like any other) before the tunnel is configured.",
+            command=Ui("the device's site-to-site VPN settings: public address and protected ranges per site."),
+            expected=Outcome("the partner confirms device address and ranges per site in writing."),
             rollback="nothing to undo.",
         ),
         Step(
             title="Give the partner our sheet",
-            owner="platform team",
+            who="platform engineer",
+            where=f"{MACHINE} (reader of the stack's state)",
             why="The parameters above, plus the gateway's public addresses as deployed:",
-            command=f"pulumi stack output vpn --stack {ctx.qualified} --json",
-            result=f"the JSON lists {2 if plan.active_active else 1} `gatewayPublicIps` and, per site, "
-            "`sharedKeySource`: where the key is kept, never the key.",
+            command=Shell(ctx.output("vpn", as_json=True)),
+            expected=Outcome(
+                f"the JSON lists {2 if plan.active_active else 1} `gatewayPublicIps` and, per site, "
+                "`sharedKeySource`: where the key is kept, never the key."
+            ),
             rollback="nothing to undo, this only reads.",
         ),
     ]
@@ -86,30 +92,44 @@ def network(ctx: Context) -> Section | None:
         connection = derive(cfg).names.resource("connection", site.name)
         if configured_key:
             read = f"pulumi config get --path caas:secrets.vpnSharedKey --stack {ctx.qualified}"
-            where = "wherever the stack's secrets can be decrypted"
+            where = f"{MACHINE}, in a clone of the repository (decrypts the stack's secrets)"
         else:
-            secret = plan.key_secret_name(site.name)
-            read = f"az keyvault secret show --vault-name {vault} --name {secret} --query value -o tsv"
-            where = "on a host inside the environment's network (through Bastion), with Key Vault Secrets User"
+            # The connection's key through ARM: no line of sight to the private vault needed.
+            read = (
+                f"az network vpn-connection shared-key show --resource-group {rg} --connection-name {connection} "
+                "--query value -o tsv"
+            )
+            where = f"{MACHINE} (Network Contributor or more on {code(rg)})"
         steps += [
             Step(
                 title=f"Exchange the pre-shared key of site {site.name}",
-                owner="platform team",
-                why=f"Read it {where}, and tell it to the partner's network engineer by phone or a one-time share:",
-                command=read,
-                result="the key, printed once on your terminal; clear the terminal afterwards.",
+                who="platform engineer",
+                where=where,
+                why="Tell it to the partner's network engineer by phone or a one-time share, never in a mail:",
+                command=Shell(read),
+                expected=Outcome("the key, printed once on your terminal; clear the terminal afterwards."),
                 rollback="if it was exposed, rotate it (docs/connectivity.md) and exchange the new one.",
             ),
             Step(
-                title=f"Bring up the tunnel of site {site.name}",
-                owner="partner",
-                why="Configure the device with our sheet and the key: one tunnel per gateway address, IKEv2, "
-                "route-based, DPD on. Then the platform team checks the connection:",
-                command=f"az network vpn-connection show --resource-group {rg} --name {connection} "
-                "--query connectionStatus -o tsv",
-                expected="Connected",
-                rollback="disable the tunnel on the device; on Azure's side remove the site from "
-                f"{code('caas:vpn.sites')} and deploy.",
+                title=f"Configure the tunnel of site {site.name}",
+                who="partner engineer",
+                where=device,
+                why="Our sheet and the key: one tunnel per gateway address, IKEv2, route-based, DPD on.",
+                command=Ui("the device's site-to-site VPN settings: a tunnel per address of our sheet, with the key."),
+                expected=Outcome("the device shows the IKE and IPsec security associations up."),
+                rollback="disable the tunnel on the device.",
+            ),
+            Step(
+                title=f"Check the connection of site {site.name}",
+                who="platform engineer",
+                where=MACHINE,
+                why="Azure's side of the tunnel:",
+                command=Shell(
+                    f"az network vpn-connection show --resource-group {rg} --name {connection} "
+                    "--query connectionStatus -o tsv"
+                ),
+                expected=Output("Connected"),
+                rollback=f"on Azure's side, remove the site from {code('caas:vpn.sites')} (a stack change).",
             ),
         ]
     return Section("network", "Network (site-to-site VPN)", facts, tuple(steps))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from caas import datajobs
 from caas.config import EstateConfig
-from caas.runbooks.context import Context
-from caas.runbooks.markdown import Section, Step, code, table
+from caas.runbooks.context import MACHINE, Context
+from caas.runbooks.markdown import Outcome, Output, Section, Shell, Step, Ui, code, table
 from caas.specs import derive
 
 # The CanNotDelete lock the foundation puts on every protected resource group (components/foundation.py).
@@ -23,8 +24,8 @@ def data_and_recovery(ctx: Context) -> Section | None:
     data = derive(cfg).data_model
     if data is None:
         return None
-    facts = "\n".join([_rules(ctx), _databases(ctx), _retention(cfg), _objectives(cfg), _alerts(cfg)])
-    steps = [*_refresh(ctx), *_restore(cfg), *_failover(cfg), _who_is_alerted(cfg)]
+    facts = "\n".join([_rules(ctx), _databases(ctx), _retention(cfg), _dr(ctx), _alerts(cfg)])
+    steps = [*_logins(ctx), *_refresh(ctx), *_restore(ctx), *_failover(cfg), _who_is_alerted(cfg)]
     return Section("data-and-recovery", "Data rules and recovery", facts, tuple(steps))
 
 
@@ -115,17 +116,14 @@ def _retention(cfg: EstateConfig) -> str:
     return "## Backup and retention\n\n" + table(("What", "Kept", "Where and how"), rows)
 
 
-def _objectives(cfg: EstateConfig) -> str:
-    data = derive(cfg).data_model
-    assert data is not None
-    rows = [
-        (WORKLOADS.get(workload, workload), SCENARIOS.get(scenario, scenario), o.rpo or "-", o.rto or "-", o.mechanism)
-        for workload, scenarios in data.objectives.items()
-        for scenario, o in scenarios.items()
-    ]
+def _dr(ctx: Context) -> str:
+    """What disaster recovery covers per workload and scenario (caas.datajobs.dr_markdown, as docs/recovery.md)."""
     return (
-        "## Recovery objectives\n\nISO 8601 durations; `-` means this environment cannot recover from it.\n\n"
-        + table(("Workload", "After", "RPO", "RTO", "How"), rows)
+        "## Disaster recovery\n\n`Covered` is yes where the platform can bring the workload back in that scenario; "
+        "RPO and RTO are ISO 8601 durations, `-` where it cannot. `documented`: from Microsoft's published service "
+        "characteristics; `estimate`: ours, reason in the last column. What is **no** is not covered: the "
+        "workload is rebuilt from the stack and its data is lost or re-delivered.\n\n"
+        + datajobs.dr_markdown(ctx.cfg, ctx.shared)
     )
 
 
@@ -148,128 +146,140 @@ def _alerts(cfg: EstateConfig) -> str:
     )
 
 
+def _logins(ctx: Context) -> list[Step]:
+    """The data identity's database logins, once per environment the data jobs write to (docs/recovery.md)."""
+    d = ctx.delivery
+    if d is None or not (
+        datajobs.sql_logins(ctx.cfg, d.data_identity) or datajobs.postgres_logins(ctx.cfg, d.data_identity)
+    ):
+        return []
+    return [
+        Step(
+            title="Create the data identity's database logins",
+            who="DBA",
+            where=f"{MACHINE} for the statements; a SQL client on a hub build agent or in the environment's network "
+            "to run them (the databases are private)",
+            why=f"Once, after the environment's first deploy: {code(d.data_identity)} signs in to the databases with "
+            "Entra tokens; these statements (per database, as the databases' Entra admin) let it restore and, for the "
+            "uat refresh, pseudonymise and move the copies. The first command prints them:",
+            command=Shell(f"python -m caas datajobs{ctx.dir_flag} --stack {ctx.stack} --format json | jq .logins"),
+            expected=Outcome(
+                "the T-SQL per ICM database (`sql`, `master` included) and the PostgreSQL statements (`postgres`); "
+                "each runs without error."
+            ),
+            rollback=f"{code(f'DROP LOGIN [{d.data_identity}]')} in master (and the users in each database); "
+            "the data jobs then fail at sign-in.",
+        )
+    ]
+
+
 def _refresh(ctx: Context) -> list[Step]:
-    """The receiving environment's runbook holds the refresh: copy inside the source, pseudonymise, move."""
+    """The receiving environment's runbook holds the refresh: the refresh pipeline copies inside the source,
+    pseudonymises with the partner's scripts, moves the copies and drops them."""
     cfg = ctx.cfg
     wanted = derive(cfg).data_rule["receivesFrom"]
     sources = [(name, m) for name, m in sorted(ctx.peers.items()) if m.environment in wanted]  # type: ignore[operator]
-    if not sources or derive(cfg).data_model is None or derive(sources[0][1]).data_model is None:
+    pipeline = ctx.pipeline("refresh-uat")
+    if not sources or pipeline is None or ctx.delivery is None:
         return []
-    source_stack, source = sources[0]
-    assert derive(source).data_model is not None
-    src, dst = derive(source).data_model.sql_mi, derive(cfg).data_model.sql_mi
-    src_rg, dst_rg = derive(source).names.resource("resource_group"), derive(cfg).names.resource("resource_group")
-    pairs = [(src.databases[s], dst.databases[s]) for s in dst.databases if s in src.databases]
-    env, qualified_source = source.environment, ctx.qualify(source_stack)
-    point = "$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%SZ)"
-    copy = "\n".join(
-        f"az sql midb restore --resource-group {src_rg} --mi {src.name} --name {s} --dest-name {s}-refresh "
-        f'--time "{point}"'
-        for s, _ in pairs
-    )
-    move = "\n".join(
-        f"az sql midb delete --resource-group {dst_rg} --mi {dst.name} --name {d} --yes\n"
-        f"az sql midb restore --resource-group {src_rg} --mi {src.name} --name {s}-refresh --dest-name {d} \\\n"
-        f'  --dest-mi {dst.name} --dest-resource-group {dst_rg} --time "{point}"'
-        for s, d in pairs
-    )
-    cleanup = (
-        f"az lock delete --name {LOCK_NAME} --resource-group {src_rg}\n"
-        + "\n".join(
-            f"az sql midb delete --resource-group {src_rg} --mi {src.name} --name {s}-refresh --yes" for s, _ in pairs
-        )
-        + f"\npulumi up --refresh --stack {qualified_source}"
-    )
-    pg_src = derive(source).data_model.postgres
-    pg_dst = derive(cfg).data_model.postgres
-    if pg_src is not None and pg_dst is not None:
-        copy += (
-            f"\naz postgres flexible-server restore --resource-group {src_rg} --name {pg_src.name}-refresh "
-            f'--source-server {pg_src.name} \\\n  --restore-time "{point}"'
-        )
-        cleanup = cleanup.replace(
-            "\npulumi up",
-            f"\naz postgres flexible-server delete --resource-group {src_rg} --name {pg_src.name}-refresh --yes"
-            "\npulumi up",
-        )
-        pairs_pg = [(f"{pg_src.name}-refresh", pg_dst.name)]
-    else:
-        pairs_pg = []
-    copies = ", ".join([*(code(f"{s}-refresh") for s, _ in pairs), *(code(s) for s, _ in pairs_pg)])
-    steps = [
-        Step(
-            title=f"Copy the {env} databases inside {env}",
-            owner="platform team",
-            why=f"Personal data must not leave {env}: the copies are made on {code(src.name)} and pseudonymised "
-            "there first.",
-            command=copy,
-            result=f"the copies {copies} in {code(src_rg)} (a restore takes from minutes to hours).",
-            rollback="step 5 deletes the copies.",
-        ),
-        Step(
-            title="Pseudonymise the copies",
-            owner="partner",
-            why=f"Run the pseudonymisation the customer approved against {copies}, from a machine in {env}'s network.",
-            result="the customer's checks find no personal data in the copies.",
-            rollback="delete the copies (step 5) and start again from step 1.",
-        ),
-        Step(
-            title="Approve the pseudonymised copies",
-            owner="customer",
-            why=f"The customer's data protection officer confirms in writing that the copies may leave {env}.",
-            result="a written approval, filed with the change.",
-            rollback=f"without approval nothing leaves {env}; delete the copies (step 5).",
-        ),
-        Step(
-            title=f"Replace the {cfg.environment} databases",
-            owner="platform team",
-            why=f"Wait 15 minutes after the pseudonymisation so the log backups hold it, then restore the copies "
-            f"into {code(dst.name)} under the names ICM uses. {cfg.environment} is down for ICM meanwhile; afterwards "
-            f"relink ICM's database users to the {cfg.environment} logins as after a first install, and run "
-            f"{code(f'pulumi refresh --stack {ctx.qualified}')}.",
-            command=move,
-            result=f"{', '.join(code(d) for _, d in pairs)} on {code(dst.name)} hold the pseudonymised data."
-            + (
-                f" For IOM, move the pseudonymised database from {code(pairs_pg[0][0])} into {code(pairs_pg[0][1])} "
-                "with pg_dump and pg_restore, from a pipeline on the shared build agents (the only machines that "
-                f"reach both networks), with IOM stopped in {cfg.environment}."
-                if pairs_pg
-                else ""
-            ),
-            rollback=f"restore the previous {cfg.environment} databases to a point in time before this step "
-            f"({code('az sql midb restore')} on {code(dst.name)}, within its {dst.retention_days} days).",
-        ),
-        Step(
-            title=f"Delete the copies in {env}",
-            owner="platform team",
-            why=f"{code(derive(source).names.resource('resource_group'))} carries a delete lock; lift it for the "
-            "deletion under the same change, and let Pulumi put it back.",
-            command=cleanup,
-            result=f"the copies are gone and {code(LOCK_NAME)} is back on the resource group.",
-            rollback=f"{code(f'pulumi up --refresh --stack {qualified_source}')} restores the lock if it is missing.",
-        ),
-    ]
-    return steps
-
-
-def _restore(cfg: EstateConfig) -> list[Step]:
-    data = derive(cfg).data_model
-    assert data is not None
-    mi, rg = data.sql_mi, derive(cfg).names.resource("resource_group")
-    database = mi.databases.get("live") or next(iter(mi.databases.values()))
+    source = sources[0][1]
+    src, dst = derive(source).data_model, derive(cfg).data_model
+    assert src is not None and dst is not None
+    env, d = source.environment, ctx.delivery
+    copies = ", ".join(code(f"{db}{datajobs.COPY_SUFFIX}") for db in src.sql_mi.databases.values())
     return [
         Step(
-            title="Restore an ICM database to a point in time",
-            owner="platform team",
-            why=f"A restore never overwrites: it creates a new database next to the damaged one (here {code(database)} "
-            "as it was an hour ago); ICM is switched to it, or data is copied back from it.",
-            command=f"az sql midb restore --resource-group {rg} --mi {mi.name} --name {database} "
-            f"--dest-name {database}-restored \\\n  --time \"$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)\"",
-            result=f"the database {code(f'{database}-restored')} on {code(mi.name)}.",
-            rollback=code(f"az sql midb delete --resource-group {rg} --mi {mi.name} --name {database}-restored --yes")
-            + (" (the resource group's delete lock must be lifted for it)" if cfg.profile.protect else "")
-            + ".",
-        )
+            title="Write the pseudonymisation scripts",
+            who="partner engineer",
+            where=f"{MACHINE}, in a clone of the repository",
+            why=f"The run executes the partner's ICM script (T-SQL) against the copies {copies} and the IOM script "
+            f"(psql) against the copy of {code(src.postgres.name if src.postgres else '-')}, inside {env}, before "
+            "anything leaves it. They must also cover what the run does not (docs/recovery.md): search index "
+            "rebuild, ICM's domain and site settings, IOM's environment-specific configuration. Commit them through "
+            "a pull request like any change; the run takes their repository paths.",
+            command=Shell("git ls-files '*.sql'"),
+            expected=Outcome("the two scripts are on `main`."),
+            rollback="nothing ran yet.",
+        ),
+        Step(
+            title=f"Approve the copy of {env}'s data",
+            who="customer",
+            where="in writing, filed with the change",
+            why=f"The customer's data protection officer confirms that the scripts pseudonymise all personal data; "
+            f"only then may a copy leave {env} ({code('caas:dataProtection')}).",
+            command=Ui("the change request: attach both scripts and the written approval."),
+            expected=Outcome("a written approval naming both scripts."),
+            rollback=f"without approval nothing leaves {env}.",
+        ),
+        Step(
+            title=f"Run the {cfg.environment} refresh",
+            who="platform engineer",
+            where=ctx.on_agents(pipeline) + f", as {code(d.data_identity)} through {code(d.data_service_connection)}",
+            why=f"Stages: Approve (on {code(d.environment(env).name)}, a customer approver), CopyInsidePrd, "
+            f"Pseudonymise, CopyToUat (replaces {cfg.environment}'s databases: {cfg.environment} is down for ICM "
+            "meanwhile), DropCopy, Iom (pg_dump of the pseudonymised copy, pg_restore into "
+            f"{cfg.environment}), AfterRestore (relinks ICM's users, restarts the applications).",
+            command=Ui(
+                f"Pipelines → {pipeline.name} → Run pipeline → icmScript and iomScript: the scripts' repository "
+                "paths → Run; then the approver approves the Approve stage."
+            ),
+            expected=Outcome(
+                f"every stage green; {', '.join(code(db) for db in dst.sql_mi.databases.values())} on "
+                f"{code(dst.sql_mi.name)} hold the pseudonymised data; the copies are gone from {env}."
+            ),
+            rollback=f"restore {cfg.environment}'s previous databases to a point before the run with the restore "
+            f"pipeline (next step), within {dst.sql_mi.retention_days} days.",
+        ),
+    ]
+
+
+def _restore(ctx: Context) -> list[Step]:
+    """A store to a point in time through the restore pipeline: never overwrites, switching over is a decision."""
+    cfg = ctx.cfg
+    data = derive(cfg).data_model
+    pipeline = ctx.pipeline("restore")
+    if data is None or pipeline is None or ctx.delivery is None:
+        return []
+    d = ctx.delivery
+    mi = data.sql_mi
+    gated = d.environment(cfg.environment)
+    stores = ["icmDatabase"] + (["iomDatabase"] if data.postgres is not None else [])
+    stores += ["vm"] if data.vault is not None and derive(cfg).icm710_hosts else []
+    database = mi.databases.get("live") or next(iter(mi.databases.values()))
+    rg = derive(cfg).names.resource("resource_group")
+    return [
+        Step(
+            title="Restore a store to a point in time",
+            who="platform engineer",
+            where=ctx.on_agents(pipeline) + f", as {code(d.data_identity)} through {code(d.data_service_connection)}",
+            why="A restore never overwrites: it creates the restored store next to the damaged one (an ICM database "
+            f"named {code(database + '-restored-')} plus the run id on {code(mi.name)}, a PostgreSQL server or a "
+            "VM's disks in "
+            f"{code(datajobs.restore_group(cfg))}). Stores here: "
+            + ", ".join(code(s) for s in stores)
+            + ". NFS shares have no backup and are not offered."
+            + (f" {code(gated.name)} asks a customer approver first." if gated.gated else ""),
+            command=Ui(
+                f"Pipelines → {pipeline.name} → Run pipeline → store: icmDatabase, environment: "
+                f"{cfg.environment.capitalize()}, pointInTime: the UTC time before the damage (e.g. "
+                "2026-03-01T10:15:00Z), system: live → Run."
+            ),
+            expected=Outcome(f"stage Verify green: {code(database + '-restored-')} plus the run id is Online."),
+            rollback="delete the restored store once it is no longer needed (for ICM "
+            f"{code(f'az sql midb delete --resource-group {rg} --mi {mi.name} --name')} with its name, from the "
+            "platform engineer's machine).",
+        ),
+        Step(
+            title="Switch ICM to the restored database",
+            who="platform engineer",
+            where=f"{MACHINE}",
+            why="The decision to switch is taken with the customer after Verify. For ICM: stop ICM, delete the damaged "
+            "database, restore the restored one under the original name (a second restore), start ICM; the restore "
+            "pipeline does the restores, this step lists what exists:",
+            command=Shell(f'az sql midb list --resource-group {rg} --mi {mi.name} --query "[].name" -o tsv'),
+            expected=Outcome(f"{code(database)} and the restored copy are listed."),
+            rollback="nothing to undo, this only reads.",
+        ),
     ]
 
 
@@ -287,12 +297,15 @@ def _failover(cfg: EstateConfig) -> list[Step]:
     return [
         Step(
             title=f"Fail the ICM databases over to {failover.region}",
-            owner="platform team",
+            who="platform engineer",
+            where=MACHINE,
             why=f"Azure fails over by itself after {failover.grace_minutes} minutes of outage; run this for a drill "
             "or to fail over sooner. ICM keeps its connection string: the listener follows the primary.",
-            command=f"az sql instance-failover-group set-primary --resource-group {dr_rg} "
-            f"--location {failover.region} {group}\n{check} --query replicationRole -o tsv",
-            expected="Primary",
+            command=Shell(
+                f"az sql instance-failover-group set-primary --resource-group {dr_rg} "
+                f"--location {failover.region} {group}\n{check} --query replicationRole -o tsv"
+            ),
+            expected=Output("Primary"),
             rollback=f"fail back from the primary region: {code(f'{back} {group}')}.",
         )
     ]
@@ -304,11 +317,14 @@ def _who_is_alerted(cfg: EstateConfig) -> Step:
     rg = derive(cfg).names.resource("resource_group")
     return Step(
         title="Check who is alerted",
-        owner="customer",
+        who="platform engineer",
+        where=MACHINE,
         why="The action group sends every alert and budget warning of this environment; the list comes from "
-        f"{code('caas:monitoring.emails')} in the stack file.",
-        command=f"az monitor action-group show --resource-group {rg} --name {data.action_group_name} "
-        '--query "emailReceivers[].emailAddress" -o tsv',
-        expected="\n".join(cfg.monitoring.emails),
-        rollback="nothing to undo, this only reads; change the list in the stack file and deploy.",
+        f"{code('caas:monitoring.emails')} in the stack file (changed like any stack setting).",
+        command=Shell(
+            f"az monitor action-group show --resource-group {rg} --name {data.action_group_name} "
+            '--query "emailReceivers[].emailAddress" -o tsv'
+        ),
+        expected=Output("\n".join(cfg.monitoring.emails)),
+        rollback="nothing to undo, this only reads.",
     )

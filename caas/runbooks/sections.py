@@ -18,8 +18,12 @@ from caas.runbooks.markdown import Section, code, render_section
 from caas.runbooks.network import network
 from caas.runbooks.overview import overview
 from caas.runbooks.recovery import data_and_recovery
+from caas.runbooks.shared import agents, bastion, pipelines
 
 SECTIONS: tuple[Callable[[Context], Section | None], ...] = (
+    agents,
+    bastion,
+    pipelines,
     access,
     build_and_release,
     data_exchange,
@@ -46,7 +50,7 @@ def assemble(ctx: Context) -> dict[str, str]:
     if sections:
         readme += ["## Runbooks\n", "\n".join(f"1. [{s.title}]({s.slug}.md)" for s in sections) + "\n"]
         items = [
-            f"- [ ] **{step.owner}**: {step.title} ([{s.title}, step {i}]({s.slug}.md#{anchor(f'{i}. {step.title}')}))"
+            f"- [ ] **{step.who}**: {step.title} ([{s.title}, step {i}]({s.slug}.md#{anchor(f'{i}. {step.title}')}))"
             for s in sections
             for i, step in enumerate(s.steps, 1)
         ]
