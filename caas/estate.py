@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas import estate_compute
+from caas import estate_compute, secret_names
 from caas.specs import EstateSpec
 from caas.specs.access import AccessSpec
 from caas.specs.access import facts as access_facts
@@ -326,7 +326,7 @@ def _databases(
             rg,
             net.subnet_ids["sqlMi"],
             workspace,
-            secrets.values.get("sql-mi-admin-password"),
+            secrets.values.get(secret_names.SQL_MI_ADMIN_PASSWORD),
             dr_site,
         ),
     )
@@ -342,7 +342,7 @@ def _databases(
                 net.subnet_ids["postgres"],
                 net.dns_zone_ids["postgres"],
                 workspace,
-                secrets.values["postgres-admin-password"],
+                secrets.values[secret_names.POSTGRES_ADMIN_PASSWORD],
             ),
         )
     return icm_db, iom_db

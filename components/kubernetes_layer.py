@@ -44,7 +44,7 @@ class DatabaseFacts:
 
     sql_host: pulumi.Input[str] | None = None
     # system -> database; ICM signs in with the SQL login of the same name, which the DBA runbook creates
-    # with the password in Key Vault secret icm-<system>-db-password.
+    # with the password in Key Vault secret secret_names.icm_db_password(system).
     icm_databases: dict[str, str] = field(default_factory=dict)
     postgres_host: pulumi.Input[str] | None = None
     postgres_admin_login: str | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from caas import secret_names
 from caas.model import EstateConfig
 from caas.regions import EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.data import (
@@ -148,16 +149,20 @@ def _secrets(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None) -> dic
     """Key Vault secret name -> content; generated ones come from pulumi-random, the others from caas:secrets."""
     secrets: dict[str, str] = {}
     if not sql_mi.entra_only:
-        secrets["sql-mi-admin-password"] = f"generated: password of the SQL login {sql_mi.admin_login}"
+        secrets[secret_names.SQL_MI_ADMIN_PASSWORD] = f"generated: password of the SQL login {sql_mi.admin_login}"
         for system, database in sql_mi.databases.items():
             # ICM's own SQL login per system; a DBA runbook creates it with this password (icm-as
             # database.jdbcPasswordSecretKeyRef reads it through the workload's Kubernetes Secret).
-            secrets[f"icm-{system}-db-password"] = f"generated: password of ICM's SQL login for {database}"
+            secrets[secret_names.icm_db_password(system)] = f"generated: password of ICM's SQL login for {database}"
     if postgres is not None:
-        secrets["postgres-admin-password"] = f"generated: password of the PostgreSQL login {postgres.admin_login}"
-        secrets["iom-db-password"] = "generated: password of IOM's database user (chart oms.db.passwdSecretKeyRef)"
+        secrets[secret_names.POSTGRES_ADMIN_PASSWORD] = (
+            f"generated: password of the PostgreSQL login {postgres.admin_login}"
+        )
+        secrets[secret_names.IOM_DB_PASSWORD] = (
+            "generated: password of IOM's database user (chart oms.db.passwdSecretKeyRef)"
+        )
         if cfg.secrets.smtp_password is not None:
-            secrets["iom-smtp-password"] = "from caas:secrets.smtpPassword"
+            secrets[secret_names.IOM_SMTP_PASSWORD] = "from caas:secrets.smtpPassword"
     # VPN pre-shared keys are the VPN component's: one per site, stored by it (connectivity area).
     return secrets
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import cast
 
+from caas import secret_names
 from caas.model import Apps, EstateConfig
 from caas.profiles import Environment
 from caas.sections.base import SYSTEMS
@@ -16,9 +17,6 @@ from caas.sections.kubernetes import (
     DNS,
     IMAGE_DEFAULTS,
     INGRESS_NAMESPACE,
-    IOM_ADMIN_SECRET,
-    IOM_DB_SECRET,
-    IOM_SMTP_SECRET,
     MICROSERVICES_SERVICE_ACCOUNT,
     PROJECT_IMAGES,
     QUOTA_DEFAULTS,
@@ -40,7 +38,6 @@ from caas.sections.kubernetes import (
     SyncedSecret,
     Workload,
     helm_fullname,
-    icm_database_secret,
 )
 from caas.specs import data as data_spec
 from caas.specs import network as network_spec
@@ -104,7 +101,7 @@ def workloads(cfg: EstateConfig) -> list[Workload]:
                     app_service_account=f"{helm_fullname(release, 'icm-as')}-sa",
                     hostnames=tuple(hosts[f"{system}.{role}"] for role in ("shop", "backoffice")),
                     web_ports=(8080,),
-                    secrets=(SyncedSecret(icm_database_secret(system), "icm-database", "password"),),
+                    secrets=(SyncedSecret(secret_names.icm_db_password(system), "icm-database", "password"),),
                 )
             )
         result.append(
@@ -119,11 +116,11 @@ def workloads(cfg: EstateConfig) -> list[Workload]:
         )
     if apps.iom:
         secrets = [
-            SyncedSecret(IOM_DB_SECRET, "iom-database", "oms-password"),
-            SyncedSecret(IOM_ADMIN_SECRET, "iom-database", "admin-password"),
+            SyncedSecret(secret_names.IOM_DB_PASSWORD, "iom-database", "oms-password"),
+            SyncedSecret(secret_names.POSTGRES_ADMIN_PASSWORD, "iom-database", "admin-password"),
         ]
         if cfg.kubernetes.iom.smtp is not None and cfg.kubernetes.iom.smtp.user is not None:
-            secrets.append(SyncedSecret(IOM_SMTP_SECRET, "iom-smtp", "password"))
+            secrets.append(SyncedSecret(secret_names.IOM_SMTP_PASSWORD, "iom-smtp", "password"))
         result.append(
             Workload(
                 key="iom",
@@ -313,13 +310,15 @@ def _check_secrets(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         w.key: s.vault_secret
         for w in workloads(cfg)
         for s in w.secrets
-        if s.vault_secret not in data.secrets and s.vault_secret != IOM_SMTP_SECRET  # that one: caas:secrets
+        if s.vault_secret not in data.secrets
+        and s.vault_secret != secret_names.IOM_SMTP_PASSWORD  # that one: caas:secrets
     }
     if data.sql_mi.entra_only and any(key.startswith("icm-") for key in missing):
+        icm_secrets = secret_names.icm_db_password("<system>")
         p.append(
             (
                 "caas:databases.icm.entraOnlyAuthentication",
-                "ICM 11 signs in to its databases with SQL logins (Key Vault secrets icm-<system>-db-password); "
+                f"ICM 11 signs in to its databases with SQL logins (Key Vault secrets {icm_secrets}); "
                 "SQL authentication must stay on while caas:apps.icm11 is true",
             )
         )
