@@ -23,6 +23,7 @@ from caas.specs import kubernetes as kspec
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
 from components import roles
+from components.helm_release import chart_release
 
 core = k8s.core.v1
 meta = k8s.meta.v1
@@ -401,21 +402,14 @@ class AppNamespace(pulumi.ComponentResource):
         """The workload's Helm release of ``chart`` (a key of ``layer.CHARTS``) at its pinned version."""
         spec, w = self._args.spec, self._args.workload
         assert w.release is not None
-        source = layer.CHARTS[chart]
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             f"{self._name}-release",
-            k8s.helm.v3.ReleaseArgs(
-                name=w.release,  # explicit: names derived from it (service accounts) must be predictable
-                chart=source.chart,
-                version=spec.settings.charts.model_dump(by_alias=True)[chart],
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo),
-                namespace=self._ns.metadata.name,
-                values=values,
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=10,
-                timeout=timeout_seconds,
-            ),
+            chart=chart,
+            release=w.release,
+            versions=spec.settings.charts,
+            namespace=self._ns.metadata.name,
+            values=values,
+            timeout_seconds=timeout_seconds,
             opts=self._opts(depends_on=[*self._ready, *depends_on]),
         )
         return self.release

@@ -22,6 +22,7 @@ from caas.sections.base import SYSTEMS
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
 from components.app_namespace import AppNamespace, AppNamespaceArgs, Share
+from components.helm_release import chart_release
 
 core = k8s.core.v1
 meta = k8s.meta.v1
@@ -137,21 +138,14 @@ class ClusterAddon(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        source = layer.CHARTS[chart]
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
-                name=release,
-                chart=source.chart,
-                version=spec.settings.charts.model_dump(by_alias=True)[chart],
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo),
-                namespace=ns.metadata.name,
-                values=values,
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=10,
-                timeout=600,
-            ),
+            chart=chart,
+            release=release,
+            versions=spec.settings.charts,
+            namespace=ns.metadata.name,
+            values=values,
+            timeout_seconds=600,
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=ready),
         )
         self.register_outputs({"namespace": namespace, "release": release})
