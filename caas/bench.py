@@ -57,7 +57,7 @@ def floor_main(*plan_paths: str) -> None:
     import pulumi
 
     from caas.mocks import RecordingMocks
-    from caas.sdk_internals import reset_root, run_program
+    from caas.sdk_internals import reset_root
 
     documents = [json.loads(Path(p).read_text()) for p in plan_paths]
     classes = {}
@@ -70,7 +70,7 @@ def floor_main(*plan_paths: str) -> None:
     for document in documents:
         reset_root()
         pulumi.runtime.set_mocks(RecordingMocks(), project=document["project"], stack=document["stack"], preview=False)
-        run_program(lambda d=document: _replay(d["resources"], aliases))
+        pulumi.runtime.test(lambda d=document: _replay(d["resources"], aliases))()
     finished = time.perf_counter()
     print(json.dumps({"import": imported - started, "register": finished - imported}))
 

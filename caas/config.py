@@ -390,11 +390,12 @@ def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) 
 
 def runtime_config() -> tuple[dict[str, Any], set[str]]:
     """The ``caas:`` keys and secret keys as the Pulumi runtime (engine or mocks) provides them."""
-    from pulumi.runtime import config as rc
+    from pulumi.runtime import get_config_secret_keys_env, is_config_secret
 
-    raw = {**rc.get_config_env(), **rc.CONFIG.get()}
-    secret_keys = set(rc.get_config_secret_keys_env()) | set(rc._SECRET_KEYS.get())
-    return {k: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")}, secret_keys
+    from caas.sdk_internals import all_config
+
+    raw = {k: v for k, v in all_config().items() if k.startswith(f"{NAMESPACE}:")}
+    return raw, {k for k in raw if is_config_secret(k)} | set(get_config_secret_keys_env())
 
 
 def load() -> EstateConfig:

@@ -12,11 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
-from pulumi.runtime.mocks import MockMonitor
 
-from caas.sdk_internals import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE
+from caas.sdk_internals import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE, ObservedResource, ObservingMonitor
 
 SUBSCRIPTION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:subscription"))
 TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:tenant"))
@@ -427,16 +425,8 @@ def _masked(value: Any, secrets: set[str]) -> Any:
     return value
 
 
-def _timeouts(request) -> dict[str, str]:
-    """The resource's ``custom_timeouts`` as the engine receives them (reads carry none)."""
-    given = getattr(request, "customTimeouts", None)
-    if given is None:
-        return {}
-    return {op: getattr(given, op) for op in ("create", "update", "delete") if getattr(given, op)}
-
-
-class RecordingMonitor(MockMonitor):
-    """A MockMonitor that keeps every registration, in order, with its options, and every invoke."""
+class RecordingMonitor(ObservingMonitor):
+    """Keeps every registration, in order, with its options, and every invoke (secrets masked)."""
 
     def __init__(self, mocks: RecordingMocks):
         super().__init__(mocks)
@@ -445,40 +435,26 @@ class RecordingMonitor(MockMonitor):
         self._urns: set[str] = set()
         self._secrets = mocks.secrets
 
-    def Invoke(self, request):  # noqa: N802 - gRPC method name
+    def observe_invoke(self, token: str, args: dict[str, Any]) -> None:
         """Reads are part of the plan: a reviewer sees which credentials and which FQDN form the program asks for."""
-        if request.tok != "pulumi:pulumi:getResource":  # the SDK resolving a resource reference, not a cloud read
-            args = _masked(_plain(json_format.MessageToDict(request.args)), self._secrets)
-            self.invokes.append(Invoke(request.tok, args))
-        return super().Invoke(request)
+        self.invokes.append(Invoke(token, _masked(_plain(args), self._secrets)))
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            self._record(request, response.urn, bool(request.custom), request.object)
-        return response
-
-    def ReadResource(self, request):  # noqa: N802 - gRPC method name
-        """Reads (a StackReference) are part of the plan too: they show what the stack depends on."""
-        response = super().ReadResource(request)
-        self._record(request, response.urn, True, request.properties)
-        return response
-
-    def _record(self, request, urn: str, custom: bool, properties) -> None:
-        if urn in self._urns:
-            raise DuplicateUrnError(f"duplicate URN {urn}: two resources share type and name")
-        self._urns.add(urn)
+    def observe_resource(self, resource: ObservedResource) -> None:
+        """Registrations and reads (a StackReference: what the stack depends on) alike."""
+        if resource.urn in self._urns:
+            raise DuplicateUrnError(f"duplicate URN {resource.urn}: two resources share type and name")
+        self._urns.add(resource.urn)
         self.registrations.append(
             Registration(
-                urn=urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent,
-                provider=request.provider.rsplit("::", 1)[0],  # a provider reference is "<urn>::<id>"
-                dependencies=sorted(set(request.dependencies)),
-                protect=bool(getattr(request, "protect", False)),
-                custom=custom,
-                inputs=_plain(json_format.MessageToDict(properties)),
-                timeouts=_timeouts(request),
+                urn=resource.urn,
+                type=resource.type,
+                name=resource.name,
+                parent=resource.parent,
+                provider=resource.provider,
+                dependencies=list(resource.dependencies),
+                protect=resource.protect,
+                custom=resource.custom,
+                inputs=_plain(resource.properties),
+                timeouts=resource.timeouts,
             )
         )

@@ -10,11 +10,11 @@ import sys
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
 
 from caas import reference
 from caas.cli import main
 from caas.mocks import RecordingMocks
+from caas.sdk_internals import reset_root
 from tests.conftest import ROOT
 
 
@@ -50,7 +50,7 @@ def test_missing_stack_file_exits_2(capsys) -> None:
 
 def test_program_reports_bad_config_as_run_error() -> None:
     """Under `pulumi preview` the program raises RunError (printed without traceback) with the same lines."""
-    settings.ROOT.set(None)
+    reset_root()
     pulumi.runtime.set_mocks(RecordingMocks(), project="caas-acme", stack="prd", preview=True)
     pulumi.runtime.set_all_config({"caas:environment": "prd", "caas:customer": '{"code": "x"}'}, [])
     with pytest.raises(pulumi.RunError) as raised:

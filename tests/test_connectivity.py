@@ -8,20 +8,17 @@ import json
 import struct
 from pathlib import Path
 
-import pulumi
 import pytest
 import yaml
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from caas.config import cross_stack_problems
-from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration, fake_password
+from caas.mocks import SECRET, Registration, fake_password
 from caas.plan import Plan, Project, render
 from caas.sections.connectivity import parse_ssh_public_key
 from caas.specs import derive
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from tests.conftest import ROOT, assert_reported, parse, problems, stack_data
+from tests.helpers import build
 
 ENVS = ("int", "uat", "prd")
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -279,14 +276,9 @@ def test_no_blob_link_exists_in_an_environment_when_switched_off(plans: dict[str
 # The VPN component with BGP, an FQDN site and a configured key
 
 
-def _register(build) -> list[Registration]:
-    """Run ``build`` under the recording mocks; return what it registered."""
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project="caas-acme", stack="prd", preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(build))
-    return monitor.registrations
+def _register(program) -> list[Registration]:
+    """Run ``program`` under the recording mocks; return what it registered."""
+    return build(program, stack="prd")
 
 
 def test_vpn_with_bgp_fqdn_site_and_configured_key() -> None:

@@ -9,12 +9,9 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from caas import config as model
-from caas.mocks import SECRET, SUBSCRIPTION_ID, RecordingMocks, RecordingMonitor, Registration, arm_id, fake_password
+from caas.mocks import SECRET, SUBSCRIPTION_ID, Registration, arm_id, fake_password
 from caas.plan import Plan, Project
 from caas.regions import EU_REGIONS
 from caas.specs import derive
@@ -23,6 +20,7 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.roles import ROLES
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from tests.conftest import STACKS, assert_reported, parse, problems, set_key, stack_data
+from tests.helpers import build
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -506,13 +504,7 @@ def _run(stack: str, program: Callable[[model.EstateConfig], None]) -> list[Regi
     """Run ``program`` under the recording mocks with the stack's model; the registrations it made."""
     project = Project.at(ROOT)
     cfg, raw, secret_keys = project.load(stack)
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(raw, sorted(secret_keys))
-    _sync_await(run_pulumi_func(lambda: program(cfg)))
-    return monitor.registrations
+    return build(lambda: program(cfg), stack=stack, project=project.name, config=raw, secret_keys=tuple(secret_keys))
 
 
 @pytest.fixture(scope="module")

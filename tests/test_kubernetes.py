@@ -9,16 +9,13 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 from pydantic import ValidationError
 
 from caas import kubeconfig, manifests
 from caas.charts import icm, ingress, iom, pwa, solr
 from caas.config import EstateConfig
 from caas.delivery import for_project
-from caas.mocks import SECRET, RecordingMocks, RecordingMonitor, Registration
+from caas.mocks import SECRET, Registration
 from caas.mocks import kubeconfig as aks_kubeconfig
 from caas.plan import Plan, Project, as_mermaid, as_table
 from caas.sections import kubernetes as layer
@@ -33,6 +30,7 @@ from components.kubernetes_layer import (
 )
 from components.roles import ROLES
 from tests.conftest import EXAMPLE, ROOT, parse, problems, stack_data
+from tests.helpers import build
 
 SECRET_KEYS = {"caas:secrets"}
 CLUSTER_ID = "/subscriptions/s/resourceGroups/rg-acme-prd-weu/providers/Microsoft.ContainerService/managedClusters/aks"
@@ -73,10 +71,6 @@ def config(stack: str, mutate=None, icm11: bool = True) -> EstateConfig:
 
 def render_layer(cfg: EstateConfig) -> list[Registration]:
     """The layer alone under the recording mocks, fed with Azure facts as the compute and data areas give them."""
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project="caas-acme", stack=cfg.environment, preview=False, monitor=monitor)
     shares = {"icm11-live": 512, "icm11-edit": 512, "iom": 256}
 
     def program() -> None:
@@ -105,8 +99,7 @@ def render_layer(cfg: EstateConfig) -> list[Registration]:
             ),
         )
 
-    _sync_await(run_pulumi_func(program))
-    return monitor.registrations
+    return build(program, stack=cfg.environment)
 
 
 class Rendered:

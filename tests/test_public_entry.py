@@ -10,19 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
-from caas.mocks import RecordingMocks, RecordingMonitor
 from caas.model import EstateConfig
 from caas.plan import Plan, Project
 from caas.specs import EstateSpec, derive
 from components.public_entry import PublicEntry, PublicEntryArgs
 from components.roles import ROLES
 from tests.conftest import EXAMPLE, ROOT
+from tests.helpers import build_plan
 
 GATEWAY = "azure-native:network:ApplicationGateway"
 WAF = "azure-native:network:WebApplicationFirewallPolicy"
@@ -63,10 +59,6 @@ def build(directory: Path, stack: str) -> tuple[Plan, EstateSpec]:
     rg = spec.names.resource("resource_group")
     vault_id, vault_uri = vault_of(spec)
     subnet = f"/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/v/subnets/agw"
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
     args = PublicEntryArgs(
         spec.site,
         spec.compute.public_entry,
@@ -78,8 +70,7 @@ def build(directory: Path, stack: str) -> tuple[Plan, EstateSpec]:
         backends_of(spec),
         [OWN_EGRESS],
     )
-    _sync_await(run_pulumi_func(lambda: PublicEntry("public-entry", args)))
-    return Plan(project.name, stack, monitor.registrations, {}), spec
+    return build_plan(lambda: PublicEntry("public-entry", args), stack=stack, project=project.name), spec
 
 
 @pytest.fixture(scope="module")
