@@ -253,7 +253,7 @@ def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
     return f"{sub}/providers/{path}/{leaf}"
 
 
-def _extra_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+def _extra_outputs(token: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
     """Outputs Azure computes that other resources read."""
     leaf = rid.rsplit("/", 1)[-1]
     out: dict[str, Any] = {"id": rid, "name": leaf}
@@ -349,7 +349,7 @@ class RecordingMocks(Mocks):
         if not args.typ.startswith("azure-native:"):
             return f"{args.name}-id", dict(args.inputs)
         rid = arm_id(args.typ, args.name, args.inputs)
-        return rid, {**args.inputs, **_extra_outputs(args.typ, args.name, args.inputs, rid)}
+        return rid, {**args.inputs, **_extra_outputs(args.typ, args.inputs, rid)}
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         if args.token == "azure-native:authorization:getClientConfig":

@@ -76,7 +76,7 @@ class AppNamespace(pulumi.ComponentResource):
         if w.identity:
             self._identity(name, args)
         if args.provider is not None:
-            self._in_cluster(name, args, args.provider)
+            self._in_cluster(name, args)
         self.register_outputs({"namespace": w.namespace, "clientId": self.client_id})
 
     # -- Azure ----------------------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ class AppNamespace(pulumi.ComponentResource):
     def _meta(self, name: str, **kwargs) -> meta.ObjectMetaArgs:
         return meta.ObjectMetaArgs(name=name, namespace=self._ns.metadata.name, **kwargs)
 
-    def _in_cluster(self, name: str, args: AppNamespaceArgs, provider: k8s.Provider) -> None:
+    def _in_cluster(self, name: str, args: AppNamespaceArgs) -> None:
         spec, w = args.spec, args.workload
         self._ns = self.namespace_object = core.Namespace(
             f"{name}-namespace",
@@ -223,7 +223,8 @@ class AppNamespace(pulumi.ComponentResource):
         """The CSI driver copies Key Vault secrets into Kubernetes Secrets only while a pod mounts the class:
         this deployment is that pod (a pause container), so the Secrets exist before the release needs them."""
         w = args.workload
-        assert self.client_id is not None and self.tenant_id is not None
+        assert self.client_id is not None
+        assert self.tenant_id is not None
         account = self._service_account(name, layer.SYNC_SERVICE_ACCOUNT)
         spec = pulumi.Output.all(vault=args.vault_name, client=self.client_id, tenant=self.tenant_id).apply(
             lambda v: manifests.secret_provider_spec(

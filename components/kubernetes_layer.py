@@ -250,7 +250,8 @@ class KubernetesLayer(pulumi.ComponentResource):
             assert db.sql_host is not None
             for system in SYSTEMS:
                 ns = self.namespaces[f"icm-{system}"]
-                assert ns.client_id is not None and ns.tenant_id is not None
+                assert ns.client_id is not None
+                assert ns.tenant_id is not None
                 self.releases[f"icm-{system}"] = ns.install(
                     "icm",
                     self._values(
@@ -268,7 +269,9 @@ class KubernetesLayer(pulumi.ComponentResource):
                 )
         if apps.iom:
             ns = self.namespaces["iom"]
-            assert db.postgres_host is not None and db.postgres_admin_login is not None and ns.client_id is not None
+            assert db.postgres_host is not None
+            assert db.postgres_admin_login is not None
+            assert ns.client_id is not None
             assert args.shares is not None
             self.releases["iom"] = ns.install(
                 "iom",

@@ -252,7 +252,8 @@ def test_workloads_of_icm11_iom_pwa() -> None:
     }
     assert workloads["icm-live"].federated_service_accounts == ("icm-live-icm-as-sa", "secrets-sync")
     assert workloads["iom"].federated_service_accounts == ("iom", "secrets-sync")
-    assert not workloads["pwa-live"].identity and not workloads["search"].identity
+    assert not workloads["pwa-live"].identity
+    assert not workloads["search"].identity
 
 
 def test_network_rules_open_only_what_each_app_needs() -> None:
@@ -288,7 +289,8 @@ def test_secret_provider_class_names_secrets_never_values() -> None:
             {"objectName": "postgres-admin-password", "key": "admin-password"},
         ],
     }
-    assert spec["parameters"]["usePodIdentity"] == "false" and spec["parameters"]["clientID"] == "cid"
+    assert spec["parameters"]["usePodIdentity"] == "false"
+    assert spec["parameters"]["clientID"] == "cid"
 
 
 DEVICECODE = """apiVersion: v1
@@ -432,12 +434,14 @@ def test_every_kubernetes_resource_names_the_clusters_provider(layers: dict[str,
         (provider,) = plan.find("pulumi:providers:kubernetes")
         assert provider.inputs["kubeconfig"] == SECRET, key
         assert provider.inputs["clusterIdentifier"] == plan.outputs["aksClusterId"], key
-        assert _k8s(plan) and all(x.provider == provider.urn for x in _k8s(plan)), key
+        assert _k8s(plan), key
+        assert all(x.provider == provider.urn for x in _k8s(plan)), key
 
 
 def test_switched_off_layer_keeps_only_the_azure_side(switched_off: Rendered) -> None:
     """With caas:kubernetes.enabled off: identities, federation and role assignments, no provider, no object."""
-    assert not switched_off.find("pulumi:providers:kubernetes") and not _k8s(switched_off)
+    assert not switched_off.find("pulumi:providers:kubernetes")
+    assert not _k8s(switched_off)
     workloads = derive(config("prd")).workloads
     identities = switched_off.find("azure-native:managedidentity:UserAssignedIdentity")
     assert len(identities) == sum(w.identity for w in workloads) == 3
@@ -452,7 +456,8 @@ def test_each_namespace_has_quota_limits_default_deny(layers: dict[str, Plan]) -
         namespaces = {x.inputs["metadata"]["name"]: x for x in plan.find("kubernetes:core/v1:Namespace")}
         for w in derive(cfg).workloads:
             labels = namespaces[w.namespace].inputs["metadata"]["labels"]
-            assert labels["pod-security.kubernetes.io/enforce"] == "baseline" and labels["intershop.com/app"] == w.app
+            assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+            assert labels["intershop.com/app"] == w.app
             in_ns = [x for x in _k8s(plan) if x.inputs.get("metadata", {}).get("namespace") == w.namespace]
             kinds = {x.inputs["kind"]: x for x in in_ns}
             assert (
@@ -566,13 +571,15 @@ def test_release_values_point_at_the_environments_resources(example_plans: dict[
     assert as_["database"]["jdbcUser"] == out["icmDatabase"]["databases"]["live"]
     assert as_["database"]["jdbcPasswordSecretKeyRef"] == {"name": "icm-database", "key": "password"}
     assert as_["persistence"]["sites"] == {"type": "existingClaim", "existingClaim": "icm-sites"}
-    assert as_["image"]["repository"] == f"{registry}/globex/icm-as" and as_["imagePullSecrets"] == []
+    assert as_["image"]["repository"] == f"{registry}/globex/icm-as"
+    assert as_["imagePullSecrets"] == []
     web = values["icm-live"]["icm-web"]
     assert [h["host"] for h in web["ingress"]["hosts"]] == [
         out["hostnames"]["live.shop"],
         out["hostnames"]["live.backoffice"],
     ]
-    assert web["operationalContext"]["stagingType"] == "live" and web["ingress"]["className"] == layer.INGRESS_CLASS
+    assert web["operationalContext"]["stagingType"] == "live"
+    assert web["ingress"]["className"] == layer.INGRESS_CLASS
     assert values["iom"]["pg"]["host"] == out["iomDatabase"]["host"]
     assert values["iom"]["persistence"]["static"] == {"pv": "globex-iom-prd-share", "storageClass": "caas-static-nfs"}
     assert values["pwa-edit"]["upstream"] == {"icmBaseURL": f"https://{out['hostnames']['edit.shop']}"}
@@ -604,7 +611,8 @@ def test_no_secret_value_in_any_kubernetes_input(layers: dict[str, Plan]) -> Non
     """Values and manifests carry secret names only: nothing is a Pulumi secret, no key holds a password."""
     for key, plan in layers.items():
         text = json.dumps([x.inputs for x in _k8s(plan)])
-        assert SECRET not in text and "offline-plan-placeholder" not in text, key
+        assert SECRET not in text, key
+        assert "offline-plan-placeholder" not in text, key
         for release in plan.find("kubernetes:helm.sh/v3:Release"):
             assert not _keys_named(release.inputs["values"], ("password", "passwd", "jdbcPassword")), key
 
@@ -623,7 +631,8 @@ def test_prd_namespaces_are_protected(layers: dict[str, Plan]) -> None:
     for customer in ("acme", "globex"):
         plan = layers[f"{customer}/prd"]
         apps = [x for x in plan.find("kubernetes:core/v1:Namespace") if "$intershop:caas:AppNamespace::" in x.parent]
-        assert len(apps) == len(derive(_model(plan)).workloads) and all(x.protect for x in apps)
+        assert len(apps) == len(derive(_model(plan)).workloads)
+        assert all(x.protect for x in apps)
         assert not any(x.protect for x in _k8s(layers[f"{customer}/int"]))
 
 
@@ -633,7 +642,8 @@ def test_plan_shows_the_layer_per_cluster(example_plans: dict[str, Plan]) -> Non
     table = as_table(plan)
     section = table[table.index("Kubernetes layer per cluster:") :]
     assert f"k8s-provider -> {plan.outputs['aksClusterId']}" in section
-    assert "globex-icm-prd-live" in section and "icm-live: icm 2.21.1" in section
+    assert "globex-icm-prd-live" in section
+    assert "icm-live: icm 2.21.1" in section
     assert "ingress: kubernetes-ingress 1.52.1" in section
     graph = as_mermaid(plan)
     assert graph.count("-. cluster .->") == len({r.parent for r in _k8s(plan)})

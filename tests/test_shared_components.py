@@ -146,7 +146,8 @@ def test_registry_without_replica_is_private_and_single_region(spec: EstateSpec)
     by_type = {_kind(r): r.inputs for r in monitor.registrations}
     assert "Replication" not in by_type
     registry = by_type["Registry"]
-    assert registry["publicNetworkAccess"] == "Disabled" and registry["adminUserEnabled"] is False
+    assert registry["publicNetworkAccess"] == "Disabled"
+    assert registry["adminUserEnabled"] is False
     assert registry["policies"]["retentionPolicy"] == {"status": "enabled", "days": 7}
     assert by_type["PrivateEndpoint"]["subnet"]["id"] == SUBNET % "pe"
     assert by_type["PrivateDnsZoneGroup"]["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == ZONE_ID
@@ -178,7 +179,8 @@ def test_build_agents_pool_waits_for_its_subnet_grants(spec: EstateSpec) -> None
         )
     )
     grants = [r for r in monitor.registrations if _kind(r) == "RoleAssignment"]
-    assert {g.inputs["scope"] for g in grants} == {HUB_ID} and len(grants) == 2
+    assert {g.inputs["scope"] for g in grants} == {HUB_ID}
+    assert len(grants) == 2
     pool = next(r for r in monitor.registrations if _kind(r) == "Pool")
     assert pool.inputs["fabricProfile"]["networkProfile"]["subnetId"] == SUBNET % "agents"
     assert {g.urn for g in grants} <= set(pool.dependencies)
