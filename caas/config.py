@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
-from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig
+from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig, Network
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
 from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
@@ -277,32 +277,37 @@ def _check_profile(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
 def _check_network(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     net = cfg.network
     specs = addressing.HUB_SUBNETS if cfg.is_shared else addressing.ENVIRONMENT_SUBNETS
-    by_role = {s.role: s for s in specs}
     minimum = addressing.minimum_prefix(specs)
     if net.address_space.prefixlen > minimum:
         p.append(("caas:network.addressSpace", f"{net.address_space} is too small; needs /{minimum} or larger"))
         return
-    ok = True
-    for role, subnet in net.subnets.items():
-        key = f"caas:network.subnets.{role}"
-        if role not in by_role:
-            p.append((key, f"unknown subnet role; allowed: {', '.join(sorted(by_role))}"))
-            ok = False
-        elif not subnet.subnet_of(net.address_space):
-            p.append((key, f"{subnet} is outside caas:network.addressSpace {net.address_space}"))
-            ok = False
-        elif subnet.prefixlen > by_role[role].max_prefix:
-            p.append((key, f"{subnet} is too small; {role} needs /{by_role[role].max_prefix} or larger"))
-            ok = False
-    for a, b in addressing.overlaps({r: n for r, n in net.subnets.items() if r in by_role}):
-        p.append((f"caas:network.subnets.{b}", f"overlaps caas:network.subnets.{a}"))
-        ok = False
-    if ok:
+    if _check_subnets(net, {s.role: s for s in specs}, p):
         try:
             network.subnets(cfg)  # computing the plan is the check
         except ValueError as exc:
             p.append(("caas:network.subnets", str(exc)))
+    _check_ranges(cfg, p)
 
+
+def _check_subnets(net: Network, by_role: dict[str, addressing.SubnetSpec], p: list[tuple[str, str]]) -> bool:
+    """Each configured subnet: a known role, inside the address space, large enough, no overlaps. True: all fine."""
+    found = len(p)
+    for role, subnet in net.subnets.items():
+        key = f"caas:network.subnets.{role}"
+        if role not in by_role:
+            p.append((key, f"unknown subnet role; allowed: {', '.join(sorted(by_role))}"))
+        elif not subnet.subnet_of(net.address_space):
+            p.append((key, f"{subnet} is outside caas:network.addressSpace {net.address_space}"))
+        elif subnet.prefixlen > by_role[role].max_prefix:
+            p.append((key, f"{subnet} is too small; {role} needs /{by_role[role].max_prefix} or larger"))
+    for a, b in addressing.overlaps({r: n for r, n in net.subnets.items() if r in by_role}):
+        p.append((f"caas:network.subnets.{b}", f"overlaps caas:network.subnets.{a}"))
+    return len(p) == found
+
+
+def _check_ranges(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """The environment, hub and DR ranges are disjoint; the DR range is big enough and present where required."""
+    net = cfg.network
     ranges = {"caas:network.addressSpace": net.address_space}
     if net.hub_address_space is not None:
         ranges["caas:network.hubAddressSpace"] = net.hub_address_space

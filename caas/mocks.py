@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,52 +253,78 @@ def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
     return f"{sub}/providers/{path}/{leaf}"
 
 
+def _cluster_outputs(leaf: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    region = inputs.get("location")
+    issuer = f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{fake_uuid('oidc', rid)}/"
+    return {
+        "oidcIssuerProfile": {**inputs.get("oidcIssuerProfile", {}), "issuerURL": issuer},
+        "privateFQDN": f"{leaf}-{fake_uuid('fqdn', rid)[:8]}.privatelink.{region}.azmk8s.io",
+    }
+
+
+def _managed_instance_outputs(leaf: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    # A secondary joins its partner's DNS zone (what a failover group requires).
+    zone = fake_uuid("dns-zone", inputs.get("dnsZonePartner") or rid).replace("-", "")[:12]
+    return {"dnsZone": zone, "fullyQualifiedDomainName": f"{leaf}.{zone}.database.windows.net"}
+
+
+# token -> the outputs Azure computes for it from (leaf name, inputs, ARM id) that other resources read.
+_COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "azure-native:containerregistry:Registry": lambda leaf, _i, _r: {"loginServer": f"{leaf.lower()}.azurecr.io"},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda _l, _i, rid: {
+        "principalId": fake_uuid("principal", rid),
+        "clientId": fake_uuid("client", rid),
+        "tenantId": TENANT_ID,
+    },
+    "azure-native:operationalinsights:Workspace": lambda _l, _i, rid: {"customerId": fake_uuid("workspace", rid)},
+    "azure-native:keyvault:Vault": lambda leaf, inputs, _r: {
+        "properties": {**inputs.get("properties", {}), "vaultUri": f"https://{leaf}.vault.azure.net/"}
+    },
+    # TEST-NET-3: documentation addresses
+    "azure-native:network:PublicIPAddress": lambda _l, _i, rid: {
+        "ipAddress": f"203.0.113.{uuid.uuid5(uuid.NAMESPACE_URL, rid).int % 254 + 1}"
+    },
+    "azure-native:storage:StorageAccount": lambda leaf, _i, _r: {
+        "primaryEndpoints": {
+            kind: f"https://{leaf}.{kind}.core.windows.net/" for kind in ("blob", "file", "dfs", "queue", "table")
+        }
+    },
+    "azure-native:containerservice:ManagedCluster": _cluster_outputs,
+    # -- data --
+    "azure-native:sql:ManagedInstance": _managed_instance_outputs,
+    "azure-native:dbforpostgresql:Server": lambda leaf, _i, _r: {
+        "fullyQualifiedDomainName": f"{leaf}.postgres.database.azure.com"
+    },
+}
+
+
 def _extra_outputs(token: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
     """Outputs Azure computes that other resources read."""
     leaf = rid.rsplit("/", 1)[-1]
     out: dict[str, Any] = {"id": rid, "name": leaf}
-    if token == "azure-native:containerregistry:Registry":
-        out["loginServer"] = f"{leaf.lower()}.azurecr.io"
-    elif token == "azure-native:managedidentity:UserAssignedIdentity":
-        out.update(principalId=fake_uuid("principal", rid), clientId=fake_uuid("client", rid), tenantId=TENANT_ID)
-    elif token == "azure-native:operationalinsights:Workspace":
-        out["customerId"] = fake_uuid("workspace", rid)
-    elif token == "azure-native:keyvault:Vault":
-        out["properties"] = {**inputs.get("properties", {}), "vaultUri": f"https://{leaf}.vault.azure.net/"}
-    elif token == "azure-native:network:PublicIPAddress":
-        digest = uuid.uuid5(uuid.NAMESPACE_URL, rid).int
-        out["ipAddress"] = f"203.0.113.{digest % 254 + 1}"  # TEST-NET-3: documentation addresses
-    elif token == "azure-native:storage:StorageAccount":
-        out["primaryEndpoints"] = {
-            kind: f"https://{leaf}.{kind}.core.windows.net/" for kind in ("blob", "file", "dfs", "queue", "table")
-        }
-    elif token == "azure-native:containerservice:ManagedCluster":
-        region = inputs.get("location")
-        issuer = f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{fake_uuid('oidc', rid)}/"
-        out["oidcIssuerProfile"] = {**inputs.get("oidcIssuerProfile", {}), "issuerURL": issuer}
-        out["privateFQDN"] = f"{leaf}-{fake_uuid('fqdn', rid)[:8]}.privatelink.{region}.azmk8s.io"
-    # -- data --
-    elif token == "azure-native:sql:ManagedInstance":
-        # A secondary joins its partner's DNS zone (what a failover group requires).
-        zone = fake_uuid("dns-zone", inputs.get("dnsZonePartner") or rid).replace("-", "")[:12]
-        out.update(dnsZone=zone, fullyQualifiedDomainName=f"{leaf}.{zone}.database.windows.net")
-    elif token == "azure-native:dbforpostgresql:Server":
-        out["fullyQualifiedDomainName"] = f"{leaf}.postgres.database.azure.com"
+    if token in _COMPUTED:
+        out.update(_COMPUTED[token](leaf, inputs, rid))
     identity = inputs.get("identity")
     if isinstance(identity, dict):
-        ids = identity.get("userAssignedIdentities") or []
-        # The SDK merges outputs by key: user-assigned identities come back as a map keyed by id.
-        out["identity"] = {
-            **identity,
-            "principalId": fake_uuid("principal", rid),
-            "tenantId": TENANT_ID,
-            "userAssignedIdentities": {
-                i: {"principalId": fake_uuid("principal", i), "clientId": fake_uuid("client", i)} for i in ids
-            }
-            if isinstance(ids, list)
-            else ids,
-        }
+        out["identity"] = _identity(identity, rid)
     return out
+
+
+def _identity(identity: dict[str, Any], rid: str) -> dict[str, Any]:
+    """A managed identity block as Azure returns it: the system identity's ids, user-assigned ones keyed by id."""
+    ids = identity.get("userAssignedIdentities") or []
+    # The SDK merges outputs by key: user-assigned identities come back as a map keyed by id.
+    assigned = (
+        {i: {"principalId": fake_uuid("principal", i), "clientId": fake_uuid("client", i)} for i in ids}
+        if isinstance(ids, list)
+        else ids
+    )
+    return {
+        **identity,
+        "principalId": fake_uuid("principal", rid),
+        "tenantId": TENANT_ID,
+        "userAssignedIdentities": assigned,
+    }
 
 
 def kubeconfig(server: str) -> str:

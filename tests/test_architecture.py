@@ -112,36 +112,27 @@ def import_graph(*packages: str) -> dict[str, set[str]]:
     return {m: imports(m, p, set(modules)) for m, p in modules.items()}
 
 
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` reaches through one or more imports."""
+    seen: set[str] = set()
+    todo = list(graph.get(start, ()))
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return seen
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Every strongly connected group of more than one module (or a module importing itself)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1 or node in graph.get(node, ()):
-                found.append(sorted(group))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return found
+    reach = {node: _reachable(graph, node) for node in graph}
+    groups = {
+        frozenset({node} | {m for m in reach[node] if node in reach.get(m, ())})
+        for node in graph
+        if node in reach[node]
+    }
+    return sorted(sorted(group) for group in groups)
 
 
 def test_caas_has_no_import_cycle() -> None:
@@ -236,34 +227,40 @@ def _private(dotted: str) -> bool:
     return any(dotted == i or dotted.startswith(i + ".") for i in SDK_INTERNALS)
 
 
-def private_sdk_uses(source: str) -> list[tuple[int, str]]:
-    """Where code imports a private SDK name or reads one off a pulumi module: (line, dotted name)."""
-    tree = ast.parse(source)
-    bound: dict[str, str] = {}  # local name -> the pulumi path it stands for
+def _pulumi_imports(tree: ast.AST) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """Local name -> the pulumi path it stands for; and the imports that name a private path themselves."""
+    bound: dict[str, str] = {}
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "pulumi":
-                    bound[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else "pulumi"
-                    if _private(alias.name):
-                        found.append((node.lineno, alias.name))
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "pulumi":
-            for alias in node.names:
-                dotted = f"{node.module}.{alias.name}"
-                bound[alias.asname or alias.name] = dotted
-                if _private(dotted):
-                    found.append((node.lineno, dotted))
+            names = [(a.asname or "pulumi", a.name if a.asname else "pulumi", a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [(a.asname or a.name, f"{node.module}.{a.name}", f"{node.module}.{a.name}") for a in node.names]
+        else:
+            continue
+        for local, path, imported in names:
+            if imported.split(".")[0] == "pulumi":
+                bound[local] = path
+                if _private(imported):
+                    found.append((node.lineno, imported))
+    return bound, found
+
+
+def private_sdk_uses(source: str) -> list[tuple[int, str]]:
+    """Where code imports a private SDK name or reads one off a pulumi module: (line, dotted name)."""
+    tree = ast.parse(source)
+    bound, found = _pulumi_imports(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            chain, base = [node.attr], node.value
-            while isinstance(base, ast.Attribute):
-                chain.append(base.attr)
-                base = base.value
-            if isinstance(base, ast.Name) and base.id in bound:
-                dotted = ".".join([bound[base.id], *reversed(chain)])
-                if _private(dotted) and not _private(bound[base.id]):  # the import is reported already
-                    found.append((node.lineno, dotted))
+        if not isinstance(node, ast.Attribute):
+            continue
+        chain, base = [node.attr], node.value
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        if isinstance(base, ast.Name) and base.id in bound and not _private(bound[base.id]):
+            dotted = ".".join([bound[base.id], *reversed(chain)])
+            if _private(dotted):  # an import of a private path is reported already
+                found.append((node.lineno, dotted))
     return sorted(set(found))
 
 
