@@ -199,8 +199,8 @@ def _present_keys(cfg: EstateConfig) -> set[str]:
 
 def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     """Which sections a stack of each kind must and must not have."""
-    shared_only = {"registry": cfg.registry, "devops": cfg.devops, "buildAgents": cfg.build_agents}
-    env_only = {"sharedStack": cfg.shared_stack, "apps": cfg.apps, "dns": cfg.dns, "vpn": cfg.vpn}
+    shared_only: dict[str, object] = {"registry": cfg.registry, "devops": cfg.devops, "buildAgents": cfg.build_agents}
+    env_only: dict[str, object] = {"sharedStack": cfg.shared_stack, "apps": cfg.apps, "dns": cfg.dns, "vpn": cfg.vpn}
     if cfg.is_shared:
         required, forbidden = shared_only, env_only
         if cfg.network.hub_address_space is not None:
@@ -452,8 +452,8 @@ def _strip_secure(value: Any) -> tuple[Any, bool]:
     if isinstance(value, dict):
         if set(value) == {"secure"}:
             return SECRET_PLACEHOLDER, True
-        items = [(k, *_strip_secure(v)) for k, v in value.items()]
-        return {k: v for k, v, _ in items}, any(s for _, _, s in items)
+        stripped = {k: _strip_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in stripped.items()}, any(s for _, s in stripped.values())
     if isinstance(value, list):
         items = [_strip_secure(v) for v in value]
         return [v for v, _ in items], any(s for _, s in items)

@@ -377,21 +377,27 @@ class RecordingMocks(Mocks):
         rid = arm_id(args.typ, args.name, args.inputs)
         return rid, {**args.inputs, **_extra_outputs(args.typ, args.inputs, rid)}
 
-    def call(self, args: MockCallArgs) -> dict[str, Any]:
-        if args.token == "azure-native:authorization:getClientConfig":
-            return {
-                "clientId": fake_uuid("deployer-client"),
-                "objectId": fake_uuid("deployer-object"),
-                "subscriptionId": SUBSCRIPTION_ID,
-                "tenantId": TENANT_ID,
-            }
-        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            # serverFqdn "public" names the private cluster's public FQDN (it resolves to the private IP).
-            zone = "hcp" if args.args.get("serverFqdn") == "public" else "privatelink"
-            server = f"https://{args.args.get('resourceName', 'aks')}.{zone}.azmk8s.io:443"
-            value = base64.b64encode(kubeconfig(server).encode()).decode()
-            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
-        return {}
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        """The function's result and no check failures (the documented tuple form)."""
+        return _answer(args), []
+
+
+def _answer(args: MockCallArgs) -> dict[str, Any]:
+    """What Azure answers to the provider functions the program calls (reads)."""
+    if args.token == "azure-native:authorization:getClientConfig":
+        return {
+            "clientId": fake_uuid("deployer-client"),
+            "objectId": fake_uuid("deployer-object"),
+            "subscriptionId": SUBSCRIPTION_ID,
+            "tenantId": TENANT_ID,
+        }
+    if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+        # serverFqdn "public" names the private cluster's public FQDN (it resolves to the private IP).
+        zone = "hcp" if args.args.get("serverFqdn") == "public" else "privatelink"
+        server = f"https://{args.args.get('resourceName', 'aks')}.{zone}.azmk8s.io:443"
+        value = base64.b64encode(kubeconfig(server).encode()).decode()
+        return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+    return {}
 
 
 @dataclass

@@ -206,7 +206,7 @@ class Change:
     after: layer.Image
 
     def __str__(self) -> str:
-        old = "(none)" if not self.before else layer.Image.model_construct(**self.before).pinned_tag
+        old = "(none)" if not self.before else layer.Image.model_construct(_fields_set=None, **self.before).pinned_tag
         old = f"{self.before.get('repository')}:{old}" if self.before else old
         new = f"{self.after.repository}:{self.after.pinned_tag}"
         return f"{self.stack_file}: caas:kubernetes.images.{self.role}: {old} -> {new}"

@@ -176,7 +176,7 @@ class AppNamespace(pulumi.ComponentResource):
             self._ready.extend(self._volumes(name, args, args.share))
 
     def _network_policies(self, name: str, layer_spec: KubernetesSpec, w: layer.Workload) -> list[pulumi.Resource]:
-        policies = [
+        policies: list[pulumi.Resource] = [
             networking.NetworkPolicy(
                 f"{name}-deny-all",
                 metadata=self._meta("default-deny"),
@@ -295,7 +295,10 @@ class AppNamespace(pulumi.ComponentResource):
     def _volume(self, name: str, share: Share, folder: str | None, capacity: str) -> core.PersistentVolume:
         w = self._args.workload
         handle = pulumi.Output.all(share.resource_group_name, share.account_name, share.share_name).apply(
-            lambda v: (manifests.volume_handle(*v, folder), manifests.volume_attributes(*v, folder))
+            lambda v: (
+                manifests.volume_handle(v[0], v[1], v[2], folder),
+                manifests.volume_attributes(v[0], v[1], v[2], folder),
+            )
         )
         return core.PersistentVolume(
             f"{name}-pv-{folder or 'share'}",
@@ -419,6 +422,7 @@ class AppNamespace(pulumi.ComponentResource):
 def _peer(peer: layer.Peer) -> networking.NetworkPolicyPeerArgs:
     if peer.cidr is not None:
         return networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=peer.cidr))
+    assert peer.namespace is not None  # a peer is a CIDR or a namespace (caas.sections.kubernetes.Peer)
     return networking.NetworkPolicyPeerArgs(
         namespace_selector=meta.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": peer.namespace}),
         pod_selector=meta.LabelSelectorArgs(match_labels=dict(peer.pod_labels)) if peer.pod_labels else None,

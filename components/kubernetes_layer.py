@@ -160,13 +160,12 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.provider: k8s.Provider | None = None
         if spec.settings.enabled:
             login = spec.settings.kubelogin
+            config: pulumi.Output[str] = pulumi.Output.secret(
+                pulumi.Output.from_input(args.cluster.kubeconfig).apply(lambda k: kubeconfig.non_interactive(k, login))
+            )
             self.provider = k8s.Provider(
                 f"{name}-provider",
-                kubeconfig=pulumi.Output.secret(
-                    pulumi.Output.from_input(args.cluster.kubeconfig).apply(
-                        lambda k: kubeconfig.non_interactive(k, login)
-                    )
-                ),
+                kubeconfig=config,
                 # Replace the provider (and with it every object) only if the cluster itself changes.
                 cluster_identifier=args.cluster.cluster_id,
                 enable_server_side_apply=True,

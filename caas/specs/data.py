@@ -18,10 +18,13 @@ from caas.sections.data import (
     PRD_MIN_VM_RETENTION_DAYS,
     SIZES,
     SQL_MI_VCORES,
+    AlertLevel,
     AlertRule,
+    AlertTarget,
     Backup,
     Databases,
     DataModel,
+    Dimensions,
     EntraAdmin,
     Failover,
     Monitoring,
@@ -175,7 +178,7 @@ def alert_rules(cfg: EstateConfig, mon: Monitoring, sql_mi: SqlMi) -> tuple[Aler
     not_ready = (("condition", ("Ready",)), ("status", ("false", "unknown")), *per_node)
     status_5xx = (("HttpStatusGroup", ("5xx",)),)
     # fmt: off
-    rows = [
+    rows: list[tuple[str, AlertTarget, str, str, str, float, AlertLevel, str, Dimensions, str]] = [
         # key                  target        metric                                agg        op  limit  level
         #   window   dimensions  description
         ("sqlmi-cpu",          "sqlMi",      "avg_cpu_percent",                    "Average", ">", cpu,   "warning",

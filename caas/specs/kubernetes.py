@@ -72,7 +72,7 @@ def containerised(cfg: EstateConfig) -> bool:
 def namespace_name(cfg: EstateConfig, key: str) -> str:
     """``<customer>-<app>-<env>[-<system>]`` unless caas:kubernetes.namespaces overrides it."""
     if key in cfg.kubernetes.namespaces:
-        return cfg.kubernetes.namespaces[key]  # type: ignore[index]
+        return cfg.kubernetes.namespaces[key]
     app, _, system = key.partition("-")
     short = "ms" if app == "microservices" else app
     return "-".join(p for p in (cfg.customer.code, short, cfg.environment, system) if p)
