@@ -397,7 +397,9 @@ def test_cluster_outputs_and_kubeconfig_only_as_secret(plans: dict[str, Plan]) -
     assert "get-token" not in prd.to_json()
     assert "clusterUser" not in prd.to_json()
     assert outputs["aksClusterName"] == "aks-acme-prd-weu"
-    assert outputs["aksOidcIssuerUrl"].startswith("https://westeurope.oic.prod-aks.azure.com/")
+    assert {"aksClusterId", "aksOidcIssuerUrl", "aksKubeletIdentityClientId", "aksKubeletIdentityObjectId"} <= set(
+        outputs
+    )
     assert outputs["aksIngressIp"] == str(derive(cfg).aks_ingress_ip) == "10.43.3.254"
     assert IPv4Address(outputs["aksIngressIp"]) in derive(cfg).subnets["aks"]
 
