@@ -248,7 +248,7 @@ def test_ids_written_in_the_code_stay_verbatim() -> None:
 def test_mocked_public_addresses_are_in_the_generated_range() -> None:
     """The diff's idea of a generated public address matches what the mocks answer."""
     rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/pip"
-    address = _extra_outputs("azure-native:network:PublicIPAddress", "pip", {}, rid)["ipAddress"]
+    address = _extra_outputs("azure-native:network:PublicIPAddress", {}, rid)["ipAddress"]
     assert IPv4Address(address) in stack_diff.GENERATED_ADDRESSES
 
 
