@@ -16,6 +16,7 @@ The fleet run renders N generated customers x (int, uat, prd) in one process to 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -40,6 +41,7 @@ def _child(args: list[str]) -> tuple[float, float, str]:
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
+            assert process.stderr is not None  # opened as a PIPE above
             raise RuntimeError(f"{' '.join(args)} failed: {process.stderr.read().decode()}")
         out.seek(0)
         return wall, usage.ru_maxrss / 1024, out.read()
@@ -57,7 +59,7 @@ def floor_main(*plan_paths: str) -> None:
     import pulumi
 
     from caas.mocks import RecordingMocks
-    from caas.sdk_internals import reset_root, run_program
+    from caas.sdk_internals import reset_root
 
     documents = [json.loads(Path(p).read_text()) for p in plan_paths]
     classes = {}
@@ -70,7 +72,7 @@ def floor_main(*plan_paths: str) -> None:
     for document in documents:
         reset_root()
         pulumi.runtime.set_mocks(RecordingMocks(), project=document["project"], stack=document["stack"], preview=False)
-        run_program(lambda d=document: _replay(d["resources"], aliases))
+        pulumi.runtime.test(lambda d=document: _replay(d["resources"], aliases))()
     finished = time.perf_counter()
     print(json.dumps({"import": imported - started, "register": finished - imported}))
 
@@ -94,7 +96,7 @@ def _replay(resources: list[dict], aliases: dict[str, list[str]]) -> None:
 
 def _aliases(cls: type) -> list[str]:
     """The type aliases an azure-native class attaches (literal in its generated source)."""
-    source = Path(sys.modules[cls.__module__].__file__).read_text()
+    source = inspect.getsource(sys.modules[cls.__module__])
     return re.findall(r'pulumi\.Alias\(type_="([^"]+)"\)', source)
 
 

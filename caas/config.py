@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
-from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig
+from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig, Network
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
 from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
@@ -199,8 +199,8 @@ def _present_keys(cfg: EstateConfig) -> set[str]:
 
 def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     """Which sections a stack of each kind must and must not have."""
-    shared_only = {"registry": cfg.registry, "devops": cfg.devops, "buildAgents": cfg.build_agents}
-    env_only = {"sharedStack": cfg.shared_stack, "apps": cfg.apps, "dns": cfg.dns, "vpn": cfg.vpn}
+    shared_only: dict[str, object] = {"registry": cfg.registry, "devops": cfg.devops, "buildAgents": cfg.build_agents}
+    env_only: dict[str, object] = {"sharedStack": cfg.shared_stack, "apps": cfg.apps, "dns": cfg.dns, "vpn": cfg.vpn}
     if cfg.is_shared:
         required, forbidden = shared_only, env_only
         if cfg.network.hub_address_space is not None:
@@ -277,32 +277,37 @@ def _check_profile(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
 def _check_network(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     net = cfg.network
     specs = addressing.HUB_SUBNETS if cfg.is_shared else addressing.ENVIRONMENT_SUBNETS
-    by_role = {s.role: s for s in specs}
     minimum = addressing.minimum_prefix(specs)
     if net.address_space.prefixlen > minimum:
         p.append(("caas:network.addressSpace", f"{net.address_space} is too small; needs /{minimum} or larger"))
         return
-    ok = True
-    for role, subnet in net.subnets.items():
-        key = f"caas:network.subnets.{role}"
-        if role not in by_role:
-            p.append((key, f"unknown subnet role; allowed: {', '.join(sorted(by_role))}"))
-            ok = False
-        elif not subnet.subnet_of(net.address_space):
-            p.append((key, f"{subnet} is outside caas:network.addressSpace {net.address_space}"))
-            ok = False
-        elif subnet.prefixlen > by_role[role].max_prefix:
-            p.append((key, f"{subnet} is too small; {role} needs /{by_role[role].max_prefix} or larger"))
-            ok = False
-    for a, b in addressing.overlaps({r: n for r, n in net.subnets.items() if r in by_role}):
-        p.append((f"caas:network.subnets.{b}", f"overlaps caas:network.subnets.{a}"))
-        ok = False
-    if ok:
+    if _check_subnets(net, {s.role: s for s in specs}, p):
         try:
             network.subnets(cfg)  # computing the plan is the check
         except ValueError as exc:
             p.append(("caas:network.subnets", str(exc)))
+    _check_ranges(cfg, p)
 
+
+def _check_subnets(net: Network, by_role: dict[str, addressing.SubnetSpec], p: list[tuple[str, str]]) -> bool:
+    """Each configured subnet: a known role, inside the address space, large enough, no overlaps. True: all fine."""
+    found = len(p)
+    for role, subnet in net.subnets.items():
+        key = f"caas:network.subnets.{role}"
+        if role not in by_role:
+            p.append((key, f"unknown subnet role; allowed: {', '.join(sorted(by_role))}"))
+        elif not subnet.subnet_of(net.address_space):
+            p.append((key, f"{subnet} is outside caas:network.addressSpace {net.address_space}"))
+        elif subnet.prefixlen > by_role[role].max_prefix:
+            p.append((key, f"{subnet} is too small; {role} needs /{by_role[role].max_prefix} or larger"))
+    for a, b in addressing.overlaps({r: n for r, n in net.subnets.items() if r in by_role}):
+        p.append((f"caas:network.subnets.{b}", f"overlaps caas:network.subnets.{a}"))
+    return len(p) == found
+
+
+def _check_ranges(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """The environment, hub and DR ranges are disjoint; the DR range is big enough and present where required."""
+    net = cfg.network
     ranges = {"caas:network.addressSpace": net.address_space}
     if net.hub_address_space is not None:
         ranges["caas:network.hubAddressSpace"] = net.hub_address_space
@@ -390,11 +395,12 @@ def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) 
 
 def runtime_config() -> tuple[dict[str, Any], set[str]]:
     """The ``caas:`` keys and secret keys as the Pulumi runtime (engine or mocks) provides them."""
-    from pulumi.runtime import config as rc
+    from pulumi.runtime import get_config_secret_keys_env, is_config_secret
 
-    raw = {**rc.get_config_env(), **rc.CONFIG.get()}
-    secret_keys = set(rc.get_config_secret_keys_env()) | set(rc._SECRET_KEYS.get())
-    return {k: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")}, secret_keys
+    from caas.sdk_internals import all_config
+
+    raw = {k: v for k, v in all_config().items() if k.startswith(f"{NAMESPACE}:")}
+    return raw, {k for k in raw if is_config_secret(k)} | set(get_config_secret_keys_env())
 
 
 def load() -> EstateConfig:
@@ -446,8 +452,8 @@ def _strip_secure(value: Any) -> tuple[Any, bool]:
     if isinstance(value, dict):
         if set(value) == {"secure"}:
             return SECRET_PLACEHOLDER, True
-        items = [(k, *_strip_secure(v)) for k, v in value.items()]
-        return {k: v for k, v, _ in items}, any(s for _, _, s in items)
+        stripped = {k: _strip_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in stripped.items()}, any(s for _, s in stripped.values())
     if isinstance(value, list):
         items = [_strip_secure(v) for v in value]
         return [v for v, _ in items], any(s for _, s in items)

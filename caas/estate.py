@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
-from caas import estate_compute
+from caas import estate_compute, secret_names
 from caas.specs import EstateSpec
 from caas.specs.access import AccessSpec
 from caas.specs.access import facts as access_facts
@@ -159,7 +159,9 @@ def _environment(
     spec: EstateSpec, foundation: Foundation, rg: pulumi.Input[str], workspace: pulumi.Input[str]
 ) -> dict[str, Any]:
     site = spec.site
-    assert spec.shared_stack is not None and spec.network is not None and spec.compute is not None
+    assert spec.shared_stack is not None
+    assert spec.network is not None
+    assert spec.compute is not None
     assert spec.data is not None  # the model requires caas:databases and caas:monitoring in environment stacks
     shared_stack = pulumi.StackReference("shared", stack_name=spec.shared_stack)
     refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS if key not in SFTP_SHARED_OUTPUTS))
@@ -254,7 +256,7 @@ def _environment(
 
     # -- partners' access --
     if spec.access is not None:
-        outputs["partnerAccess"] = _partners(spec, spec.access, compute, net, refs)
+        outputs["partnerAccess"] = _partners(spec.access, compute, net, refs)
 
     outputs.update(
         vnetId=net.vnet.id,
@@ -269,7 +271,7 @@ def _environment(
 
 
 def _partners(
-    spec: EstateSpec, access: AccessSpec, compute: estate_compute.ComputeEstate, net: Network, refs: SharedRefs
+    access: AccessSpec, compute: estate_compute.ComputeEstate, net: Network, refs: SharedRefs
 ) -> pulumi.Output[list]:
     """The partners' roles on exactly their namespaces, hosts and the hub's Bastion; returns the facts they
     were built from (roles with ids and scopes, commands) with the real subscription, for the stack output."""
@@ -327,7 +329,7 @@ def _databases(
             rg,
             net.subnet_ids["sqlMi"],
             workspace,
-            secrets.values.get("sql-mi-admin-password"),
+            secrets.values.get(secret_names.SQL_MI_ADMIN_PASSWORD),
             dr_site,
         ),
     )
@@ -343,7 +345,7 @@ def _databases(
                 net.subnet_ids["postgres"],
                 net.dns_zone_ids["postgres"],
                 workspace,
-                secrets.values["postgres-admin-password"],
+                secrets.values[secret_names.POSTGRES_ADMIN_PASSWORD],
             ),
         )
     return icm_db, iom_db

@@ -832,27 +832,30 @@ def apply(steps: Sequence[Step], lookups: Lookups, run: Run = _run, out=sys.stdo
         return [_VAR.sub(lambda m: values[m[1]], w) for w in words]
 
     for number, step in enumerate(steps, 1):
-        if step.check is not None:
-            check = resolve(step.check)
-            if isinstance(check, str):
-                print(f"FAIL  {number}. {step.what}: {check}", file=out)
-                return 1
-            found = run(check)
-            output = found.stdout.strip()
-            exists = found.returncode == 0 and (output == step.expect if step.expect is not None else bool(output))
-            if exists:
-                print(f"ok    {number}. {step.what}: exists", file=out)
-                continue
-        command = resolve(step.command)
-        if isinstance(command, str):
-            print(f"FAIL  {number}. {step.what}: {command}", file=out)
+        status, detail = _apply_step(step, resolve, run)
+        print(f"{status:<6}{number}. {step.what}{detail}", file=out)
+        if status == "FAIL":
             return 1
-        result = run(command)
-        if result.returncode != 0:
-            print(f"FAIL  {number}. {step.what}: {shlex.join(command)}\n{result.stderr.strip()}", file=out)
-            return 1
-        print(f"done  {number}. {step.what}", file=out)
     return 0
+
+
+def _apply_step(step: Step, resolve: Callable[[Sequence[str]], list[str] | str], run: Run) -> tuple[str, str]:
+    """One step, show-or-create: (status ok/done/FAIL, what follows the step's name)."""
+    if step.check is not None:
+        check = resolve(step.check)
+        if isinstance(check, str):
+            return "FAIL", f": {check}"
+        found = run(check)
+        output = found.stdout.strip()
+        if found.returncode == 0 and (output == step.expect if step.expect is not None else bool(output)):
+            return "ok", ": exists"
+    command = resolve(step.command)
+    if isinstance(command, str):
+        return "FAIL", f": {command}"
+    result = run(command)
+    if result.returncode != 0:
+        return "FAIL", f": {shlex.join(command)}\n{result.stderr.strip()}"
+    return "done", ""
 
 
 def missing_prerequisites() -> list[str]:

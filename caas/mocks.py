@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
-from pulumi.runtime.mocks import MockMonitor
 
-from caas.sdk_internals import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE
+from caas.sdk_internals import RESOURCE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN_VALUE, ObservedResource, ObservingMonitor
 
 SUBSCRIPTION_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:subscription"))
 TENANT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "caas:offline-plan:tenant"))
@@ -255,52 +253,78 @@ def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
     return f"{sub}/providers/{path}/{leaf}"
 
 
-def _extra_outputs(token: str, name: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+def _cluster_outputs(leaf: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    region = inputs.get("location")
+    issuer = f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{fake_uuid('oidc', rid)}/"
+    return {
+        "oidcIssuerProfile": {**inputs.get("oidcIssuerProfile", {}), "issuerURL": issuer},
+        "privateFQDN": f"{leaf}-{fake_uuid('fqdn', rid)[:8]}.privatelink.{region}.azmk8s.io",
+    }
+
+
+def _managed_instance_outputs(leaf: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
+    # A secondary joins its partner's DNS zone (what a failover group requires).
+    zone = fake_uuid("dns-zone", inputs.get("dnsZonePartner") or rid).replace("-", "")[:12]
+    return {"dnsZone": zone, "fullyQualifiedDomainName": f"{leaf}.{zone}.database.windows.net"}
+
+
+# token -> the outputs Azure computes for it from (leaf name, inputs, ARM id) that other resources read.
+_COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "azure-native:containerregistry:Registry": lambda leaf, _i, _r: {"loginServer": f"{leaf.lower()}.azurecr.io"},
+    "azure-native:managedidentity:UserAssignedIdentity": lambda _l, _i, rid: {
+        "principalId": fake_uuid("principal", rid),
+        "clientId": fake_uuid("client", rid),
+        "tenantId": TENANT_ID,
+    },
+    "azure-native:operationalinsights:Workspace": lambda _l, _i, rid: {"customerId": fake_uuid("workspace", rid)},
+    "azure-native:keyvault:Vault": lambda leaf, inputs, _r: {
+        "properties": {**inputs.get("properties", {}), "vaultUri": f"https://{leaf}.vault.azure.net/"}
+    },
+    # TEST-NET-3: documentation addresses
+    "azure-native:network:PublicIPAddress": lambda _l, _i, rid: {
+        "ipAddress": f"203.0.113.{uuid.uuid5(uuid.NAMESPACE_URL, rid).int % 254 + 1}"
+    },
+    "azure-native:storage:StorageAccount": lambda leaf, _i, _r: {
+        "primaryEndpoints": {
+            kind: f"https://{leaf}.{kind}.core.windows.net/" for kind in ("blob", "file", "dfs", "queue", "table")
+        }
+    },
+    "azure-native:containerservice:ManagedCluster": _cluster_outputs,
+    # -- data --
+    "azure-native:sql:ManagedInstance": _managed_instance_outputs,
+    "azure-native:dbforpostgresql:Server": lambda leaf, _i, _r: {
+        "fullyQualifiedDomainName": f"{leaf}.postgres.database.azure.com"
+    },
+}
+
+
+def _extra_outputs(token: str, inputs: dict[str, Any], rid: str) -> dict[str, Any]:
     """Outputs Azure computes that other resources read."""
     leaf = rid.rsplit("/", 1)[-1]
     out: dict[str, Any] = {"id": rid, "name": leaf}
-    if token == "azure-native:containerregistry:Registry":
-        out["loginServer"] = f"{leaf.lower()}.azurecr.io"
-    elif token == "azure-native:managedidentity:UserAssignedIdentity":
-        out.update(principalId=fake_uuid("principal", rid), clientId=fake_uuid("client", rid), tenantId=TENANT_ID)
-    elif token == "azure-native:operationalinsights:Workspace":
-        out["customerId"] = fake_uuid("workspace", rid)
-    elif token == "azure-native:keyvault:Vault":
-        out["properties"] = {**inputs.get("properties", {}), "vaultUri": f"https://{leaf}.vault.azure.net/"}
-    elif token == "azure-native:network:PublicIPAddress":
-        digest = uuid.uuid5(uuid.NAMESPACE_URL, rid).int
-        out["ipAddress"] = f"203.0.113.{digest % 254 + 1}"  # TEST-NET-3: documentation addresses
-    elif token == "azure-native:storage:StorageAccount":
-        out["primaryEndpoints"] = {
-            kind: f"https://{leaf}.{kind}.core.windows.net/" for kind in ("blob", "file", "dfs", "queue", "table")
-        }
-    elif token == "azure-native:containerservice:ManagedCluster":
-        region = inputs.get("location")
-        issuer = f"https://{region}.oic.prod-aks.azure.com/{TENANT_ID}/{fake_uuid('oidc', rid)}/"
-        out["oidcIssuerProfile"] = {**inputs.get("oidcIssuerProfile", {}), "issuerURL": issuer}
-        out["privateFQDN"] = f"{leaf}-{fake_uuid('fqdn', rid)[:8]}.privatelink.{region}.azmk8s.io"
-    # -- data --
-    elif token == "azure-native:sql:ManagedInstance":
-        # A secondary joins its partner's DNS zone (what a failover group requires).
-        zone = fake_uuid("dns-zone", inputs.get("dnsZonePartner") or rid).replace("-", "")[:12]
-        out.update(dnsZone=zone, fullyQualifiedDomainName=f"{leaf}.{zone}.database.windows.net")
-    elif token == "azure-native:dbforpostgresql:Server":
-        out["fullyQualifiedDomainName"] = f"{leaf}.postgres.database.azure.com"
+    if token in _COMPUTED:
+        out.update(_COMPUTED[token](leaf, inputs, rid))
     identity = inputs.get("identity")
     if isinstance(identity, dict):
-        ids = identity.get("userAssignedIdentities") or []
-        # The SDK merges outputs by key: user-assigned identities come back as a map keyed by id.
-        out["identity"] = {
-            **identity,
-            "principalId": fake_uuid("principal", rid),
-            "tenantId": TENANT_ID,
-            "userAssignedIdentities": {
-                i: {"principalId": fake_uuid("principal", i), "clientId": fake_uuid("client", i)} for i in ids
-            }
-            if isinstance(ids, list)
-            else ids,
-        }
+        out["identity"] = _identity(identity, rid)
     return out
+
+
+def _identity(identity: dict[str, Any], rid: str) -> dict[str, Any]:
+    """A managed identity block as Azure returns it: the system identity's ids, user-assigned ones keyed by id."""
+    ids = identity.get("userAssignedIdentities") or []
+    # The SDK merges outputs by key: user-assigned identities come back as a map keyed by id.
+    assigned = (
+        {i: {"principalId": fake_uuid("principal", i), "clientId": fake_uuid("client", i)} for i in ids}
+        if isinstance(ids, list)
+        else ids
+    )
+    return {
+        **identity,
+        "principalId": fake_uuid("principal", rid),
+        "tenantId": TENANT_ID,
+        "userAssignedIdentities": assigned,
+    }
 
 
 def kubeconfig(server: str) -> str:
@@ -351,23 +375,29 @@ class RecordingMocks(Mocks):
         if not args.typ.startswith("azure-native:"):
             return f"{args.name}-id", dict(args.inputs)
         rid = arm_id(args.typ, args.name, args.inputs)
-        return rid, {**args.inputs, **_extra_outputs(args.typ, args.name, args.inputs, rid)}
+        return rid, {**args.inputs, **_extra_outputs(args.typ, args.inputs, rid)}
 
-    def call(self, args: MockCallArgs) -> dict[str, Any]:
-        if args.token == "azure-native:authorization:getClientConfig":
-            return {
-                "clientId": fake_uuid("deployer-client"),
-                "objectId": fake_uuid("deployer-object"),
-                "subscriptionId": SUBSCRIPTION_ID,
-                "tenantId": TENANT_ID,
-            }
-        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            # serverFqdn "public" names the private cluster's public FQDN (it resolves to the private IP).
-            zone = "hcp" if args.args.get("serverFqdn") == "public" else "privatelink"
-            server = f"https://{args.args.get('resourceName', 'aks')}.{zone}.azmk8s.io:443"
-            value = base64.b64encode(kubeconfig(server).encode()).decode()
-            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
-        return {}
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        """The function's result and no check failures (the documented tuple form)."""
+        return _answer(args), []
+
+
+def _answer(args: MockCallArgs) -> dict[str, Any]:
+    """What Azure answers to the provider functions the program calls (reads)."""
+    if args.token == "azure-native:authorization:getClientConfig":
+        return {
+            "clientId": fake_uuid("deployer-client"),
+            "objectId": fake_uuid("deployer-object"),
+            "subscriptionId": SUBSCRIPTION_ID,
+            "tenantId": TENANT_ID,
+        }
+    if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+        # serverFqdn "public" names the private cluster's public FQDN (it resolves to the private IP).
+        zone = "hcp" if args.args.get("serverFqdn") == "public" else "privatelink"
+        server = f"https://{args.args.get('resourceName', 'aks')}.{zone}.azmk8s.io:443"
+        value = base64.b64encode(kubeconfig(server).encode()).decode()
+        return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+    return {}
 
 
 @dataclass
@@ -427,16 +457,8 @@ def _masked(value: Any, secrets: set[str]) -> Any:
     return value
 
 
-def _timeouts(request) -> dict[str, str]:
-    """The resource's ``custom_timeouts`` as the engine receives them (reads carry none)."""
-    given = getattr(request, "customTimeouts", None)
-    if given is None:
-        return {}
-    return {op: getattr(given, op) for op in ("create", "update", "delete") if getattr(given, op)}
-
-
-class RecordingMonitor(MockMonitor):
-    """A MockMonitor that keeps every registration, in order, with its options, and every invoke."""
+class RecordingMonitor(ObservingMonitor):
+    """Keeps every registration, in order, with its options, and every invoke (secrets masked)."""
 
     def __init__(self, mocks: RecordingMocks):
         super().__init__(mocks)
@@ -445,40 +467,26 @@ class RecordingMonitor(MockMonitor):
         self._urns: set[str] = set()
         self._secrets = mocks.secrets
 
-    def Invoke(self, request):  # noqa: N802 - gRPC method name
+    def observe_invoke(self, token: str, args: dict[str, Any]) -> None:
         """Reads are part of the plan: a reviewer sees which credentials and which FQDN form the program asks for."""
-        if request.tok != "pulumi:pulumi:getResource":  # the SDK resolving a resource reference, not a cloud read
-            args = _masked(_plain(json_format.MessageToDict(request.args)), self._secrets)
-            self.invokes.append(Invoke(request.tok, args))
-        return super().Invoke(request)
+        self.invokes.append(Invoke(token, _masked(_plain(args), self._secrets)))
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            self._record(request, response.urn, bool(request.custom), request.object)
-        return response
-
-    def ReadResource(self, request):  # noqa: N802 - gRPC method name
-        """Reads (a StackReference) are part of the plan too: they show what the stack depends on."""
-        response = super().ReadResource(request)
-        self._record(request, response.urn, True, request.properties)
-        return response
-
-    def _record(self, request, urn: str, custom: bool, properties) -> None:
-        if urn in self._urns:
-            raise DuplicateUrnError(f"duplicate URN {urn}: two resources share type and name")
-        self._urns.add(urn)
+    def observe_resource(self, resource: ObservedResource) -> None:
+        """Registrations and reads (a StackReference: what the stack depends on) alike."""
+        if resource.urn in self._urns:
+            raise DuplicateUrnError(f"duplicate URN {resource.urn}: two resources share type and name")
+        self._urns.add(resource.urn)
         self.registrations.append(
             Registration(
-                urn=urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent,
-                provider=request.provider.rsplit("::", 1)[0],  # a provider reference is "<urn>::<id>"
-                dependencies=sorted(set(request.dependencies)),
-                protect=bool(getattr(request, "protect", False)),
-                custom=custom,
-                inputs=_plain(json_format.MessageToDict(properties)),
-                timeouts=_timeouts(request),
+                urn=resource.urn,
+                type=resource.type,
+                name=resource.name,
+                parent=resource.parent,
+                provider=resource.provider,
+                dependencies=list(resource.dependencies),
+                protect=resource.protect,
+                custom=resource.custom,
+                inputs=_plain(resource.properties),
+                timeouts=resource.timeouts,
             )
         )

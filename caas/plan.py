@@ -20,7 +20,7 @@ import yaml
 
 from caas import config as model
 from caas.mocks import SECRET, Invoke, RecordingMocks, RecordingMonitor, Registration, _plain
-from caas.sdk_internals import exported_outputs, reset_root, run_program, wait
+from caas.sdk_internals import exported_outputs, reset_root, wait
 from caas.stack_outputs import derive
 from caas.timeline import as_timeline
 
@@ -146,8 +146,13 @@ def render(project: Project, stack: str) -> Plan:
     if added:
         sys.path.insert(0, program_dir)
     cwd = os.getcwd()
+
+    def program() -> None:  # returns nothing: the test runner awaits whatever its function returns
+        runpy.run_path(str(project.program), run_name="__main__")
+
     try:
-        run_program(lambda: runpy.run_path(str(project.program), run_name="__main__"))
+        # The public test runner runs a function as the stack's body and waits for every registration.
+        pulumi.runtime.test(program)()
         outputs = _resolve_outputs(exported_outputs())
     finally:
         os.chdir(cwd)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
@@ -106,19 +106,26 @@ class _Overrides(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
+def _optional(annotation: Any, metadata: list[Any]) -> Any:
+    """``annotation | None`` with the same constraints (pydantic metadata)."""
+    return Annotated[annotation | None, *metadata] if metadata else annotation | None
+
+
 # Every Profile setting, optional and with the same constraints: one definition, no drift.
-ProfileOverrides = create_model(
-    "ProfileOverrides",
-    __base__=_Overrides,
-    __doc__="Declared deviations from the environment's profile (prd and shared may not weaken).",
-    **{
-        name: (
-            Annotated[field.annotation | None, *field.metadata] if field.metadata else field.annotation | None,
-            Field(default=None, description=field.description),
-        )
-        for name, field in Profile.model_fields.items()
-    },
-)
+_OVERRIDE_FIELDS: dict[str, Any] = {
+    name: (_optional(field.annotation, field.metadata), Field(default=None, description=field.description))
+    for name, field in Profile.model_fields.items()
+}
+if TYPE_CHECKING:
+    # A model built at run time has no static fields; type checkers see its base (what callers use: declared()).
+    ProfileOverrides = _Overrides
+else:
+    ProfileOverrides = create_model(
+        "ProfileOverrides",
+        __base__=_Overrides,
+        __doc__="Declared deviations from the environment's profile (prd and shared may not weaken).",
+        **_OVERRIDE_FIELDS,
+    )
 
 
 def effective(env: str, overrides: ProfileOverrides) -> Profile:

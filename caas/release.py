@@ -21,6 +21,7 @@ from typing import get_args
 import yaml
 
 from caas import config as model
+from caas import secret_names
 from caas.plan import Project
 from caas.sections import kubernetes as layer
 from caas.specs import derive
@@ -35,7 +36,7 @@ INTERSHOP_NAMESPACE = "intershophub"
 # The Docker Hub credentials of those repositories: Key Vault secrets (set by the operator, never in a file) that
 # pipelines/release/base-images.yml reads through this variable group, which `caas init` links to the vault.
 DOCKERHUB_VARIABLE_GROUP = "caas-intershop-dockerhub"
-DOCKERHUB_SECRETS = {"user": "intershop-dockerhub-user", "token": "intershop-dockerhub-token"}
+DOCKERHUB_SECRETS = {"user": secret_names.DOCKERHUB_USER, "token": secret_names.DOCKERHUB_TOKEN}
 
 
 def _fail(project: Project, stack: str, key: str, message: str) -> model.ConfigError:
@@ -205,7 +206,7 @@ class Change:
     after: layer.Image
 
     def __str__(self) -> str:
-        old = "(none)" if not self.before else layer.Image.model_construct(**self.before).pinned_tag
+        old = "(none)" if not self.before else layer.Image.model_construct(_fields_set=None, **self.before).pinned_tag
         old = f"{self.before.get('repository')}:{old}" if self.before else old
         new = f"{self.after.repository}:{self.after.pinned_tag}"
         return f"{self.stack_file}: caas:kubernetes.images.{self.role}: {old} -> {new}"

@@ -13,6 +13,7 @@ from caas.sections.compute import PoolSpec
 from caas.specs.compute import AksSpec
 from caas.specs.site import Site
 from components import roles
+from components.computed import computed
 from components.diagnostics import send_to_log_analytics
 
 cs = azure_native.containerservice
@@ -83,7 +84,9 @@ class AksCluster(pulumi.ComponentResource):
         )
         self.cluster_id = self.cluster.id
         self.cluster_name = self.cluster.name
-        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url if p else None)
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
+            lambda p: computed("OIDC issuer URL")(p.issuer_url if p else None)
+        )
         self.kubelet_identity_id = kubelet.id
         self.kubelet_identity_client_id = kubelet.client_id
         self.kubelet_identity_object_id = kubelet.principal_id

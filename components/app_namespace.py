@@ -23,6 +23,7 @@ from caas.specs import kubernetes as kspec
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
 from components import roles
+from components.helm_release import chart_release
 
 core = k8s.core.v1
 meta = k8s.meta.v1
@@ -75,7 +76,7 @@ class AppNamespace(pulumi.ComponentResource):
         if w.identity:
             self._identity(name, args)
         if args.provider is not None:
-            self._in_cluster(name, args, args.provider)
+            self._in_cluster(name, args)
         self.register_outputs({"namespace": w.namespace, "clientId": self.client_id})
 
     # -- Azure ----------------------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ class AppNamespace(pulumi.ComponentResource):
     def _meta(self, name: str, **kwargs) -> meta.ObjectMetaArgs:
         return meta.ObjectMetaArgs(name=name, namespace=self._ns.metadata.name, **kwargs)
 
-    def _in_cluster(self, name: str, args: AppNamespaceArgs, provider: k8s.Provider) -> None:
+    def _in_cluster(self, name: str, args: AppNamespaceArgs) -> None:
         spec, w = args.spec, args.workload
         self._ns = self.namespace_object = core.Namespace(
             f"{name}-namespace",
@@ -175,7 +176,7 @@ class AppNamespace(pulumi.ComponentResource):
             self._ready.extend(self._volumes(name, args, args.share))
 
     def _network_policies(self, name: str, layer_spec: KubernetesSpec, w: layer.Workload) -> list[pulumi.Resource]:
-        policies = [
+        policies: list[pulumi.Resource] = [
             networking.NetworkPolicy(
                 f"{name}-deny-all",
                 metadata=self._meta("default-deny"),
@@ -222,7 +223,8 @@ class AppNamespace(pulumi.ComponentResource):
         """The CSI driver copies Key Vault secrets into Kubernetes Secrets only while a pod mounts the class:
         this deployment is that pod (a pause container), so the Secrets exist before the release needs them."""
         w = args.workload
-        assert self.client_id is not None and self.tenant_id is not None
+        assert self.client_id is not None
+        assert self.tenant_id is not None
         account = self._service_account(name, layer.SYNC_SERVICE_ACCOUNT)
         spec = pulumi.Output.all(vault=args.vault_name, client=self.client_id, tenant=self.tenant_id).apply(
             lambda v: manifests.secret_provider_spec(
@@ -293,7 +295,10 @@ class AppNamespace(pulumi.ComponentResource):
     def _volume(self, name: str, share: Share, folder: str | None, capacity: str) -> core.PersistentVolume:
         w = self._args.workload
         handle = pulumi.Output.all(share.resource_group_name, share.account_name, share.share_name).apply(
-            lambda v: (manifests.volume_handle(*v, folder), manifests.volume_attributes(*v, folder))
+            lambda v: (
+                manifests.volume_handle(v[0], v[1], v[2], folder),
+                manifests.volume_attributes(v[0], v[1], v[2], folder),
+            )
         )
         return core.PersistentVolume(
             f"{name}-pv-{folder or 'share'}",
@@ -401,21 +406,14 @@ class AppNamespace(pulumi.ComponentResource):
         """The workload's Helm release of ``chart`` (a key of ``layer.CHARTS``) at its pinned version."""
         spec, w = self._args.spec, self._args.workload
         assert w.release is not None
-        source = layer.CHARTS[chart]
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             f"{self._name}-release",
-            k8s.helm.v3.ReleaseArgs(
-                name=w.release,  # explicit: names derived from it (service accounts) must be predictable
-                chart=source.chart,
-                version=spec.settings.charts.model_dump(by_alias=True)[chart],
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo),
-                namespace=self._ns.metadata.name,
-                values=values,
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=10,
-                timeout=timeout_seconds,
-            ),
+            chart=chart,
+            release=w.release,
+            versions=spec.settings.charts,
+            namespace=self._ns.metadata.name,
+            values=values,
+            timeout_seconds=timeout_seconds,
             opts=self._opts(depends_on=[*self._ready, *depends_on]),
         )
         return self.release
@@ -424,6 +422,7 @@ class AppNamespace(pulumi.ComponentResource):
 def _peer(peer: layer.Peer) -> networking.NetworkPolicyPeerArgs:
     if peer.cidr is not None:
         return networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=peer.cidr))
+    assert peer.namespace is not None  # a peer is a CIDR or a namespace (caas.sections.kubernetes.Peer)
     return networking.NetworkPolicyPeerArgs(
         namespace_selector=meta.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": peer.namespace}),
         pod_selector=meta.LabelSelectorArgs(match_labels=dict(peer.pod_labels)) if peer.pod_labels else None,

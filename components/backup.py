@@ -57,7 +57,7 @@ def vm_policy(spec: Vault) -> rs.AzureIaaSVMProtectionPolicyArgs:
             retention_times=[BACKUP_TIME], retention_duration=keep(vm.daily_days, "Days")
         ),
         weekly_schedule=rs.WeeklyRetentionScheduleArgs(
-            days_of_the_week=["Sunday"],
+            days_of_the_week=[rs.DayOfWeek.SUNDAY],
             retention_times=[BACKUP_TIME],
             retention_duration=keep(vm.weekly_weeks, "Weeks"),
         )
@@ -66,7 +66,7 @@ def vm_policy(spec: Vault) -> rs.AzureIaaSVMProtectionPolicyArgs:
         monthly_schedule=rs.MonthlyRetentionScheduleArgs(
             retention_schedule_format_type="Weekly",
             retention_schedule_weekly=rs.WeeklyRetentionFormatArgs(
-                days_of_the_week=["Sunday"], weeks_of_the_month=["First"]
+                days_of_the_week=[rs.DayOfWeek.SUNDAY], weeks_of_the_month=[rs.WeekOfMonth.FIRST]
             ),
             retention_times=[BACKUP_TIME],
             retention_duration=keep(vm.monthly_months, "Months"),

@@ -14,6 +14,7 @@ from caas.sections.compute import HOST_ROLES, HostSpec
 from caas.specs.compute import Icm710SystemSpec, icm710_host_keys
 from caas.specs.site import Site
 from components import roles
+from components.computed import computed
 from components.diagnostics import send_to_log_analytics
 
 compute = azure_native.compute
@@ -171,7 +172,9 @@ class Icm710Hosts(pulumi.ComponentResource):
 
         self.load_balancer_id = lb.id
         self.frontend_ip: pulumi.Output[str] = lb.frontend_ip_configurations.apply(
-            lambda configs: configs[0].private_ip_address
+            lambda configs: computed("load balancer frontend address")(
+                configs[0].private_ip_address if configs else None
+            )
         )
         self.register_outputs(
             {"loadBalancerId": lb.id, "frontendIp": self.frontend_ip, "vmIds": self.vm_ids, "nicIds": self.nic_ids}

@@ -45,7 +45,7 @@ class KeyVault(pulumi.ComponentResource):
                 location=site.location,
                 properties=keyvault.VaultPropertiesArgs(
                     tenant_id=client.tenant_id,
-                    sku=keyvault.SkuArgs(family="A", name="standard"),
+                    sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
                     # Access by Azure RBAC role assignments only, no access policies.
                     enable_rbac_authorization=True,
                     enable_soft_delete=True,

@@ -22,6 +22,7 @@ from caas.sections.base import SYSTEMS
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
 from components.app_namespace import AppNamespace, AppNamespaceArgs, Share
+from components.helm_release import chart_release
 
 core = k8s.core.v1
 meta = k8s.meta.v1
@@ -44,7 +45,7 @@ class DatabaseFacts:
 
     sql_host: pulumi.Input[str] | None = None
     # system -> database; ICM signs in with the SQL login of the same name, which the DBA runbook creates
-    # with the password in Key Vault secret icm-<system>-db-password.
+    # with the password in Key Vault secret secret_names.icm_db_password(system).
     icm_databases: dict[str, str] = field(default_factory=dict)
     postgres_host: pulumi.Input[str] | None = None
     postgres_admin_login: str | None = None
@@ -137,21 +138,14 @@ class ClusterAddon(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        source = layer.CHARTS[chart]
-        self.release = k8s.helm.v3.Release(
+        self.release = chart_release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
-                name=release,
-                chart=source.chart,
-                version=spec.settings.charts.model_dump(by_alias=True)[chart],
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo),
-                namespace=ns.metadata.name,
-                values=values,
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=10,
-                timeout=600,
-            ),
+            chart=chart,
+            release=release,
+            versions=spec.settings.charts,
+            namespace=ns.metadata.name,
+            values=values,
+            timeout_seconds=600,
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=ready),
         )
         self.register_outputs({"namespace": namespace, "release": release})
@@ -166,13 +160,12 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.provider: k8s.Provider | None = None
         if spec.settings.enabled:
             login = spec.settings.kubelogin
+            config: pulumi.Output[str] = pulumi.Output.secret(
+                pulumi.Output.from_input(args.cluster.kubeconfig).apply(lambda k: kubeconfig.non_interactive(k, login))
+            )
             self.provider = k8s.Provider(
                 f"{name}-provider",
-                kubeconfig=pulumi.Output.secret(
-                    pulumi.Output.from_input(args.cluster.kubeconfig).apply(
-                        lambda k: kubeconfig.non_interactive(k, login)
-                    )
-                ),
+                kubeconfig=config,
                 # Replace the provider (and with it every object) only if the cluster itself changes.
                 cluster_identifier=args.cluster.cluster_id,
                 enable_server_side_apply=True,
@@ -256,7 +249,8 @@ class KubernetesLayer(pulumi.ComponentResource):
             assert db.sql_host is not None
             for system in SYSTEMS:
                 ns = self.namespaces[f"icm-{system}"]
-                assert ns.client_id is not None and ns.tenant_id is not None
+                assert ns.client_id is not None
+                assert ns.tenant_id is not None
                 self.releases[f"icm-{system}"] = ns.install(
                     "icm",
                     self._values(
@@ -274,7 +268,9 @@ class KubernetesLayer(pulumi.ComponentResource):
                 )
         if apps.iom:
             ns = self.namespaces["iom"]
-            assert db.postgres_host is not None and db.postgres_admin_login is not None and ns.client_id is not None
+            assert db.postgres_host is not None
+            assert db.postgres_admin_login is not None
+            assert ns.client_id is not None
             assert args.shares is not None
             self.releases["iom"] = ns.install(
                 "iom",

@@ -104,7 +104,10 @@ class Monitoring(pulumi.ComponentResource):
     ) -> monitor.MetricAlert:
         if rule.target == "vms":
             # One rule over all hosts; multi-resource rules name the type and region of their targets.
-            criteria: object = monitor.MetricAlertMultipleResourceMultipleMetricCriteriaArgs(
+            criteria: (
+                monitor.MetricAlertMultipleResourceMultipleMetricCriteriaArgs
+                | monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs
+            ) = monitor.MetricAlertMultipleResourceMultipleMetricCriteriaArgs(
                 odata_type="Microsoft.Azure.Monitor.MultipleResourceMultipleMetricCriteria", all_of=[_criterion(rule)]
             )
             resource_type, region = rule.namespace, args.site.location

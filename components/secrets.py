@@ -14,6 +14,7 @@ import pulumi_azure_native as azure_native
 import pulumi_random as random
 from pydantic import SecretStr
 
+from caas import secret_names
 from caas.specs.site import Site
 from components import roles
 
@@ -68,7 +69,7 @@ class PlatformSecrets(pulumi.ComponentResource):
         self.register_outputs({"secretIds": self.secret_ids})
 
     def _value(self, name: str, secret_name: str, args: PlatformSecretsArgs) -> pulumi.Output[str]:
-        configured = {"iom-smtp-password": args.smtp_password}.get(secret_name)
+        configured = {secret_names.IOM_SMTP_PASSWORD: args.smtp_password}.get(secret_name)
         if configured is not None:
             return pulumi.Output.secret(configured.get_secret_value())
         # SQL Server and PostgreSQL complexity rules: three of four character classes; 32 characters.

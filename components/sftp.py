@@ -92,7 +92,7 @@ class Sftp(pulumi.ComponentResource):
                 location=loc,
                 kind="StorageV2",
                 sku=storage.SkuArgs(name=f"Standard_{args.storage_redundancy}"),
-                access_tier="Hot",
+                access_tier=storage.AccessTier.HOT,
                 # SFTP needs the hierarchical namespace and local users (its only identities).
                 is_hns_enabled=True,
                 is_sftp_enabled=True,
@@ -110,9 +110,12 @@ class Sftp(pulumi.ComponentResource):
                 # Environments come in through the hub's private endpoint, which the firewall does not filter.
                 public_network_access="Enabled" if service.public else "Disabled",
                 network_rule_set=storage.NetworkRuleSetArgs(
-                    default_action="Deny",
+                    default_action=storage.DefaultAction.DENY,
                     bypass="None",
-                    ip_rules=[storage.IPRuleArgs(i_p_address_or_range=r, action="Allow") for r in service.ip_rules],
+                    ip_rules=[
+                        storage.IPRuleArgs(i_p_address_or_range=r, action=storage.Action.ALLOW)
+                        for r in service.ip_rules
+                    ],
                 ),
                 # SFTP works only with Microsoft network routing.
                 routing_preference=storage.RoutingPreferenceArgs(routing_choice="MicrosoftRouting"),
@@ -161,7 +164,7 @@ class Sftp(pulumi.ComponentResource):
                 container_name=endpoint.container,
                 account_name=self.account.name,
                 resource_group_name=rg,
-                public_access="None",
+                public_access=storage.PublicAccess.NONE,
             ),
             opts=stateful,
         )

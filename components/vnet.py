@@ -13,6 +13,7 @@ import pulumi_azure_native as azure_native
 from caas.addressing import SubnetSpec
 from caas.specs.network import VnetSpec
 from caas.specs.site import Site
+from components.computed import computed
 from components.diagnostics import send_to_log_analytics
 from components.moved import moved_from
 
@@ -278,7 +279,7 @@ def _nat_gateway(name: str, args: VnetArgs, parent: pulumi.Resource) -> tuple[ne
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return nat, ip.ip_address
+    return nat, ip.ip_address.apply(computed("NAT public IP address"))
 
 
 def peer(

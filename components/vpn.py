@@ -9,6 +9,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_random as random
 
+from caas import secret_names
 from caas.sections.connectivity import VpnPlan, VpnSite
 from caas.specs.connectivity import VpnSpec
 from caas.specs.site import Site
@@ -147,7 +148,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                 opts=child,
             )
             shared_key = pulumi.Output.secret(generated.result)
-            secret_name = plan.key_secret_name(site.name)
+            secret_name = secret_names.vpn_shared_key(site.name)
             # ARM writes the secret through the control plane, so the vault's closed firewall is no obstacle.
             keyvault.Secret(
                 f"{name}-{site.name}-psk",

@@ -41,6 +41,14 @@ def pool():
         yield executor
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _render_before_any_test(request: pytest.FixtureRequest) -> None:
+    """When any selected test needs the plans, render them first: the pool must fork before this process runs
+    a program itself (a test building a component), or the workers inherit the runtime's threads and hang."""
+    if any("all_plans" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("all_plans")
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     return Project.at(ROOT)

@@ -101,7 +101,8 @@ def test_init_defines_the_one_command_invoke_role_and_no_stack_defines_roles(
     other, _ = defined_custom_role(EXAMPLE)
     assert guid != other  # role names and ids are per customer in a shared tenant
     props = body["properties"]
-    assert props["roleName"] == "acme CaaS AKS command invoke" and props["type"] == "CustomRole"
+    assert props["roleName"] == "acme CaaS AKS command invoke"
+    assert props["type"] == "CustomRole"
     assert props["permissions"] == [
         {
             "actions": [
@@ -149,7 +150,8 @@ def test_host_partner_gets_its_systems_hosts_and_the_bastion_only(
         for n, i in ids(plan, "azure-native:network:NetworkInterface", "networkInterfaceName").items()
         if n.split("-")[-2] in systems
     }
-    assert vms and len(nics) == len(vms)
+    assert vms
+    assert len(nics) == len(vms)
     vnet = plan.outputs["vnetId"]
     bastion = shared_outputs(Project.at(ROOT).load("shared")[0])["bastionId"]
     assert group_grants(plan, BACKEND) == {
@@ -176,7 +178,8 @@ def test_every_icm710_host_has_the_entra_login_extension_and_an_identity(plans: 
     assert sorted(e.inputs["vmName"] for e in logins) == sorted(vm.inputs["vmName"] for vm in vms)
     for e in logins:
         assert e.inputs["publisher"] == "Microsoft.Azure.ActiveDirectory"
-        assert e.inputs["typeHandlerVersion"] == "1.0" and e.inputs["autoUpgradeMinorVersion"] is True
+        assert e.inputs["typeHandlerVersion"] == "1.0"
+        assert e.inputs["autoUpgradeMinorVersion"] is True
     operators = set(Project.at(ROOT).load(stack)[0].icm710.ssh_public_keys)
     for vm in vms:
         assert vm.inputs["identity"]["type"] == "SystemAssigned"
@@ -196,8 +199,12 @@ def test_prd_is_read_only_unless_a_reasoned_opt_in_says_otherwise() -> None:
     default, opted = _prd_with()[0], _prd_with(prdWrite=True, prdWriteReason="on-call for storefront hotfixes")[0]
     reads = {g.scope for g in default.grants if g.kind == "namespace" and g.role_id == RBAC_READER}
     writes = {g.scope for g in opted.grants if g.kind == "namespace" and g.role_id == RBAC_WRITER}
-    assert not default.writes and default.write_reason is None and len(reads) == 2
-    assert opted.writes and opted.write_reason == "on-call for storefront hotfixes" and writes == reads
+    assert not default.writes
+    assert default.write_reason is None
+    assert len(reads) == 2
+    assert opted.writes
+    assert opted.write_reason == "on-call for storefront hotfixes"
+    assert writes == reads
     assert not any(g.role_id == RBAC_READER for g in opted.grants)
 
 
@@ -256,7 +263,8 @@ def test_runbook_of_a_stack_without_aks_still_shows_the_host_sign_in() -> None:
         "Sign in to an ICM 7.10 host",
     ]
     commands = [s.command.script for s in section.steps if isinstance(s.command, Shell)]
-    assert "az network bastion ssh" in commands[-1] and "--auth-type AAD" in commands[-1]
+    assert "az network bastion ssh" in commands[-1]
+    assert "--auth-type AAD" in commands[-1]
     assert "az aks" not in " ".join(commands)
 
 

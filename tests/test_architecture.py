@@ -112,36 +112,27 @@ def import_graph(*packages: str) -> dict[str, set[str]]:
     return {m: imports(m, p, set(modules)) for m, p in modules.items()}
 
 
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` reaches through one or more imports."""
+    seen: set[str] = set()
+    todo = list(graph.get(start, ()))
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return seen
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Every strongly connected group of more than one module (or a module importing itself)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1 or node in graph.get(node, ()):
-                found.append(sorted(group))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return found
+    reach = {node: _reachable(graph, node) for node in graph}
+    groups = {
+        frozenset({node} | {m for m in reach[node] if node in reach.get(m, ())})
+        for node in graph
+        if node in reach[node]
+    }
+    return sorted(sorted(group) for group in groups)
 
 
 def test_caas_has_no_import_cycle() -> None:
@@ -208,3 +199,108 @@ def test_components_take_a_slice_never_the_whole_estate() -> None:
         assert not [n for n, t in annotations.items() if "EstateSpec" in t or "EstateConfig" in t], klass
         assert "config" not in annotations, klass
     assert inspect.signature(estate.build).parameters["spec"].annotation in ("EstateSpec", EstateSpec)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Private SDK names only in the adapter
+
+SDK_ADAPTER = "caas/sdk_internals.py"
+# Not underscored, but neither exported by ``pulumi.runtime`` nor documented: the SDK's own machinery.
+SDK_INTERNALS = frozenset(
+    {
+        "pulumi.runtime.config.CONFIG",
+        "pulumi.runtime.mocks.MockMonitor",
+        "pulumi.runtime.rpc",
+        "pulumi.runtime.settings.ROOT",
+        "pulumi.runtime.settings.SETTINGS",
+        "pulumi.runtime.stack.run_pulumi_func",
+        "pulumi.runtime.sync_await",
+    }
+)
+
+
+def _private(dotted: str) -> bool:
+    """A pulumi path that names an underscored (non-dunder) part or a listed internal."""
+    parts = dotted.split(".")
+    if any(p.startswith("_") and not p.endswith("__") for p in parts):
+        return True
+    return any(dotted == i or dotted.startswith(i + ".") for i in SDK_INTERNALS)
+
+
+def _pulumi_imports(tree: ast.AST) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    """Local name -> the pulumi path it stands for; and the imports that name a private path themselves."""
+    bound: dict[str, str] = {}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [(a.asname or "pulumi", a.name if a.asname else "pulumi", a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [(a.asname or a.name, f"{node.module}.{a.name}", f"{node.module}.{a.name}") for a in node.names]
+        else:
+            continue
+        for local, path, imported in names:
+            if imported.split(".")[0] == "pulumi":
+                bound[local] = path
+                if _private(imported):
+                    found.append((node.lineno, imported))
+    return bound, found
+
+
+def private_sdk_uses(source: str) -> list[tuple[int, str]]:
+    """Where code imports a private SDK name or reads one off a pulumi module: (line, dotted name)."""
+    tree = ast.parse(source)
+    bound, found = _pulumi_imports(tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        chain, base = [node.attr], node.value
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        if isinstance(base, ast.Name) and base.id in bound and not _private(bound[base.id]):
+            dotted = ".".join([bound[base.id], *reversed(chain)])
+            if _private(dotted):  # an import of a private path is reported already
+                found.append((node.lineno, dotted))
+    return sorted(set(found))
+
+
+def test_only_the_adapter_uses_private_sdk_names() -> None:
+    """Every private Pulumi SDK name is used in caas/sdk_internals.py only (it says why no public API does it)."""
+    paths = [
+        ROOT / "__main__.py",
+        *(p for d in ("caas", "components", "tests", "scripts") for p in (ROOT / d).rglob("*.py")),
+    ]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {dotted}"
+        for path in paths
+        if str(path.relative_to(ROOT)) != SDK_ADAPTER
+        for line, dotted in private_sdk_uses(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from pulumi.runtime.config import _SECRET_KEYS",
+        "from pulumi.runtime import config as rc\nkeys = rc._SECRET_KEYS.get()",
+        "import pulumi.runtime.rpc as rpc\nsig = rpc._special_sig_key",
+        "import pulumi\npulumi.runtime.settings.ROOT.set(None)",
+        "from pulumi.runtime import settings\nsettings.ROOT.set(None)",
+        "from pulumi.runtime.stack import run_pulumi_func",
+        "from pulumi.runtime.sync_await import _sync_await",
+        "from pulumi.runtime.mocks import MockMonitor",
+    ],
+)
+def test_the_private_sdk_check_finds_each_kind_of_use(source: str) -> None:
+    """The scan above is not vacuous: an import of a private name and an attribute read are both reported."""
+    assert private_sdk_uses(source)
+
+
+def test_the_private_sdk_check_accepts_the_public_api() -> None:
+    """Documented entry points (mocks, the test runner, config) are not reported."""
+    source = (
+        "import pulumi\nfrom pulumi.runtime import Mocks, set_mocks, is_config_secret\n"
+        "pulumi.runtime.test(f)()\npulumi.runtime.set_all_config({}, [])\npulumi.Output.secret(x).__class__"
+    )
+    assert private_sdk_uses(source) == []

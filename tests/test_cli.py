@@ -10,11 +10,11 @@ import sys
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
 
 from caas import reference
 from caas.cli import main
 from caas.mocks import RecordingMocks
+from caas.sdk_internals import reset_root
 from tests.conftest import ROOT
 
 
@@ -38,7 +38,8 @@ def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, capsys) -> None:
     (tmp_path / "Pulumi.prd.yaml").write_text(text)
     assert main(["plan", "--stack", "prd", "--dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(re.match(r"^\S*Pulumi\.prd\.yaml: caas:[\w.\[\]]+: ", line) for line in err)
+    assert len(err) == 2
+    assert all(re.match(r"^\S*Pulumi\.prd\.yaml: caas:[\w.\[\]]+: ", line) for line in err)
     assert "Traceback" not in "\n".join(err)
 
 
@@ -50,7 +51,7 @@ def test_missing_stack_file_exits_2(capsys) -> None:
 
 def test_program_reports_bad_config_as_run_error() -> None:
     """Under `pulumi preview` the program raises RunError (printed without traceback) with the same lines."""
-    settings.ROOT.set(None)
+    reset_root()
     pulumi.runtime.set_mocks(RecordingMocks(), project="caas-acme", stack="prd", preview=True)
     pulumi.runtime.set_all_config({"caas:environment": "prd", "caas:customer": '{"code": "x"}'}, [])
     with pytest.raises(pulumi.RunError) as raised:
@@ -77,7 +78,8 @@ def test_readme_quickstart_commands_are_the_ones_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     for command in ("python3 -m caas plan --stack prd", ".venv/bin/python -m pytest"):
-        assert command in readme and command in ci
+        assert command in readme
+        assert command in ci
 
 
 def test_module_entry_point_runs_in_a_fresh_interpreter() -> None:
@@ -95,4 +97,5 @@ def test_mermaid_graph_nests_resources_in_components(plans) -> None:
 
     graph = as_mermaid(plans["shared"])
     assert graph.startswith("flowchart LR")
-    assert "subgraph" in graph and "Registry<br/>shared-registry" in graph
+    assert "subgraph" in graph
+    assert "Registry<br/>shared-registry" in graph

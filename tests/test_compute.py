@@ -90,7 +90,8 @@ def test_icm11_customer_gets_aks_only(example_plans: dict[str, Plan], stack: str
     if stack == "shared":
         assert counts[CLUSTER] == 0
         return
-    assert counts[CLUSTER] == 1 and counts[POOL] == 1
+    assert counts[CLUSTER] == 1
+    assert counts[POOL] == 1
     shares = {r.inputs["shareName"] for r in plan.find(SHARE)}
     assert shares == {"icm11-live", "icm11-edit", "iom"}
 
@@ -103,7 +104,8 @@ def test_host_sizes_follow_scale_and_config(plans: dict[str, Plan]) -> None:
     }
     assert sizes["prd"] == {(sys_, role): 2 for sys_ in ("live", "edit") for role in compute.HOST_ROLES}
     assert sizes["uat"] == {(sys_, role): 1 for sys_ in ("live", "edit") for role in compute.HOST_ROLES}
-    assert sizes["int"][("live", "appServer")] == 2 and sizes["int"][("edit", "appServer")] == 1
+    assert sizes["int"][("live", "appServer")] == 2
+    assert sizes["int"][("edit", "appServer")] == 1
     prd_vms = by_name(plans["prd"], VM)
     assert prd_vms["icm710-live-as1"].inputs["hardwareProfile"]["vmSize"] == "Standard_E4s_v5"
     assert by_name(plans["uat"], VM)["icm710-live-wa1"].inputs["hardwareProfile"]["vmSize"] == "Standard_D2ls_v5"
@@ -186,12 +188,14 @@ def test_web_adapters_sit_behind_an_internal_load_balancer(plans: dict[str, Plan
     for system in SYSTEMS:
         lb = prd.one(LB, f"icm710-{system}-lb").inputs
         frontend = lb["frontendIPConfigurations"][0]
-        assert frontend["privateIPAllocationMethod"] == "Static" and "publicIPAddress" not in frontend
+        assert frontend["privateIPAllocationMethod"] == "Static"
+        assert "publicIPAddress" not in frontend
         assert IPv4Address(frontend["privateIPAddress"]) == derive(cfg).icm710_frontend_ips[system]
         assert IPv4Address(frontend["privateIPAddress"]) in derive(cfg).subnets["vms"]
         assert frontend["zones"] == ["1", "2", "3"]
         assert lb["sku"] == {"name": "Standard", "tier": "Regional"}
-        assert lb["probes"][0]["protocol"] == "Tcp" and lb["loadBalancingRules"][0]["frontendPort"] == 80
+        assert lb["probes"][0]["protocol"] == "Tcp"
+        assert lb["loadBalancingRules"][0]["frontendPort"] == 80
         pool = lb["loadBalancingRules"][0]["backendAddressPool"]["id"]
         members = {
             n
@@ -252,14 +256,16 @@ def test_cloud_init_document() -> None:
             environment="uat", system="edit", role="appServer", share_source="a:/a/s", share_path="/s", solr_disk=False
         )
     )
-    assert "nfs-common" in app["packages"] and ["mount", "-a"] in app["runcmd"]
+    assert "nfs-common" in app["packages"]
+    assert ["mount", "-a"] in app["runcmd"]
     assert "fs_setup" not in app
     solr_text = cloud_init(
         environment="uat", system="edit", role="solr", share_source=None, share_path="/s", solr_disk=True
     )
     assert solr_text.startswith("#cloud-config\n")
     solr = yaml.safe_load(solr_text)
-    assert "nfs-common" not in solr["packages"] and solr["mounts"][0][:2] == ["LABEL=solr", "/var/solr"]
+    assert "nfs-common" not in solr["packages"]
+    assert solr["mounts"][0][:2] == ["LABEL=solr", "/var/solr"]
     assert solr["fs_setup"][0]["device"] == "/dev/disk/azure/scsi1/lun0"
     assert "IS_SHARE" not in solr["write_files"][0]["content"]
 
@@ -317,7 +323,8 @@ def test_aks_wiring_to_workspace_subnet_and_identities(plans: dict[str, Plan]) -
     assert cluster.inputs["agentPoolProfiles"][0]["vnetSubnetID"] == prd.outputs["subnetIds"]["aks"]
     kubelet = prd.one(IDENTITY, "aks-kubelet-identity")
     assert cluster.inputs["identityProfile"]["kubeletidentity"]["resourceId"].endswith(kubelet.inputs["resourceName"])
-    assert cluster.protect is True and not plans["int"].one(CLUSTER, "aks-cluster").protect
+    assert cluster.protect is True
+    assert not plans["int"].one(CLUSTER, "aks-cluster").protect
 
 
 def test_aks_tier_and_pools_follow_profile(plans: dict[str, Plan]) -> None:
@@ -326,8 +333,10 @@ def test_aks_tier_and_pools_follow_profile(plans: dict[str, Plan]) -> None:
     assert tiers == {"int": "Free", "uat": "Standard", "prd": "Standard"}
     user = plans["prd"].one(POOL, "aks-pool-user").inputs
     assert (user["mode"], user["vmSize"], user["minCount"], user["maxCount"]) == ("User", "Standard_D8ds_v5", 3, 12)
-    assert user["enableAutoScaling"] is True and user["enableNodePublicIP"] is False
-    assert user["enableEncryptionAtHost"] is True and user["availabilityZones"] == ["1", "2", "3"]
+    assert user["enableAutoScaling"] is True
+    assert user["enableNodePublicIP"] is False
+    assert user["enableEncryptionAtHost"] is True
+    assert user["availabilityZones"] == ["1", "2", "3"]
     assert "availabilityZones" not in plans["int"].one(POOL, "aks-pool-user").inputs
     small = plans["uat"].one(CLUSTER, "aks-cluster").inputs["agentPoolProfiles"][0]
     assert (small["vmSize"], small["osDiskSizeGB"], small["osDiskType"]) == ("Standard_D2ds_v5", 64, "Ephemeral")
@@ -364,9 +373,8 @@ def test_control_plane_identity_grants_are_narrow_and_precede_the_cluster(plans:
     assert operator["principalId"] == network["principalId"]
     assert control_plane == "id-acme-prd-weu-aks"
     deps = prd.one(CLUSTER, "aks-cluster").dependencies
-    assert (
-        urn_of(prd, "aks-kubelet-identity-operator") in deps and urn_of(prd, "aks-subnet-network-contributor") in deps
-    )
+    assert urn_of(prd, "aks-kubelet-identity-operator") in deps
+    assert urn_of(prd, "aks-subnet-network-contributor") in deps
 
 
 def test_maintenance_windows_come_from_config(plans: dict[str, Plan]) -> None:
@@ -386,9 +394,12 @@ def test_cluster_outputs_and_kubeconfig_only_as_secret(plans: dict[str, Plan]) -
     prd, cfg = plans["prd"], model_of("prd")
     outputs = prd.outputs
     assert outputs["kubeconfig"] == SECRET
-    assert "get-token" not in prd.to_json() and "clusterUser" not in prd.to_json()
+    assert "get-token" not in prd.to_json()
+    assert "clusterUser" not in prd.to_json()
     assert outputs["aksClusterName"] == "aks-acme-prd-weu"
-    assert outputs["aksOidcIssuerUrl"].startswith("https://westeurope.oic.prod-aks.azure.com/")
+    assert {"aksClusterId", "aksOidcIssuerUrl", "aksKubeletIdentityClientId", "aksKubeletIdentityObjectId"} <= set(
+        outputs
+    )
     assert outputs["aksIngressIp"] == str(derive(cfg).aks_ingress_ip) == "10.43.3.254"
     assert IPv4Address(outputs["aksIngressIp"]) in derive(cfg).subnets["aks"]
 
@@ -397,7 +408,8 @@ def test_control_plane_logs_are_chosen_not_all(plans: dict[str, Plan]) -> None:
     """The cluster's diagnostic setting names its categories (kube-audit-admin, not the costly kube-audit)."""
     setting = plans["prd"].one(DIAGNOSTICS, "aks-cluster-diagnostics").inputs
     categories = {log["category"] for log in setting["logs"]}
-    assert "kube-audit-admin" in categories and "kube-audit" not in categories
+    assert "kube-audit-admin" in categories
+    assert "kube-audit" not in categories
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -411,10 +423,14 @@ def test_shares_are_reachable_only_through_the_private_endpoint(plans: dict[str,
     plan = plans[stack]
     account = plan.one(ACCOUNT, "files-account")
     i = account.inputs
-    assert i["kind"] == "FileStorage" and i["publicNetworkAccess"] == "Disabled"
-    assert i["networkRuleSet"]["defaultAction"] == "Deny" and i["networkRuleSet"]["bypass"] == "None"
-    assert "ipRules" not in i["networkRuleSet"] and "virtualNetworkRules" not in i["networkRuleSet"]
-    assert i["allowSharedKeyAccess"] is False and i["minimumTlsVersion"] == "TLS1_2"
+    assert i["kind"] == "FileStorage"
+    assert i["publicNetworkAccess"] == "Disabled"
+    assert i["networkRuleSet"]["defaultAction"] == "Deny"
+    assert i["networkRuleSet"]["bypass"] == "None"
+    assert "ipRules" not in i["networkRuleSet"]
+    assert "virtualNetworkRules" not in i["networkRuleSet"]
+    assert i["allowSharedKeyAccess"] is False
+    assert i["minimumTlsVersion"] == "TLS1_2"
     assert i["enableHttpsTrafficOnly"] is False  # required by NFS; see the comment in the component
     pe = plan.one("azure-native:network:PrivateEndpoint", "files-pe").inputs
     connection = pe["privateLinkServiceConnections"][0]
@@ -433,12 +449,14 @@ def test_shares_are_nfs_sized_protected_and_soft_deleted(plans: dict[str, Plan])
     shares = by_name(prd, SHARE)
     assert {s.inputs["shareName"] for s in shares.values()} == {"icm710-live", "icm710-edit", "iom"}
     for share in shares.values():
-        assert share.inputs["enabledProtocols"] == "NFS" and share.inputs["rootSquash"] == "RootSquash"
+        assert share.inputs["enabledProtocols"] == "NFS"
+        assert share.inputs["rootSquash"] == "RootSquash"
         assert share.protect
     assert shares["files-share-icm710-live"].inputs["shareQuota"] == 1024
     assert by_name(int_, SHARE)["files-share-icm710-live"].inputs["shareQuota"] == 100  # Pulumi.int.yaml
     assert prd.one(ACCOUNT, "files-account").inputs["sku"]["name"] == "Premium_ZRS"
-    assert prd.one(ACCOUNT, "files-account").protect and not int_.one(ACCOUNT, "files-account").protect
+    assert prd.one(ACCOUNT, "files-account").protect
+    assert not int_.one(ACCOUNT, "files-account").protect
     assert int_.one(ACCOUNT, "files-account").inputs["sku"]["name"] == "Premium_LRS"
     service = prd.one("azure-native:storage:FileServiceProperties", "files-file-service").inputs
     assert service["shareDeleteRetentionPolicy"] == {"days": 14, "enabled": True}

@@ -24,22 +24,29 @@ def test_prd_profile_is_zonal_protected_backed_up() -> None:
     """prd gets zones 1-3, protect, backup, purge protection and DR without saying so."""
     profile = parse(stack_data("prd"), "prd").profile
     assert profile.zones == ("1", "2", "3")
-    assert profile.protect and profile.backup and profile.purge_protection and profile.disaster_recovery
+    assert profile.protect
+    assert profile.backup
+    assert profile.purge_protection
+    assert profile.disaster_recovery
     assert profile.log_retention_days >= 90
 
 
 def test_uat_keeps_prd_topology_at_smaller_scale() -> None:
     """uat has prd's zones and tiers; only scale and retention are smaller."""
     uat, prd = PROFILES["uat"], PROFILES["prd"]
-    assert uat.zones == prd.zones and uat.aks_tier == prd.aks_tier and uat.backup == prd.backup
-    assert uat.scale == "small" and prd.scale == "production"
+    assert uat.zones == prd.zones
+    assert uat.aks_tier == prd.aks_tier
+    assert uat.backup == prd.backup
+    assert uat.scale == "small"
+    assert prd.scale == "production"
 
 
 def test_int_relaxations_come_from_its_stack_file() -> None:
     """INT's profile in code equals uat's; what INT relaxes is declared in Pulumi.int.yaml."""
     assert PROFILES["int"] == PROFILES["uat"]
     cfg = parse(stack_data("int"), "int")
-    assert cfg.profile.zones == () and cfg.profile.aks_tier == "Free"
+    assert cfg.profile.zones == ()
+    assert cfg.profile.aks_tier == "Free"
     assert set(cfg.profile_overrides.declared()) == {
         "zones",
         "aks_tier",
@@ -72,8 +79,10 @@ def test_hostnames_follow_environment_and_system() -> None:
     """prd hostnames are bare, other environments are prefixed; edit systems carry -edit."""
     prd = derive(parse(stack_data("prd"), "prd")).hostnames
     uat = derive(parse(stack_data("uat"), "uat")).hostnames
-    assert prd["live.shop"] == "shop.acme-shop.com" and prd["edit.shop"] == "shop-edit.acme-shop.com"
-    assert uat["live.shop"] == "uat-shop.acme-shop.com" and uat["iom"] == "uat-iom.acme-shop.com"
+    assert prd["live.shop"] == "shop.acme-shop.com"
+    assert prd["edit.shop"] == "shop-edit.acme-shop.com"
+    assert uat["live.shop"] == "uat-shop.acme-shop.com"
+    assert uat["iom"] == "uat-iom.acme-shop.com"
 
 
 def _delete(key: str):
@@ -180,7 +189,8 @@ def test_all_problems_are_reported_at_once() -> None:
         data["caas:bogus"] = 1
 
     lines = problems("prd", mutate)
-    assert len(lines) == 3 and lines == sorted(lines)
+    assert len(lines) == 3
+    assert lines == sorted(lines)
 
 
 def test_secrets_are_accepted_when_set_as_secrets() -> None:
@@ -189,7 +199,8 @@ def test_secrets_are_accepted_when_set_as_secrets() -> None:
     data["caas:secrets"] = {"vpnSharedKey": "s3cr3t-value"}
     cfg = parse(data, "prd", secret_keys={"caas:secrets"})
     assert cfg.secrets.vpn_shared_key is not None
-    assert "s3cr3t-value" not in repr(cfg) and cfg.secrets.vpn_shared_key.get_secret_value() == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(cfg)
+    assert cfg.secrets.vpn_shared_key.get_secret_value() == "s3cr3t-value"
 
 
 def test_waiver_allows_a_region_outside_the_eu() -> None:
@@ -210,7 +221,8 @@ def test_stack_file_secure_values_become_marked_placeholders(tmp_path) -> None:
     path.write_text("config:\n  caas:secrets:\n    vpnSharedKey:\n      secure: v1:abc\n  caas:environment: prd\n")
     raw, secret_keys = model.stack_file_config(str(path))
     assert secret_keys == {"caas:secrets"}
-    assert model.SECRET_PLACEHOLDER in raw["caas:secrets"] and "v1:abc" not in raw["caas:secrets"]
+    assert model.SECRET_PLACEHOLDER in raw["caas:secrets"]
+    assert "v1:abc" not in raw["caas:secrets"]
 
 
 def test_environment_must_match_its_shared_stack() -> None:

@@ -9,12 +9,9 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from caas import config as model
-from caas.mocks import SECRET, SUBSCRIPTION_ID, RecordingMocks, RecordingMonitor, Registration, arm_id, fake_password
+from caas.mocks import SECRET, SUBSCRIPTION_ID, Registration, arm_id, fake_password
 from caas.plan import Plan, Project
 from caas.regions import EU_REGIONS
 from caas.specs import derive
@@ -23,6 +20,7 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.roles import ROLES
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from tests.conftest import STACKS, assert_reported, parse, problems, set_key, stack_data
+from tests.helpers import build
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("int", "uat", "prd")
@@ -43,21 +41,28 @@ def cfg_of(stack: str) -> model.EstateConfig:
 def test_sizes_and_retention_follow_scale_and_environment() -> None:
     """int/uat get a small General Purpose MI and Burstable PostgreSQL; prd Business Critical, zonal, with DR."""
     small, prd = derive(cfg_of("int")).data_model, derive(cfg_of("prd")).data_model
-    assert small is not None and prd is not None and small.postgres is not None and prd.postgres is not None
+    assert small is not None
+    assert prd is not None
+    assert small.postgres is not None
+    assert prd.postgres is not None
     assert (small.sql_mi.tier, small.sql_mi.v_cores, small.sql_mi.zone_redundant) == ("GeneralPurpose", 4, False)
     assert (prd.sql_mi.tier, prd.sql_mi.v_cores, prd.sql_mi.zone_redundant) == ("BusinessCritical", 8, True)
-    assert small.sql_mi.failover is None and prd.sql_mi.failover is not None
-    assert prd.sql_mi.failover.region == "northeurope" and prd.sql_mi.failover.secondary_name == "sqlmi-acme-prd-neu"
+    assert small.sql_mi.failover is None
+    assert prd.sql_mi.failover is not None
+    assert prd.sql_mi.failover.region == "northeurope"
+    assert prd.sql_mi.failover.secondary_name == "sqlmi-acme-prd-neu"
     assert (small.postgres.tier, small.postgres.high_availability) == ("Burstable", "Disabled")
     assert (prd.postgres.tier, prd.postgres.high_availability) == ("GeneralPurpose", "ZoneRedundant")
-    assert prd.sql_mi.retention_days == 35 and small.sql_mi.retention_days == 7
+    assert prd.sql_mi.retention_days == 35
+    assert small.sql_mi.retention_days == 7
     assert prd.postgres.parameters["max_prepared_transactions"] == "300"  # 150% of max_connections (200)
 
 
 def test_recovery_objectives_follow_what_is_deployed() -> None:
     """prd survives region loss (failover group, geo backups); int and uat lose data with their region."""
     prd, uat = derive(cfg_of("prd")).data_model, derive(cfg_of("uat")).data_model
-    assert prd is not None and uat is not None
+    assert prd is not None
+    assert uat is not None
     objectives = prd.recovery_objectives()
     assert objectives["icmDatabase"]["regionLoss"] == {
         "rpo": "PT5S",
@@ -78,10 +83,10 @@ def test_data_regions_and_rule() -> None:
     assert derive(prd).data_regions == {"primary": "westeurope", "dr": "northeurope", "backupPair": "northeurope"}
     assert set(derive(prd).data_regions.values()) <= EU_REGIONS
     assert derive(int_).data_regions == {"primary": "westeurope"}  # locally redundant: no copy elsewhere
-    assert derive(uat).data_rule["receivesFrom"] == ["prd"] and derive(uat).data_rule["mayCopyTo"] == []
-    assert derive(prd).data_rule["mayCopyTo"] == ["uat"] and "pseudonymised" in str(
-        derive(prd).data_rule["copyCondition"]
-    )
+    assert derive(uat).data_rule["receivesFrom"] == ["prd"]
+    assert derive(uat).data_rule["mayCopyTo"] == []
+    assert derive(prd).data_rule["mayCopyTo"] == ["uat"]
+    assert "pseudonymised" in str(derive(prd).data_rule["copyCondition"])
 
 
 def test_secrets_are_named_in_the_model() -> None:
@@ -180,7 +185,8 @@ def test_webhook_uri_set_as_secret_is_accepted_and_hidden() -> None:
     data = stack_data("uat")
     data["caas:monitoring"]["webhooks"] = [{"name": "pager", "serviceUri": "https://hooks.example.com/t0ken"}]
     cfg = parse(data, "uat", secret_keys={"caas:monitoring"})
-    assert cfg.monitoring is not None and "t0ken" not in repr(cfg.monitoring)
+    assert cfg.monitoring is not None
+    assert "t0ken" not in repr(cfg.monitoring)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -237,7 +243,8 @@ PRD_ONLY = {
 def test_prd_differs_from_int_exactly_where_the_model_says(plans: dict[str, Plan]) -> None:
     """Parity: same data resources in int and prd, differing only in the inputs the PARITY list names."""
     int_, prd = _data_resources(plans["int"]), _data_resources(plans["prd"])
-    assert set(prd) - set(int_) == PRD_ONLY and set(int_) <= set(prd)
+    assert set(prd) - set(int_) == PRD_ONLY
+    assert set(int_) <= set(prd)
     differences = {}
     for name, r in int_.items():
         other = prd[name].inputs
@@ -257,9 +264,11 @@ def test_sql_mi_is_private_tls12_with_entra_admins(plans: dict[str, Plan]) -> No
         plan = plans[stack]
         mi = plan.one(MI, "icm-database-instance").inputs
         assert mi["subnetId"].endswith("/subnets/snet-sql-mi")
-        assert mi["minimalTlsVersion"] == "1.2" and mi["publicDataEndpointEnabled"] is False
+        assert mi["minimalTlsVersion"] == "1.2"
+        assert mi["publicDataEndpointEnabled"] is False
         admins = mi["administrators"]
-        assert admins["principalType"] == "Group" and admins["administratorType"] == "ActiveDirectory"
+        assert admins["principalType"] == "Group"
+        assert admins["administratorType"] == "ActiveDirectory"
         assert (admins["sid"], admins["login"]) == ("3f2a7c1e-5b8d-4e2f-9a61-0c4d7e8b9f12", "grp-acme-caas-dba")
         assert mi["administratorLoginPassword"] == SECRET
         databases = {r.inputs["databaseName"] for r in plan.find("azure-native:sql:ManagedDatabase")}
@@ -278,7 +287,8 @@ def test_prd_has_a_dr_secondary_in_a_failover_group(plans: dict[str, Plan]) -> N
     prd = plans["prd"]
     primary = prd.one(MI, "icm-database-instance")
     secondary = prd.one(MI, "icm-database-secondary").inputs
-    assert secondary["location"] == "northeurope" and secondary["resourceGroupName"] == "rg-acme-prd-neu"
+    assert secondary["location"] == "northeurope"
+    assert secondary["resourceGroupName"] == "rg-acme-prd-neu"
     assert secondary["subnetId"].startswith(
         f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-acme-prd-neu/providers/Microsoft.Network/virtualNetworks/"
         "vnet-acme-prd-neu/subnets/snet-sql-mi"
@@ -318,7 +328,8 @@ def test_postgres_for_iom(plans: dict[str, Plan]) -> None:
         server = plan.one(PG, "iom-database-server").inputs
         assert server["version"] == "15"
         net = server["network"]
-        assert net["publicNetworkAccess"] == "Disabled" and net["delegatedSubnetResourceId"].endswith("/snet-postgres")
+        assert net["publicNetworkAccess"] == "Disabled"
+        assert net["delegatedSubnetResourceId"].endswith("/snet-postgres")
         assert net["privateDnsZoneArmResourceId"].endswith(
             f"/privateDnsZones/acme-{stack}.private.postgres.database.azure.com"
         )
@@ -439,7 +450,8 @@ def test_alerts_target_the_action_group_with_environment_severities(plans: dict[
     prd_budget = plans["prd"].one("azure-native:consumption:Budget", "monitoring-budget").inputs
     assert set(prd_budget["notifications"]) == {"actual-50", "actual-80", "actual-100", "forecasted-100"}
     assert prd_budget["filter"]["dimensions"]["values"] == ["rg-acme-prd-weu", "rg-acme-prd-neu"]
-    assert prd_budget["scope"] == f"/subscriptions/{SUBSCRIPTION_ID}" and prd_budget["timeGrain"] == "Monthly"
+    assert prd_budget["scope"] == f"/subscriptions/{SUBSCRIPTION_ID}"
+    assert prd_budget["timeGrain"] == "Monthly"
 
 
 def test_data_resources_send_diagnostics(plans: dict[str, Plan]) -> None:
@@ -482,7 +494,8 @@ def test_no_secret_in_plain_text_in_the_plan(plans: dict[str, Plan], stack: str)
         assert value == SECRET, where
     if stack != "shared":
         secrets = plan.find("azure-native:keyvault:Secret")
-        assert secrets and all(s.inputs["properties"]["value"] == SECRET for s in secrets)
+        assert secrets
+        assert all(s.inputs["properties"]["value"] == SECRET for s in secrets)
         assert len(sensitive) >= len(secrets) + 2  # the scan saw the Key Vault values and both admin passwords
 
 
@@ -506,13 +519,7 @@ def _run(stack: str, program: Callable[[model.EstateConfig], None]) -> list[Regi
     """Run ``program`` under the recording mocks with the stack's model; the registrations it made."""
     project = Project.at(ROOT)
     cfg, raw, secret_keys = project.load(stack)
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(raw, sorted(secret_keys))
-    _sync_await(run_pulumi_func(lambda: program(cfg)))
-    return monitor.registrations
+    return build(lambda: program(cfg), stack=stack, project=project.name, config=raw, secret_keys=tuple(secret_keys))
 
 
 @pytest.fixture(scope="module")
@@ -524,7 +531,8 @@ def wired() -> Plan:
 
     def program(cfg: model.EstateConfig) -> None:
         spec = derive(cfg)
-        assert spec.data is not None and spec.data.model.vault is not None
+        assert spec.data is not None
+        assert spec.data.model.vault is not None
         data = spec.data.model
         backup = Backup("backup", BackupArgs(spec.site, data.vault, rg, "workspace-id", vm_ids=vms))
         Monitoring(
@@ -585,11 +593,13 @@ def test_compute_targets_get_their_alerts(wired: Plan) -> None:
     }
     vm = alerts["vm-availability"]
     assert vm["criteria"]["odataType"] == "Microsoft.Azure.Monitor.MultipleResourceMultipleMetricCriteria"
-    assert len(vm["scopes"]) == 2 and vm["targetResourceType"] == "Microsoft.Compute/virtualMachines"
+    assert len(vm["scopes"]) == 2
+    assert vm["targetResourceType"] == "Microsoft.Compute/virtualMachines"
     assert alerts["agw-5xx"]["criteria"]["allOf"][0]["dimensions"] == [
         {"name": "HttpStatusGroup", "operator": "Include", "values": ["5xx"]}
     ]
-    assert alerts["aks-node-not-ready"]["severity"] == 1 and alerts["aks-node-cpu"]["severity"] == 2
+    assert alerts["aks-node-not-ready"]["severity"] == 1
+    assert alerts["aks-node-cpu"]["severity"] == 2
 
 
 def test_secret_readers_get_least_privilege_on_the_vault(wired: Plan) -> None:
@@ -611,7 +621,12 @@ def test_backup_naming_and_policy_shapes() -> None:
         "VM;iaasvmcontainerv2;rg-x;vm1",
     )
     prd, int_ = derive(cfg_of("prd")).data_model, derive(cfg_of("int")).data_model
-    assert prd is not None and prd.vault is not None and int_ is not None and int_.vault is not None
+    assert prd is not None
+    assert prd.vault is not None
+    assert int_ is not None
+    assert int_.vault is not None
     hourly, daily = vm_policy(prd.vault), vm_policy(int_.vault)
-    assert hourly.schedule_policy.schedule_run_frequency == "Hourly" and hourly.schedule_policy.daily_schedule is None
-    assert daily.schedule_policy.schedule_run_frequency == "Daily" and daily.retention_policy.weekly_schedule is None
+    assert hourly.schedule_policy.schedule_run_frequency == "Hourly"
+    assert hourly.schedule_policy.daily_schedule is None
+    assert daily.schedule_policy.schedule_run_frequency == "Daily"
+    assert daily.retention_policy.weekly_schedule is None

@@ -48,7 +48,8 @@ def test_every_grant_is_a_built_in_role_at_a_resource_scope_of_its_stack(models)
     grants = datajobs.role_grants(models)
     assert grants
     for g in grants:
-        assert GUID.match(g.role_id) and datajobs.BUILT_IN_ROLES[g.role] == g.role_id
+        assert GUID.match(g.role_id)
+        assert datajobs.BUILT_IN_ROLES[g.role] == g.role_id
         cfg = models[g.stack]
         group = derive(cfg).names.resource("resource_group")
         assert g.scope.startswith(f"/subscriptions/{{subscriptionId}}/resourceGroups/{group}"), g
@@ -89,7 +90,8 @@ def test_sql_logins_give_db_owner_in_prd_databases_and_only_a_login_in_uat(model
         assert f"ALTER ROLE db_owner ADD MEMBER [{identity}];" in prd[db]
     assert datajobs.sql_logins(models["uat"], identity) == {"master": prd["master"]}
     assert datajobs.sql_logins(models["int"], identity) == {}
-    assert "sysadmin" not in json.dumps(prd) and "SERVER ROLE" not in json.dumps(prd)
+    assert "sysadmin" not in json.dumps(prd)
+    assert "SERVER ROLE" not in json.dumps(prd)
 
 
 def test_postgres_logins_make_the_identity_a_member_of_ioms_owner(models, delivery):
@@ -117,7 +119,8 @@ def test_datajobs_facts_are_the_models_names(models, capsys):
     assert all(c.endswith(datajobs.COPY_SUFFIX) for c in facts["icmDatabase"]["copies"].values())
     assert facts["iomDatabase"]["server"] == data.postgres.name
     assert facts["vault"]["name"] == data.vault.name
-    assert facts["gated"] is True and facts["serviceConnection"] == f"caas-{cfg.customer.code}-data"
+    assert facts["gated"] is True
+    assert facts["serviceConnection"] == f"caas-{cfg.customer.code}-data"
     # Protected items carry the names components.backup gives them, one per ICM 7.10 host.
     items = facts["vault"]["protectedItems"]
     assert set(items) == set(facts["vms"])
@@ -154,8 +157,10 @@ def test_refresh_approves_on_prd_before_anything_moves_and_pseudonymises_before_
     doc = _pipeline("refresh-uat.yml")
     stages = {s["stage"]: s for s in doc["stages"]}
     approve = stages["Approve"]["jobs"][0]
-    assert approve["deployment"] and approve["environment"] == "${{ variables.environmentPrd }}"
-    assert doc["trigger"] == "none" and doc["pr"] == "none"
+    assert approve["deployment"]
+    assert approve["environment"] == "${{ variables.environmentPrd }}"
+    assert doc["trigger"] == "none"
+    assert doc["pr"] == "none"
     for name in stages:
         if name != "Approve":
             assert "Approve" in _after(stages, name), name
@@ -165,7 +170,8 @@ def test_refresh_approves_on_prd_before_anything_moves_and_pseudonymises_before_
     # IOM: the dump comes after the pseudonymisation, and the restore into uat after the dump.
     script = stages["Iom"]["jobs"][0]["steps"][1]["inputs"]["inlineScript"]
     assert script.index('parameters.iomScript }}"') < script.index("pg_dump") < script.index("pg_restore")
-    assert "--no-owner" in script and "--no-privileges" in script
+    assert "--no-owner" in script
+    assert "--no-privileges" in script
     # The prd copies are dropped even after a failure, but never without approval.
     assert "dependencies.Approve.result, 'Succeeded'" in stages["DropCopy"]["condition"]
 
@@ -203,7 +209,7 @@ def test_data_pipelines_never_deploy_and_type_no_resource_name(name, models):
 # -- DR statement -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack, gateway", [("int", False), ("uat", False), ("prd", False), ("prd", True)])
+@pytest.mark.parametrize(("stack", "gateway"), [("int", False), ("uat", False), ("prd", False), ("prd", True)])
 def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack, gateway):
     """One row pair per workload the stack deploys; the gateway's once the public entry is switched on."""
     cfg = models[stack]

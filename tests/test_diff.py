@@ -39,7 +39,8 @@ def cfg(stack: str) -> EstateConfig:
 def test_shipped_uat_has_no_undeclared_difference_from_prd(uat_prd: Report) -> None:
     """CI's gate: every difference between the shipped uat and prd is declared, so the exit status is 0."""
     assert uat_prd.changes, "uat and prd differ (protection, DR, retention); an empty diff means nothing compared"
-    assert uat_prd.undeclared == [] and uat_prd.exit_code == 0
+    assert uat_prd.undeclared == []
+    assert uat_prd.exit_code == 0
     assert uat_prd.unseparated == []
 
 
@@ -81,7 +82,8 @@ def test_declarations_are_the_profile_fields_rules_and_config_keys_that_differ(u
     } <= set(keys)
     leaves = keys[len(profile) + len(rules) :]
     assert keys[: len(profile) + len(rules)] == [*uat_prd_order(profile), *rules]
-    assert leaves == sorted(leaves) and {k.split(".")[0] for k in leaves} == config
+    assert leaves == sorted(leaves)
+    assert {k.split(".")[0] for k in leaves} == config
     protect = next(d for d in uat_prd.declarations if d.key == "profile.protect")
     assert (protect.a, protect.b) == (False, True)
     window = next(d for d in uat_prd.declarations if d.key == "caas:aks.maintenanceWindow.startTime")
@@ -108,7 +110,8 @@ def test_environment_specific_values_are_normalised(uat_prd: Report) -> None:
 def test_reverse_direction_mirrors(project: Project, plans: dict[str, Plan], uat_prd: Report) -> None:
     """prd against uat finds the same differences, flipped, with the same verdict and labels."""
     report = stack_diff.diff(project, "prd", "uat", plans=plans)
-    assert report.exit_code == 0 and report.unexplained == uat_prd.unexplained == []
+    assert report.exit_code == 0
+    assert report.unexplained == uat_prd.unexplained == []
     flipped = {"added": "missing", "missing": "added", "changed": "changed"}
     assert {(c.key, flipped[c.kind], c.source) for c in report.changes} == {
         (c.key, c.kind, c.source) for c in uat_prd.changes
@@ -150,16 +153,19 @@ def test_a_variant_takes_exactly_the_named_inputs_from_b(project: Project) -> No
     inputs = stack_diff.Inputs(Stack.load(project, "uat"), Stack.load(project, "prd"))
     uat, prd = inputs.a.cfg, inputs.b.cfg
     variant = inputs.variant({"profile.scale", "rules.partner_role", "caas:aks.maintenanceWindow.startTime"})
-    assert variant is not None and variant.environment == "uat"
+    assert variant is not None
+    assert variant.environment == "uat"
     assert variant.profile == uat.profile.model_copy(update={"scale": "production"})
     assert variant.rules == replace(uat.rules, partner_role=prd.rules.partner_role)
     assert variant.aks.maintenance_window.start_time == prd.aks.maintenance_window.start_time
     assert variant.aks.maintenance_window.day_of_week == uat.aks.maintenance_window.day_of_week
-    assert variant.network == uat.network and variant.monitoring == uat.monitoring
+    assert variant.network == uat.network
+    assert variant.monitoring == uat.monitoring
     assert derive(variant).access.namespace_role == prd.rules.partner_role  # type: ignore[union-attr]
     assert derive(uat).access.namespace_role == uat.rules.partner_role  # type: ignore[union-attr]
     gateway = inputs.variant({"caas:vpn.sites"})
-    assert gateway is not None and gateway.vpn == prd.vpn
+    assert gateway is not None
+    assert gateway.vpn == prd.vpn
 
 
 def test_a_changed_prd_setting_without_declaration_fails(project: Project, plans: dict[str, Plan]) -> None:
@@ -184,7 +190,8 @@ def test_every_component_and_output_has_its_specs(plans: dict[str, Plan], exampl
             functools.reduce(getattr, path.split("."), spec)  # raises on a path that does not exist
     for plan in [plans[s] for s in ("int", "uat", "prd")] + [example_plans[s] for s in ("int", "uat", "prd")]:
         top = {r.type for r in plan.resources if f"{stack_diff.STACK_TYPE}::" in r.parent}
-        assert top and top <= stack_diff.SLICES.keys(), top - stack_diff.SLICES.keys()
+        assert top
+        assert top <= stack_diff.SLICES.keys(), top - stack_diff.SLICES.keys()
         assert set(plan.outputs) <= stack_diff.OUTPUT_SLICES.keys()
 
 
@@ -234,20 +241,23 @@ def test_ids_written_in_the_code_stay_verbatim() -> None:
     a: dict = {("t", "x"): {"roleDefinitionId": f"/roleDefinitions/{writer}"}}
     b: dict = {("t", "x"): {"roleDefinitionId": f"/roleDefinitions/{reader}"}}
     stack_diff._opaque_ids(a, b, keep=stack_diff.CODE_IDS)
-    assert a[("t", "x")]["roleDefinitionId"].endswith(writer) and b[("t", "x")]["roleDefinitionId"].endswith(reader)
+    assert a[("t", "x")]["roleDefinitionId"].endswith(writer)
+    assert b[("t", "x")]["roleDefinitionId"].endswith(reader)
 
 
 def test_mocked_public_addresses_are_in_the_generated_range() -> None:
     """The diff's idea of a generated public address matches what the mocks answer."""
     rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/publicIPAddresses/pip"
-    address = _extra_outputs("azure-native:network:PublicIPAddress", "pip", {}, rid)["ipAddress"]
+    address = _extra_outputs("azure-native:network:PublicIPAddress", {}, rid)["ipAddress"]
     assert IPv4Address(address) in stack_diff.GENERATED_ADDRESSES
 
 
 def test_json_output_lists_every_change_with_its_status(uat_prd: Report) -> None:
     """The JSON form carries the verdict, the declarations and each change."""
     document = json.loads(stack_diff.as_json(uat_prd))
-    assert document["undeclared"] == 0 and document["a"] == "uat" and document["b"] == "prd"
+    assert document["undeclared"] == 0
+    assert document["a"] == "uat"
+    assert document["b"] == "prd"
     assert len(document["changes"]) == len(uat_prd.changes)
     assert all(c["declared"] for c in document["changes"])
     assert "UNDECLARED" not in stack_diff.as_table(uat_prd)
@@ -271,7 +281,7 @@ def test_cli_exit_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capture
     undeclared = Change("changed", VAULT, "v", "x", 1, 2, "undeclared")
     for changes, status in (([undeclared], 1), ([], 0)):
         report = Report("uat", "prd", [], changes)
-        monkeypatch.setattr(stack_diff, "diff", lambda *args, report=report, **kwargs: report)
+        monkeypatch.setattr(stack_diff, "diff", lambda *_args, report=report, **_kwargs: report)
         assert cli.main(["diff", "uat", "prd", "--format", "json", "--dir", str(ROOT)]) == status
         assert json.loads(capsys.readouterr().out)["undeclared"] == len(changes)
     monkeypatch.undo()

@@ -89,10 +89,13 @@ def test_the_service_account_exists_before_anything_is_chowned_to_it(role: str) 
     user = next(i for i, c in enumerate(cmds) if "useradd" in c)
     chown = next(i for i, c in enumerate(cmds) if c.startswith("chown "))
     assert group < user < chown
-    assert f"--gid {ci.SERVICE_ID} intershop" in cmds[group] and f"--uid {ci.SERVICE_ID}" in cmds[user]
+    assert f"--gid {ci.SERVICE_ID} intershop" in cmds[group]
+    assert f"--uid {ci.SERVICE_ID}" in cmds[user]
     assert "users" not in doc
     owned = doc["runcmd"][chown]
-    assert owned[1] == "intershop:intershop" and ci.RELEASES in owned and ci.LOG_DIR in owned
+    assert owned[1] == "intershop:intershop"
+    assert ci.RELEASES in owned
+    assert ci.LOG_DIR in owned
     assert (f"{ci.SOLR_HOME}/data" in owned) == (role == "solr")
 
 
@@ -136,7 +139,8 @@ def test_units_start_from_current_with_the_limits_and_are_enabled(
     assert ci.CURRENT in spec["ExecStart"][0]
     assert spec["RequiresMountsFor"] == [mount]
     assert spec.get("User") == ([user] if user else None)
-    assert spec["LimitNOFILE"] == [str(ci.NOFILE)] and spec["EnvironmentFile"] == [ci.ENVIRONMENT_FILE]
+    assert spec["LimitNOFILE"] == [str(ci.NOFILE)]
+    assert spec["EnvironmentFile"] == [ci.ENVIRONMENT_FILE]
     enable = next(c for c in doc["runcmd"] if c[:2] == ["systemctl", "enable"])
     assert enable[2:] == ci.ROLE_UNITS[role]
     # deploy.sh restarts and checks exactly these units.
@@ -155,14 +159,16 @@ def test_oras_is_verified_before_it_is_unpacked() -> None:
     line = next(c for c in commands(document("appServer")) if "oras" in c)
     assert f"/v{ci.ORAS_VERSION}/oras_{ci.ORAS_VERSION}_linux_amd64.tar.gz" in line
     assert re.fullmatch(r"[0-9a-f]{64}", ci.ORAS_SHA256)
-    assert line.index("sha256sum -c") < line.index("tar -xzf") and "&& tar" in line
+    assert line.index("sha256sum -c") < line.index("tar -xzf")
+    assert "&& tar" in line
 
 
 def test_rendered_hosts_carry_the_preparation(plans: dict[str, Plan]) -> None:
     """The component passes each VM its role, so a rendered app server gets Java and its unit."""
     vm = plans["uat"].one("azure-native:compute:VirtualMachine", "icm710-edit-as1").inputs
     doc = yaml.safe_load(base64.b64decode(vm["osProfile"]["customData"]))
-    assert ci.JAVA_PACKAGE in doc["packages"] and "/etc/systemd/system/icm-as@.service" in files(doc)
+    assert ci.JAVA_PACKAGE in doc["packages"]
+    assert "/etc/systemd/system/icm-as@.service" in files(doc)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -274,10 +280,13 @@ def test_activate_keeps_the_replaced_release_as_previous_and_rollback_returns_to
     assert os.readlink(home / "current").endswith("releases/2.0")
     assert os.readlink(home / "previous").endswith("releases/1.0")
     result = _deploy(host, "rollback")
-    assert result.returncode == 0 and result.stdout.splitlines()[-1] == "ICM710-RESULT: ok"
-    assert os.readlink(home / "current").endswith("releases/1.0") and not (home / "previous").exists()
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == "ICM710-RESULT: ok"
+    assert os.readlink(home / "current").endswith("releases/1.0")
+    assert not (home / "previous").exists()
     calls = host["calls"].read_text()
-    assert "systemctl restart icm-solr.service" in calls and "/solr/admin/info/system" in calls
+    assert "systemctl restart icm-solr.service" in calls
+    assert "/solr/admin/info/system" in calls
 
 
 def test_a_second_rollback_and_an_unhealthy_one_report_failure(host: dict[str, Any]) -> None:
@@ -286,7 +295,8 @@ def test_a_second_rollback_and_an_unhealthy_one_report_failure(host: dict[str, A
     assert _deploy(host, "rollback").stdout.splitlines()[-1] == "ICM710-RESULT: failed"
     _bash(f'source "{DEPLOY}"; activate 1.0; activate 2.0', host["env"])
     failed = _deploy(host, "rollback", CURL_EXIT="7", HEALTH_TIMEOUT="1", HEALTH_INTERVAL="1")
-    assert failed.returncode != 0 and failed.stdout.splitlines()[-1] == "ICM710-RESULT: failed"
+    assert failed.returncode != 0
+    assert failed.stdout.splitlines()[-1] == "ICM710-RESULT: failed"
 
 
 def test_deploy_refuses_bad_input_before_touching_the_host(host: dict[str, Any]) -> None:
@@ -300,7 +310,8 @@ def test_deploy_refuses_bad_input_before_touching_the_host(host: dict[str, Any])
     ):
         result = _deploy(host, *args)
         assert result.returncode != 0
-    assert not (host["home"] / "current").exists() and not host["calls"].exists()
+    assert not (host["home"] / "current").exists()
+    assert not host["calls"].exists()
 
 
 def test_prune_keeps_current_and_previous_whatever_their_age(host: dict[str, Any]) -> None:
@@ -357,9 +368,11 @@ def test_rollout_drains_one_host_at_a_time_and_stops_at_the_first_failure(tmp_pa
     ]
     assert len(calls) == len(steps)
     for call, (verb, target) in zip(calls, steps, strict=True):
-        assert verb in call and target in call
+        assert verb in call
+        assert target in call
     assert calls[3].endswith(f"deploy cr.example acme/icm710 3.0 {digest} --query value[0].message --output tsv")
-    assert " rollback " in calls[4] and "solr1" not in log.read_text()
+    assert " rollback " in calls[4]
+    assert "solr1" not in log.read_text()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -415,10 +428,12 @@ def test_environments_in_order_edit_before_live_and_prd_on_the_gated_environment
     for stack in ENVIRONMENTS:
         stage = stages[stack]
         depends = stage["dependsOn"] if isinstance(stage["dependsOn"], list) else [stage["dependsOn"]]
-        assert previous in depends and "Build" in depends  # Build: the pushed digest comes from there
+        assert previous in depends
+        assert "Build" in depends
         previous = stack
         jobs = {j["deployment"]: j for j in _jobs_of(stage)}
-        assert list(jobs) == ["edit", "live"] and jobs["live"]["dependsOn"] == "edit"
+        assert list(jobs) == ["edit", "live"]
+        assert jobs["live"]["dependsOn"] == "edit"
         wanted = "${{ variables.environment" + stack.capitalize() + " }}"
         assert {j["environment"] for j in jobs.values()} == {wanted}
         for system, job in jobs.items():
@@ -434,7 +449,8 @@ def test_a_system_rolls_out_through_the_serial_script_with_the_model_host_list()
     listing = next(s for s in steps if "script" in s)["script"]
     assert "-m caas hosts --stack ${{ parameters.stack }} --system ${{ parameters.system }} --format tsv" in listing
     rollout = next(s for s in steps if s.get("task") == "AzureCLI@2")["inputs"]
-    assert rollout["scriptPath"] == "scripts/icm710/rollout.sh" and '"$(digest)"' in rollout["arguments"]
+    assert rollout["scriptPath"] == "scripts/icm710/rollout.sh"
+    assert '"$(digest)"' in rollout["arguments"]
     for path in [PIPELINE, *PIPELINE.parent.glob("templates/icm710-*.yml"), DEPLOY, ROLLOUT]:
         assert "pulumi" not in path.read_text().lower().replace("no `pulumi up` here", "")
 
@@ -442,4 +458,5 @@ def test_a_system_rolls_out_through_the_serial_script_with_the_model_host_list()
 def test_the_agent_pins_the_same_oras_as_the_hosts() -> None:
     """One ORAS version and checksum on agents and hosts."""
     text = (PIPELINE.parent / "templates" / "icm710-oras.yml").read_text()
-    assert ci.ORAS_URL in text and ci.ORAS_SHA256 in text
+    assert ci.ORAS_URL in text
+    assert ci.ORAS_SHA256 in text

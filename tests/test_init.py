@@ -52,7 +52,8 @@ def test_role_condition_lists_exactly_the_roles_the_stacks_assign(plans, example
         custom = arg(defined, "--url").split("/roleDefinitions/")[1].split("?")[0]
         assert custom in assigned
         conditional = [s for s in plan_steps if "--condition" in s.command]
-        assert len(conditional) == 1 and init.RBAC_ADMINISTRATOR in conditional[0].command
+        assert len(conditional) == 1
+        assert init.RBAC_ADMINISTRATOR in conditional[0].command
         condition = arg(conditional[0], "--condition")
         for role in assigned:
             assert condition.count(role) == 2  # write and delete are both constrained
@@ -71,7 +72,8 @@ def test_the_deployer_writes_no_role_definitions() -> None:
     test_deployer_roles_are_scoped_and_explained; no stack defines a role: tests/test_access.py)."""
     _, plan_steps, _ = steps()
     writes = [s for s in plan_steps if "/roleDefinitions/" in " ".join(s.command) or "definition" in s.command]
-    assert len(writes) == 1 and writes[0].command[:4] == ("az", "rest", "--method", "PUT")
+    assert len(writes) == 1
+    assert writes[0].command[:4] == ("az", "rest", "--method", "PUT")
     assert writes[0].check is None  # re-runs put the same definition back
 
 
@@ -147,7 +149,7 @@ def test_devops_connection_environments_and_approvals() -> None:
 
 
 def test_dry_run_prints_every_command_and_creates_nothing(capsys, monkeypatch) -> None:
-    def forbidden(*args, **kwargs):
+    def forbidden(*_args, **_kwargs):
         raise AssertionError("init ran a command without --apply")
 
     monkeypatch.setattr(subprocess, "run", forbidden)
@@ -165,7 +167,8 @@ def test_init_refuses_an_environment_stack_before_its_deploy(capsys) -> None:
     """An environment stack has nothing to bootstrap; its part (--after-up) needs it deployed."""
     assert main(["init", "--stack", "prd", "--dir", str(ROOT)]) == 2
     out = capsys.readouterr().out
-    assert "Pulumi.prd.yaml: init bootstraps the customer from the shared stack" in out and "--after-up" in out
+    assert "Pulumi.prd.yaml: init bootstraps the customer from the shared stack" in out
+    assert "--after-up" in out
 
 
 class FakeAz:
@@ -193,7 +196,8 @@ def test_apply_skips_what_exists_and_stops_at_the_first_failure() -> None:
     out = io.StringIO()
     assert init.apply(plan_steps, lookups, run=az, out=out) == 1
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("ok    1. resource group") and lines[0].endswith("exists")
+    assert lines[0].startswith("ok    1. resource group")
+    assert lines[0].endswith("exists")
     assert not any(t.startswith("az group create") for t in az.ran)
     assert "FAIL  8. secrets key pulumi-secrets: az keyvault key create" in out.getvalue()
     assert "ERROR: AuthorizationFailed" in out.getvalue()
@@ -239,7 +243,8 @@ def test_dockerhub_variable_group_links_the_state_vault_without_a_secret_value(c
     assert main(["init", "--stack", "shared", "--dir", str(ROOT)]) == 0
     out = capsys.readouterr().out
     sets = [line for line in out.splitlines() if "keyvault secret set" in line]
-    assert len(sets) == 2 and all(line.endswith(">'") and "--value '<" in line for line in sets)
+    assert len(sets) == 2
+    assert all(line.endswith(">'") and "--value '<" in line for line in sets)
     assert out.count("--value") == 2
 
 
@@ -258,7 +263,8 @@ def test_pipelines_build_policy_and_repository_rights(directory) -> None:
     text = arg(policy_step, "--body")
     assert '"buildDefinitionId":${VALIDATE_PIPELINE_ID},' in text  # a number once substituted
     policy = body(policy_step)
-    assert policy["isBlocking"] and policy["settings"]["buildDefinitionId"] == 17
+    assert policy["isBlocking"]
+    assert policy["settings"]["buildDefinitionId"] == 17
     assert policy["settings"]["scope"] == [
         {"repositoryId": "${REPOSITORY_ID}", "refName": "refs/heads/main", "matchKind": "exact"}
     ]
@@ -322,7 +328,8 @@ def test_environment_part_creates_restore_resources_then_exactly_the_data_grants
         expected = [
             (g.role_id, g.scope.replace("{subscriptionId}", "${SUBSCRIPTION_ID}")) for g in grants if g.stack == stack
         ]
-        assert [(arg(s, "--role"), arg(s, "--scope")) for s in roles] == expected and expected
+        assert [(arg(s, "--role"), arg(s, "--scope")) for s in roles] == expected
+        assert expected
         assert all(arg(s, "--assignee-object-id") == "${DATA_PRINCIPAL_ID}" for s in roles)
         assert d.data_identity in lookups["DATA_PRINCIPAL_ID"]
         group, staging = datajobs.restore_resources(models[stack])

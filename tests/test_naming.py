@@ -66,7 +66,7 @@ def test_minimum_prefix_holds_every_default_subnet() -> None:
     prefix = addressing.minimum_prefix(addressing.ENVIRONMENT_SUBNETS)
     assert prefix == 21
     addressing.plan_subnets(IPv4Network(f"10.0.0.0/{prefix}"), addressing.ENVIRONMENT_SUBNETS, {})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"does not fit|no free"):
         addressing.plan_subnets(IPv4Network("10.0.0.0/22"), addressing.ENVIRONMENT_SUBNETS, {})
 
 

@@ -33,7 +33,7 @@ BOOLEAN_WORDS = {"true", "false", "y", "yes", "n", "no", "on", "off"}
 def _scalar_is(kind: str, python_type: type):
     """Azure DevOps reads every YAML scalar as a string and converts it where a task input wants another type."""
 
-    def check(checker, instance) -> bool:
+    def check(_checker, instance) -> bool:
         if isinstance(instance, str):
             if kind == "boolean":
                 return instance.lower() in BOOLEAN_WORDS
@@ -191,7 +191,8 @@ def test_compile_time_variables_are_the_generated_ones() -> None:
     """Every ``${{ variables.x }}`` in a pipeline names a variable of delivery.yml (a typo would compile empty)."""
     generated = {v["name"] for v in load(ROOT / pipeline_vars.FILE)["variables"]}
     used = {m for path in pipeline_files() for m in VARIABLE.findall(path.read_text(encoding="utf-8"))}
-    assert used and used <= generated, sorted(used - generated)
+    assert used
+    assert used <= generated, sorted(used - generated)
 
 
 @pytest.mark.parametrize("path", pipeline_files(), ids=str)
@@ -201,11 +202,11 @@ def test_azure_sign_in_uses_the_connection_of_its_purpose(path: Path) -> None:
     (the shared stack's AcrPush identity) in the release Build stages, the deployer's in the other release steps."""
     tasks = list(_azure_cli_tasks(load(path)))
     if path.is_relative_to(PIPELINES / "data"):
-        expected = lambda stage: "dataServiceConnection"  # noqa: E731
+        expected = lambda _stage: "dataServiceConnection"  # noqa: E731
     elif path.is_relative_to(PIPELINES / "release"):
         expected = lambda stage: "registryServiceConnection" if stage == "Build" else "serviceConnection"  # noqa: E731
     else:
-        expected = lambda stage: "serviceConnection"  # noqa: E731
+        expected = lambda _stage: "serviceConnection"  # noqa: E731
     for stage, task in tasks:
         assert task["inputs"]["azureSubscription"] == "${{ variables." + expected(stage) + " }}", (path, stage)
 
@@ -262,8 +263,10 @@ def test_delivery_variables_carry_the_delivery_facts() -> None:
     facts = delivery.for_project(Project.at(FOLDERS[1]))
     values = pipeline_vars.variables(facts, pipeline_vars.folder_of(Project.at(FOLDERS[1])))
     assert values["caasFolder"] == FOLDERS[1].relative_to(ROOT).as_posix()
-    assert values["environmentPrd"] == facts.environment("prd").name and facts.environment("prd").gated
-    assert values["agentPool"] == facts.agent_pool and values["stackPrefix"] == f"organization/{facts.project}"
+    assert values["environmentPrd"] == facts.environment("prd").name
+    assert facts.environment("prd").gated
+    assert values["agentPool"] == facts.agent_pool
+    assert values["stackPrefix"] == f"organization/{facts.project}"
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
@@ -362,9 +365,11 @@ def test_deploy_script_never_changes_the_committed_stack_file() -> None:
     subprocess.run(["bash", "-n", str(script)], check=True)
     lines = [line.strip() for line in script.read_text(encoding="utf-8").splitlines()]
     config_sets = [line for line in lines if line.startswith("pulumi config set")]
-    assert config_sets and all("--config-file" in line for line in config_sets)
+    assert config_sets
+    assert all("--config-file" in line for line in config_sets)
     ups = [line for line in lines if line.startswith("pulumi up")]
-    assert len(ups) == 2 and not any(re.search(r"\s(-c|--config)\s", line) for line in ups)
+    assert len(ups) == 2
+    assert not any(re.search(r"\s(-c|--config)\s", line) for line in ups)
     assert 'git diff --exit-code -- "Pulumi.$stack.yaml"' in lines
 
 
@@ -389,8 +394,11 @@ def test_pulumi_signs_in_through_the_kept_alive_az_session() -> None:
     assert "addSpnToEnvironment" not in task["inputs"]
     script = (PIPELINES / "scripts" / "estate.sh").read_text(encoding="utf-8")
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
-    assert "ARM_OIDC_TOKEN" not in code and "idToken" not in code and "ARM_USE_OIDC" not in code
-    assert "ARM_USE_DEFAULT_AZURE_CREDENTIAL=true" in code and "AZURE_TOKEN_CREDENTIALS=AzureCLICredential" in code
+    assert "ARM_OIDC_TOKEN" not in code
+    assert "idToken" not in code
+    assert "ARM_USE_OIDC" not in code
+    assert "ARM_USE_DEFAULT_AZURE_CREDENTIAL=true" in code
+    assert "AZURE_TOKEN_CREDENTIALS=AzureCLICredential" in code
     assert "ARM_SUBSCRIPTION_ID=$(az account show --query id --output tsv)" in code
 
 

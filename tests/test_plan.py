@@ -73,8 +73,10 @@ def test_registry_is_private_premium_and_replicated(plans: dict[str, Plan]) -> N
     shared = plans["shared"]
     reg = shared.one("azure-native:containerregistry:Registry", "shared-registry").inputs
     assert reg["sku"] == {"name": "Premium"}
-    assert reg["adminUserEnabled"] is False and reg["anonymousPullEnabled"] is False
-    assert reg["publicNetworkAccess"] == "Disabled" and reg["zoneRedundancy"] == "Enabled"
+    assert reg["adminUserEnabled"] is False
+    assert reg["anonymousPullEnabled"] is False
+    assert reg["publicNetworkAccess"] == "Disabled"
+    assert reg["zoneRedundancy"] == "Enabled"
     assert reg["policies"]["retentionPolicy"] == {"days": 30, "status": "enabled"}
     replica = shared.one("azure-native:containerregistry:Replication", "shared-registry-dr").inputs
     assert replica["location"] == "northeurope"
@@ -134,7 +136,8 @@ def test_sql_mi_subnet_is_delegated_with_route_table(plans: dict[str, Plan]) -> 
     prd = plans["prd"]
     mi = prd.one("azure-native:network:Subnet", "network-snet-sqlMi").inputs
     assert mi["delegations"][0]["serviceName"] == "Microsoft.Sql/managedInstances"
-    assert "routeTable" in mi and "networkSecurityGroup" in mi
+    assert "routeTable" in mi
+    assert "networkSecurityGroup" in mi
     pg = prd.one("azure-native:network:Subnet", "network-snet-postgres").inputs
     assert pg["delegations"][0]["serviceName"] == "Microsoft.DBforPostgreSQL/flexibleServers"
 
@@ -177,8 +180,10 @@ def test_peering_is_created_in_both_directions_by_the_environment(plans: dict[st
 def test_key_vault_is_private_rbac_and_purge_protected_in_prd(plans: dict[str, Plan]) -> None:
     """Key Vault: RBAC, soft delete, purge protection in prd, public access off, private endpoint."""
     props = plans["prd"].one("azure-native:keyvault:Vault", "keyvault-vault").inputs["properties"]
-    assert props["enableRbacAuthorization"] is True and props["enableSoftDelete"] is True
-    assert props["enablePurgeProtection"] is True and props["publicNetworkAccess"] == "Disabled"
+    assert props["enableRbacAuthorization"] is True
+    assert props["enableSoftDelete"] is True
+    assert props["enablePurgeProtection"] is True
+    assert props["publicNetworkAccess"] == "Disabled"
     assert props["networkAcls"]["defaultAction"] == "Deny"
     int_props = plans["int"].one("azure-native:keyvault:Vault", "keyvault-vault").inputs["properties"]
     assert "enablePurgeProtection" not in int_props  # declared in Pulumi.int.yaml
@@ -201,7 +206,8 @@ def test_prd_stateful_resources_are_protected_and_locked(plans: dict[str, Plan])
     protected = {r.name for r in prd.resources if r.protect}
     assert {"foundation-rg", "foundation-dr-rg", "keyvault-vault", "observability-workspace"} <= protected
     locks = prd.find("azure-native:authorization:ManagementLockAtResourceGroupLevel")
-    assert {lock.inputs["level"] for lock in locks} == {"CanNotDelete"} and len(locks) == 2
+    assert {lock.inputs["level"] for lock in locks} == {"CanNotDelete"}
+    assert len(locks) == 2
     assert not any(r.protect for r in plans["int"].resources)
 
 
@@ -230,7 +236,8 @@ def test_json_contract(plans: dict[str, Plan]) -> None:
     assert all(set(i) == {"token", "args", "count"} for i in document["invokes"])
     keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs", "timeouts"}
     assert all(set(r) == keys for r in document["resources"])
-    assert document["project"] == "caas-acme" and document["stack"] == "prd"
+    assert document["project"] == "caas-acme"
+    assert document["stack"] == "prd"
 
 
 def test_no_secret_in_plain_text(plans: dict[str, Plan]) -> None:
@@ -247,7 +254,8 @@ def test_diagnostics_go_to_the_stacks_workspace(plans: dict[str, Plan]) -> None:
         plan = plans[stack]
         workspace = plan.outputs["logAnalyticsWorkspaceId"]
         settings = plan.find("azure-native:monitor:DiagnosticSetting")
-        assert settings and {s.inputs["workspaceId"] for s in settings} == {workspace}
+        assert settings
+        assert {s.inputs["workspaceId"] for s in settings} == {workspace}
         targets = Counter(s.inputs["resourceUri"] for s in settings)
         assert max(targets.values()) == 1
 
@@ -275,7 +283,8 @@ def test_invokes_carry_no_secret_values(plans: dict[str, Plan]) -> None:
     for stack in STACKS:
         text = json.dumps([i.args for i in plans[stack].invokes])
         passwords = [fake_password(r.name) for r in plans[stack].find("random:index/randomPassword:RandomPassword")]
-        assert SECRET_PLACEHOLDER not in text and not any(p in text for p in passwords), stack
+        assert SECRET_PLACEHOLDER not in text, stack
+        assert not any(p in text for p in passwords), stack
 
 
 def test_invoke_arguments_holding_a_secret_are_masked() -> None:

@@ -48,7 +48,8 @@ def test_budget_starting_before_this_month_fails_with_key_and_fix(plans) -> None
     assert "Pulumi.prd.yaml: caas:monitoring.budget.startDate: 2027-01-01 lies before" in late[0].line()
     assert 'set it to "2027-02-01"' in late[0].fix
     too_early = preflight.budget(cfg, plans["prd"], date(2025, 12, 31), "Pulumi.prd.yaml")
-    assert not too_early[0].ok and "twelve months" in too_early[0].detail
+    assert not too_early[0].ok
+    assert "twelve months" in too_early[0].detail
     assert preflight.budget(cfg, plans["prd"], date(2027, 1, 31), "Pulumi.prd.yaml")[0].ok
     # An existing budget keeps its start: after the first run a past start is no failure.
     assert preflight.budget(cfg, plans["prd"], date(2027, 2, 10), "Pulumi.prd.yaml", first_run=False)[0].ok
@@ -61,9 +62,11 @@ def test_kubernetes_version_past_end_of_support_fails_and_warns_before(plans) ->
     assert end == date(2027, 6, 30)
     assert "warning" not in preflight.kubernetes_version(cfg, plan, TODAY, "P")[0].detail
     near = preflight.kubernetes_version(cfg, plan, date(2027, 5, 15), "P")[0]
-    assert near.ok and "support ends in 46 days" in near.detail
+    assert near.ok
+    assert "support ends in 46 days" in near.detail
     past = preflight.kubernetes_version(cfg, plan, date(2027, 7, 1), "Pulumi.prd.yaml")[0]
-    assert not past.ok and past.detail.startswith("Pulumi.prd.yaml: caas:aks.kubernetesVersion: 1.36 reached end")
+    assert not past.ok
+    assert past.detail.startswith("Pulumi.prd.yaml: caas:aks.kubernetesVersion: 1.36 reached end")
     assert "1.37" in past.fix
     assert not preflight.kubernetes_version(cfg, plan, date(2026, 5, 1), "P")[0].ok
 
@@ -73,15 +76,18 @@ def switched_on(cfg):
     return cfg.model_copy(update={"public_entry": cfg.public_entry.model_copy(update={"enabled": True})})
 
 
-def test_public_entry_is_a_first_run_gate(plans) -> None:
+def test_public_entry_is_a_first_run_gate() -> None:
     """Enabled on a first run is FAIL (the stack creates the vault); otherwise the certificates are named."""
     cfg = switched_on(model(ROOT, "prd"))
     first = preflight.public_entry(cfg, "Pulumi.prd.yaml", first_run=True)[0]
-    assert not first.ok and first.detail.startswith("Pulumi.prd.yaml: caas:publicEntry.enabled")
+    assert not first.ok
+    assert first.detail.startswith("Pulumi.prd.yaml: caas:publicEntry.enabled")
     later = preflight.public_entry(cfg, "Pulumi.prd.yaml", first_run=False)[0]
-    assert later.ok and all(r.certificate in later.detail for r in derive(cfg).public_routes)
+    assert later.ok
+    assert all(r.certificate in later.detail for r in derive(cfg).public_routes)
     off = preflight.public_entry(model(ROOT, "int"), "Pulumi.int.yaml", first_run=True)[0]
-    assert off.ok and off.detail.startswith("off")
+    assert off.ok
+    assert off.detail.startswith("off")
 
 
 def test_every_shipped_stack_passes_the_first_run_preflight(plans, example_plans) -> None:
@@ -99,7 +105,8 @@ def test_providers_and_features_follow_the_plan(plans) -> None:
     prd, unknown = preflight.required_providers(plans["prd"])
     assert {"Microsoft.DevOpsInfrastructure", "Microsoft.DevCenter", "Microsoft.ContainerRegistry"} <= set(shared)
     assert {"Microsoft.ContainerService", "Microsoft.Sql", "Microsoft.DBforPostgreSQL"} <= set(prd)
-    assert "Microsoft.ContainerService" not in shared and unknown == []
+    assert "Microsoft.ContainerService" not in shared
+    assert unknown == []
     assert preflight.required_features(plans["prd"]) == [("Microsoft.Compute", "EncryptionAtHost")]
 
 
@@ -120,10 +127,10 @@ def test_vcpu_demand_sums_vms_pools_with_surge_and_agents(plans) -> None:
 
 def test_global_names_lists_what_the_plan_claims(plans) -> None:
     claimed = dict((name, kind) for kind, name in preflight.global_names(plans["prd"]))
-    assert claimed["kv-acme-prd-weu"] == "key vault" and claimed["stacmeprdweunfs"] == "storage"
-    assert (
-        claimed["sqlmi-acme-prd-neu"] == "SQL managed instance" and claimed["psql-acme-prd-weu"] == "PostgreSQL server"
-    )
+    assert claimed["kv-acme-prd-weu"] == "key vault"
+    assert claimed["stacmeprdweunfs"] == "storage"
+    assert claimed["sqlmi-acme-prd-neu"] == "SQL managed instance"
+    assert claimed["psql-acme-prd-weu"] == "PostgreSQL server"
 
 
 class RecordedAz:
@@ -167,19 +174,21 @@ def test_online_checks_against_recorded_answers(plans) -> None:
     failed = {name for name, c in checks.items() if not c.ok}
     # Taken elsewhere (not in this subscription), a soft-deleted vault of the same name, quota too small for
     # the DDSv5 family and in total, certificates missing or expired, a provider not registered.
-    assert (
-        "name stacmeprdweunfs" in failed and "choose another caas:customer.code" in checks["name stacmeprdweunfs"].fix
-    )
+    assert "name stacmeprdweunfs" in failed
+    assert "choose another caas:customer.code" in checks["name stacmeprdweunfs"].fix
     assert checks["name kv-acme-prd-weu"].ok
     assert "deleted vault kv-acme-prd-weu" in failed
     assert "az keyvault recover --name kv-acme-prd-weu" in checks["deleted vault kv-acme-prd-weu"].fix
-    assert checks["aks versions"].ok and "1.36.1, 1.36.2" in checks["aks versions"].detail
-    assert "quota westeurope standardDDSv5Family" in failed and checks["quota westeurope standardESv5Family"].ok
+    assert checks["aks versions"].ok
+    assert "1.36.1, 1.36.2" in checks["aks versions"].detail
+    assert "quota westeurope standardDDSv5Family" in failed
+    assert checks["quota westeurope standardESv5Family"].ok
     assert checks["quota westeurope cores"].detail.startswith("needs 188, 338 free")
     assert checks["certificate shop-acme-shop-com"].ok
     assert "certificate pwa-acme-shop-com" in failed  # expired 2026-09-21
     assert "az keyvault certificate import" in checks["certificate iom-acme-shop-com"].fix
-    assert "provider Microsoft.ContainerService" in failed and checks["provider Microsoft.Network"].ok
+    assert "provider Microsoft.ContainerService" in failed
+    assert checks["provider Microsoft.Network"].ok
     assert checks["feature Microsoft.Compute/EncryptionAtHost"].ok
     assert preflight.report(list(checks.values()))[1] == 1
 
@@ -189,7 +198,8 @@ def test_online_preview_only_version_fails(plans) -> None:
         update={"aks": model(EXAMPLE, "prd").aks.model_copy(update={"kubernetes_version": "1.37"})}
     )
     check = preflight.online_aks_versions(recorded(), cfg, plans["prd"])[0]
-    assert not check.ok and check.fix == "use 1.35, 1.36"
+    assert not check.ok
+    assert check.fix == "use 1.35, 1.36"
 
 
 def test_a_failing_az_call_is_a_fail_line_and_the_rest_still_runs(plans) -> None:

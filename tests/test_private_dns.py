@@ -52,7 +52,8 @@ def test_every_endpoint_registers_in_a_hub_zone_its_spoke_is_linked_to(customer:
     for env in ENVS:
         plan = customer[env]
         used = set(_zone_groups(plan))
-        assert used and used <= set(hub_zones.values()), env
+        assert used, env
+        assert used <= set(hub_zones.values()), env
         linked = {
             link.inputs["privateZoneName"]
             for link in plan.find(LINK)
@@ -101,7 +102,8 @@ def test_postgres_is_created_after_its_zone_is_linked(plans: dict[str, Plan], en
     server = plan.find("azure-native:dbforpostgresql:Server")
     assert len(server) == 1
     links = {r.urn for r in plan.find(LINK) if r.inputs["privateZoneName"].endswith(".postgres.database.azure.com")}
-    assert len(links) == 2 and links <= set(server[0].dependencies)
+    assert len(links) == 2
+    assert links <= set(server[0].dependencies)
 
 
 def test_vault_endpoint_registers_only_after_the_spoke_links_the_vault_zone(customer: dict[str, Plan]) -> None:
@@ -136,7 +138,8 @@ def test_icm710_hosts_may_pull_from_the_shared_registry(plans: dict[str, Plan]) 
     for env in ENVS:
         plan = plans[env]
         vms = plan.find("azure-native:compute:VirtualMachine")
-        assert vms and all(vm.inputs["identity"]["type"] == "SystemAssigned" for vm in vms)
+        assert vms
+        assert all(vm.inputs["identity"]["type"] == "SystemAssigned" for vm in vms)
         grantees = {
             g.inputs["principalId"]
             for g in plan.find("azure-native:authorization:RoleAssignment")

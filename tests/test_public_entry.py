@@ -10,19 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
-from caas.mocks import RecordingMocks, RecordingMonitor
 from caas.model import EstateConfig
 from caas.plan import Plan, Project
 from caas.specs import EstateSpec, derive
 from components.public_entry import PublicEntry, PublicEntryArgs
 from components.roles import ROLES
 from tests.conftest import EXAMPLE, ROOT
+from tests.helpers import build_plan
 
 GATEWAY = "azure-native:network:ApplicationGateway"
 WAF = "azure-native:network:WebApplicationFirewallPolicy"
@@ -59,14 +55,11 @@ def build(directory: Path, stack: str) -> tuple[Plan, EstateSpec]:
     """PublicEntry of the stack (switched on) under the recording mocks; its registrations as a Plan."""
     project = Project.at(directory)
     spec = derive(switched_on(directory, stack))
-    assert spec.compute is not None and spec.network is not None
+    assert spec.compute is not None
+    assert spec.network is not None
     rg = spec.names.resource("resource_group")
     vault_id, vault_uri = vault_of(spec)
     subnet = f"/subscriptions/s/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/v/subnets/agw"
-    mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
     args = PublicEntryArgs(
         spec.site,
         spec.compute.public_entry,
@@ -78,8 +71,7 @@ def build(directory: Path, stack: str) -> tuple[Plan, EstateSpec]:
         backends_of(spec),
         [OWN_EGRESS],
     )
-    _sync_await(run_pulumi_func(lambda: PublicEntry("public-entry", args)))
-    return Plan(project.name, stack, monitor.registrations, {}), spec
+    return build_plan(lambda: PublicEntry("public-entry", args), stack=stack, project=project.name), spec
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +102,8 @@ def test_listeners_and_backends_match_the_hostnames(entries, stack: str) -> None
     https = {x["hostNames"][0]: x for x in listeners.values() if x["protocol"] == "Https"}
     assert set(https) == set(spec.hostnames.values())
     pools = {p["name"]: p["backendAddresses"][0]["ipAddress"] for p in gateway["backendAddressPools"]}
-    assert pools == backends_of(spec) and set(pools) == {"icm710-live", "icm710-edit", "aks"}
+    assert pools == backends_of(spec)
+    assert set(pools) == {"icm710-live", "icm710-edit", "aks"}
     rules = {_leaf(r["httpListener"]): r for r in gateway["requestRoutingRules"]}
     redirects = {r["name"]: r for r in gateway["redirectConfigurations"]}
     for route in spec.public_routes:
@@ -123,7 +116,8 @@ def test_listeners_and_backends_match_the_hostnames(entries, stack: str) -> None
         plain = rules[f"http-{route.slug}"]
         assert "backendAddressPool" not in plain
         redirect = redirects[_leaf(plain["redirectConfiguration"])]
-        assert redirect["redirectType"] == "Permanent" and _leaf(redirect["targetListener"]) == listener["name"]
+        assert redirect["redirectType"] == "Permanent"
+        assert _leaf(redirect["targetListener"]) == listener["name"]
     priorities = [r["priority"] for r in gateway["requestRoutingRules"]]
     assert len(priorities) == len(set(priorities))
 
@@ -134,7 +128,8 @@ def test_probes_keep_the_hostname(entries) -> None:
     gateway = _gateway(plan)
     probes = {p["name"]: p for p in gateway["probes"]}
     for settings_ in gateway["backendHttpSettingsCollection"]:
-        assert settings_["pickHostNameFromBackendAddress"] is False and "hostName" not in settings_
+        assert settings_["pickHostNameFromBackendAddress"] is False
+        assert "hostName" not in settings_
         probe = probes[_leaf(settings_["probe"])]
         assert probe["host"] in spec.hostnames.values()
         assert probe["match"]["statusCodes"] == ["200-399"]
@@ -169,7 +164,8 @@ def test_gateway_is_waf_v2_in_prevention_with_managed_rules(entries) -> None:
     plan, _ = entries["prd"]
     gateway = _gateway(plan)
     assert gateway["sku"] == {"name": "WAF_v2", "tier": "WAF_v2"}
-    assert gateway["zones"] == ["1", "2", "3"] and gateway["autoscaleConfiguration"] == {
+    assert gateway["zones"] == ["1", "2", "3"]
+    assert gateway["autoscaleConfiguration"] == {
         "maxCapacity": 10,
         "minCapacity": 2,
     }
@@ -182,7 +178,8 @@ def test_gateway_is_waf_v2_in_prevention_with_managed_rules(entries) -> None:
         sets = {(s["ruleSetType"], s["ruleSetVersion"]) for s in policy.inputs["managedRules"]["managedRuleSets"]}
         assert sets == {("Microsoft_DefaultRuleSet", "2.1"), ("Microsoft_BotManagerRuleSet", "1.1")}
     public_ip = plan.one("azure-native:network:PublicIPAddress", "public-entry-ip").inputs
-    assert public_ip["sku"]["name"] == "Standard" and public_ip["zones"] == ["1", "2", "3"]
+    assert public_ip["sku"]["name"] == "Standard"
+    assert public_ip["zones"] == ["1", "2", "3"]
 
 
 def test_edit_and_back_office_are_restricted_to_configured_sources(entries) -> None:
@@ -194,8 +191,10 @@ def test_edit_and_back_office_are_restricted_to_configured_sources(entries) -> N
     restricted = plan.one(WAF, "public-entry-waf-restricted").inputs
     rule = restricted["customRules"][0]
     condition = rule["matchConditions"][0]
-    assert rule["action"] == "Block" and condition["negationConditon"] is True
-    assert condition["matchVariables"] == [{"variableName": "RemoteAddr"}] and condition["operator"] == "IPMatch"
+    assert rule["action"] == "Block"
+    assert condition["negationConditon"] is True
+    assert condition["matchVariables"] == [{"variableName": "RemoteAddr"}]
+    assert condition["operator"] == "IPMatch"
     sources = spec.compute.public_entry.settings.restricted_sources
     assert condition["matchValues"] == [str(n) for n in sources] + [OWN_EGRESS]
     guarded = {
@@ -206,7 +205,8 @@ def test_edit_and_back_office_are_restricted_to_configured_sources(entries) -> N
     expected = {
         h for role, h in spec.hostnames.items() if role.startswith("edit.") or role in ("live.backoffice", "iom")
     }
-    assert guarded == expected and "shop.acme-shop.com" not in guarded
+    assert guarded == expected
+    assert "shop.acme-shop.com" not in guarded
 
 
 def test_gateway_and_its_ip_send_diagnostics_to_the_workspace(entries) -> None:

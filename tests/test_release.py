@@ -84,7 +84,7 @@ def _strings(node: Any) -> list[str]:
     return [node] if isinstance(node, str) else []
 
 
-@pytest.mark.parametrize("folder, stack", [(".", "prd"), ("examples/globex", "prd")])
+@pytest.mark.parametrize(("folder", "stack"), [(".", "prd"), ("examples/globex", "prd")])
 def test_images_are_the_ones_the_plan_runs(folder, stack, plans, example_plans) -> None:
     """`caas images` lists exactly the images the rendered plan's releases and pods pull from the registry."""
     plan = (plans if folder == "." else example_plans)[stack]
@@ -151,7 +151,8 @@ def test_edit_keeps_comments_and_quotes_what_yaml_would_misread() -> None:
     out = release.edit_image(out, "pwaSsr", layer.Image(repository="acme/pwa-ssr", tag="2"))
     assert yaml.safe_load(out)["config"]["caas:kubernetes"]["images"]["iom"]["tag"] == "1.10"
     assert '      pwaSsr: {repository: acme/pwa-ssr, tag: "2"}  # keep me\n' in out
-    assert out.startswith("config:\n  caas:kubernetes:  # layer\n") and out.endswith("  caas:other: 1\n")
+    assert out.startswith("config:\n  caas:kubernetes:  # layer\n")
+    assert out.endswith("  caas:other: 1\n")
 
 
 def test_set_image_refuses_bad_input(folder: Path, capsys) -> None:
@@ -243,5 +244,7 @@ def test_app_pipelines_release_their_roles() -> None:
         roles += [i["role"] for i in stage["parameters"]["images"]]
     assert sorted(roles) == sorted(layer.RELEASE_IMAGES)
     script = json.dumps(_load("base-images.yml"))
-    assert "caas images" in script and "az acr import" in script and "DOCKERHUB_TOKEN" in script
+    assert "caas images" in script
+    assert "az acr import" in script
+    assert "DOCKERHUB_TOKEN" in script
     assert 'echo \\"$DOCKERHUB' not in script

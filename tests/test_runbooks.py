@@ -57,6 +57,16 @@ def partner_facts(stack: str) -> list[str]:
     """What a partner must find in a stack's runbooks, read from the model independently of the generator."""
     cfg = parse(stack_data(stack), stack)
     shared = parse(stack_data("shared"), "shared")
+    return [
+        *_platform_facts(cfg, shared, stack),
+        *_compute_facts(cfg),
+        *_data_facts(cfg),
+        *connectivity_facts(cfg, shared),
+        *_kubernetes_facts(cfg),
+    ]
+
+
+def _platform_facts(cfg, shared, stack: str) -> list[str]:
     facts = [
         cfg.customer.name,
         cfg.location.primary,
@@ -64,12 +74,21 @@ def partner_facts(stack: str) -> list[str]:
         derive(cfg).names.resource("resource_group"),
     ]
     facts += [str(cfg.network.address_space), *derive(cfg).hostnames.values()]
-    assert shared.registry and shared.devops and shared.build_agents
+    assert shared.registry
+    assert shared.devops
+    assert shared.build_agents
     facts += [derive(shared).names.compact("registry"), shared.devops.organization_url, *shared.devops.projects]
     facts += [shared.devops.service_connection_issuer, shared.devops.service_connection_subject]
     facts += [derive(shared).names.resource("devops_pool"), f"{derive(shared).names.compact('registry')}.azurecr.io"]
     if cfg.profile.disaster_recovery:
         facts.append(cfg.location.dr)
+    for p in cfg.partners:
+        facts += [p.name, p.group_object_id]
+    return facts
+
+
+def _compute_facts(cfg) -> list[str]:
+    facts: list[str] = []
     if derive(cfg).aks_pools:
         facts += [derive(cfg).names.resource("aks"), cfg.aks.kubernetes_version, cfg.aks.maintenance_window.start_time]
         facts += [pool.vm_size for pool in derive(cfg).aks_pools.values()]
@@ -81,27 +100,29 @@ def partner_facts(stack: str) -> list[str]:
             facts += [derive(cfg).names.resource("vm", f"icm710-{system}-{short}{i}") for i in range(1, spec.count + 1)]
     if cfg.icm710 is not None:
         facts.append(cfg.icm710.share_path)
-    if derive(cfg).data_model is not None and cfg.monitoring is not None:
-        mi = derive(cfg).data_model.sql_mi
-        facts += [mi.name, *mi.databases.values(), f"{mi.retention_days} days", *cfg.monitoring.emails]
-        facts += [
-            derive(cfg).data_model.action_group_name,
-            *derive(cfg).data_model.secrets,
-            *derive(cfg).data_regions.values(),
-        ]
-        facts += [
-            o.rpo for scenarios in derive(cfg).data_model.objectives.values() for o in scenarios.values() if o.rpo
-        ]
-        facts += [str(derive(cfg).data_rule["holds"]), str(derive(cfg).data_rule["copyCondition"])]
-        if derive(cfg).data_model.postgres is not None:
-            facts.append(derive(cfg).data_model.postgres.name)
-        if mi.failover is not None:
-            facts += [mi.failover.group_name, mi.failover.region]
-    facts += connectivity_facts(cfg, shared)
+    return facts
+
+
+def _data_facts(cfg) -> list[str]:
+    data = derive(cfg).data_model
+    if data is None or cfg.monitoring is None:
+        return []
+    mi = data.sql_mi
+    facts = [mi.name, *mi.databases.values(), f"{mi.retention_days} days", *cfg.monitoring.emails]
+    facts += [data.action_group_name, *data.secrets, *derive(cfg).data_regions.values()]
+    facts += [o.rpo for scenarios in data.objectives.values() for o in scenarios.values() if o.rpo]
+    facts += [str(derive(cfg).data_rule["holds"]), str(derive(cfg).data_rule["copyCondition"])]
+    if data.postgres is not None:
+        facts.append(data.postgres.name)
+    if mi.failover is not None:
+        facts += [mi.failover.group_name, mi.failover.region]
+    return facts
+
+
+def _kubernetes_facts(cfg) -> list[str]:
+    facts: list[str] = []
     for w in derive(cfg).workloads:
         facts += [w.namespace, *([w.release] if w.release else [])]
-    for p in cfg.partners:
-        facts += [p.name, p.group_object_id]
     if derive(cfg).workloads:
         facts += [f"{i.repository}:{i.tag}" for i in cfg.kubernetes.images.values()]
         facts += [cfg.kubernetes.charts.iom, cfg.kubernetes.charts.pwa_main, cfg.kubernetes.charts.ingress]
@@ -174,7 +195,8 @@ def test_example_customer_runbooks_are_complete(stack: str) -> None:
     cfg = parse_example(stack)
     assert not PLACEHOLDERS.findall(text_of(files))
     assert all(host in text_of(files) for host in derive(cfg).hostnames.values())
-    assert "ICM 7.10 hosts" not in text_of(files) and "data-exchange.md" not in files
+    assert "ICM 7.10 hosts" not in text_of(files)
+    assert "data-exchange.md" not in files
 
 
 def parse_example(stack: str) -> EstateConfig:
@@ -234,7 +256,8 @@ def test_checklist_links_resolve(runbooks: dict[str, dict[str, str]], stack: str
     steps = [
         (name, anchor(h)) for name, text in files.items() for h in re.findall(r"^### (.+)$", text, flags=re.MULTILINE)
     ]
-    assert links and sorted(links) == sorted(steps)
+    assert links
+    assert sorted(links) == sorted(steps)
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)
@@ -272,10 +295,13 @@ def test_sections_follow_the_model(runbooks: dict[str, dict[str, str]]) -> None:
         assert ("access.md" in files) == bool(derive(cfg).aks_pools or derive(cfg).icm710_hosts)
         assert ("data-and-recovery.md" in files) == (derive(cfg).data_model is not None)
         assert ("dns-and-certificates.md" in files) == bool(derive(cfg).public_routes)
-        assert "build-and-release.md" in files and "data-exchange.md" in files
+        assert "build-and-release.md" in files
+        assert "data-exchange.md" in files
         shared_only = {"build-agents.md", "bastion.md", "pipelines.md"}
-        assert (shared_only <= set(files)) == cfg.is_shared and (not cfg.is_shared) == (not shared_only & set(files))
-    assert "network.md" not in runbooks["int"] and "network.md" in runbooks["prd"]
+        assert (shared_only <= set(files)) == cfg.is_shared
+        assert (not cfg.is_shared) == (not shared_only & set(files))
+    assert "network.md" not in runbooks["int"]
+    assert "network.md" in runbooks["prd"]
 
 
 def test_cli_writes_the_runbooks_and_removes_stale_files(
@@ -397,7 +423,8 @@ def test_pipelines_named_are_the_folders_definitions(runbooks: dict[str, dict[st
             text,
         )
     )
-    assert named and named <= set(definitions)
+    assert named
+    assert named <= set(definitions)
     if stack == "shared":
         assert all(f"`{name}` | `{path}`" in runbooks[stack]["pipelines.md"] for name, path in definitions.items())
 

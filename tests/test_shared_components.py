@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pulumi
 import pytest
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from caas.mocks import RecordingMocks, RecordingMonitor, Registration
+from caas.sdk_internals import ObservedResource
 from caas.specs import EstateSpec, derive
 from components.bastion import Bastion, BastionArgs
 from components.build_agents import BuildAgents, BuildAgentsArgs
 from components.hub_network import HubNetwork, HubNetworkArgs
 from components.private_dns import PrivateDns, PrivateDnsArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
+from tests.helpers import build
 
 RG = "rg-acme-shared-weu"
 HUB_ID = f"/subscriptions/s/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/vnet-acme-shared-weu"
@@ -72,18 +70,14 @@ class AliasMonitor(RecordingMonitor):
         super().__init__(mocks)
         self.previous_parents: dict[str, set[str]] = {}
 
-    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        self.previous_parents[response.urn] = {a.spec.parentUrn for a in request.aliases if a.spec.parentUrn}
-        return response
+    def observe_resource(self, resource: ObservedResource) -> None:
+        super().observe_resource(resource)
+        self.previous_parents[resource.urn] = set(resource.alias_parents)
 
 
-def _render(build, stack: str = "shared") -> AliasMonitor:
-    mocks = RecordingMocks()
-    monitor = AliasMonitor(mocks)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project="caas-acme", stack=stack, preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(build))
+def _render(program, stack: str = "shared") -> AliasMonitor:
+    monitor = AliasMonitor(RecordingMocks())
+    build(program, stack=stack, monitor=monitor)
     return monitor
 
 
@@ -152,7 +146,8 @@ def test_registry_without_replica_is_private_and_single_region(spec: EstateSpec)
     by_type = {_kind(r): r.inputs for r in monitor.registrations}
     assert "Replication" not in by_type
     registry = by_type["Registry"]
-    assert registry["publicNetworkAccess"] == "Disabled" and registry["adminUserEnabled"] is False
+    assert registry["publicNetworkAccess"] == "Disabled"
+    assert registry["adminUserEnabled"] is False
     assert registry["policies"]["retentionPolicy"] == {"status": "enabled", "days": 7}
     assert by_type["PrivateEndpoint"]["subnet"]["id"] == SUBNET % "pe"
     assert by_type["PrivateDnsZoneGroup"]["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == ZONE_ID
@@ -184,7 +179,8 @@ def test_build_agents_pool_waits_for_its_subnet_grants(spec: EstateSpec) -> None
         )
     )
     grants = [r for r in monitor.registrations if _kind(r) == "RoleAssignment"]
-    assert {g.inputs["scope"] for g in grants} == {HUB_ID} and len(grants) == 2
+    assert {g.inputs["scope"] for g in grants} == {HUB_ID}
+    assert len(grants) == 2
     pool = next(r for r in monitor.registrations if _kind(r) == "Pool")
     assert pool.inputs["fabricProfile"]["networkProfile"]["subnetId"] == SUBNET % "agents"
     assert {g.urn for g in grants} <= set(pool.dependencies)

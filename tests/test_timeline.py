@@ -67,8 +67,11 @@ def test_prd_timeline(plans: dict[str, Plan]) -> None:
     for step in timeline.steps:
         assert all(step.start >= ends[d] for d in step.waits_for), step.name
     assert MI in {s.type for s in timeline.critical_path}
-    assert timeline.critical_path[0].start == 0 and timeline.critical_path[-1].end == timeline.total
+    assert timeline.critical_path[0].start == 0
+    assert timeline.critical_path[-1].end == timeline.total
     for before, after in zip(timeline.critical_path, timeline.critical_path[1:], strict=False):
-        assert before.urn in after.waits_for and before.end == after.start
+        assert before.urn in after.waits_for
+        assert before.end == after.start
     text = as_timeline(plan)
-    assert "Critical path" in text and "icm-database-instance" in text.split("Critical path")[1]
+    assert "Critical path" in text
+    assert "icm-database-instance" in text.split("Critical path")[1]

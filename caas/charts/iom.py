@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from caas import secret_names
 from caas.charts import IngressHost, ResourceAmounts, ResourceRequirements, SecretKeyRef, Values
 from caas.sections import kubernetes as layer
 from caas.specs import kubernetes as kspec
@@ -130,16 +131,20 @@ def iom_values(spec: KubernetesSpec, facts: IomFacts) -> IomValues:
         kubectl_image_repository=f"{facts.registry}/{kubectl.repository}:{kubectl.pinned_tag}",
         image=image("iom"),
         dbaccount=DbAccount(image=image("iomDbaccount")),
-        pg=Pg(host=facts.postgres_host, user=facts.admin_login, passwd_secret_key_ref=refs[layer.IOM_ADMIN_SECRET]),
+        pg=Pg(
+            host=facts.postgres_host,
+            user=facts.admin_login,
+            passwd_secret_key_ref=refs[secret_names.POSTGRES_ADMIN_PASSWORD],
+        ),
         oms=Oms(
             public_url=f"https://{workload.hostnames[0]}",
-            db=OmsDb(passwd_secret_key_ref=refs[layer.IOM_DB_SECRET]),
+            db=OmsDb(passwd_secret_key_ref=refs[secret_names.IOM_DB_PASSWORD]),
             smtp=OmsSmtp(
                 host=smtp.host,
                 port=str(smtp.port),
                 encryption=smtp.encryption,
                 user=smtp.user,
-                passwd_secret_key_ref=refs.get(layer.IOM_SMTP_SECRET),
+                passwd_secret_key_ref=refs.get(secret_names.IOM_SMTP_PASSWORD),
             ),
         ),
         project=Project(env_name=f"{spec.customer}-{spec.environment}"),

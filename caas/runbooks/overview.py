@@ -27,7 +27,7 @@ def _on(value: bool) -> str:
     return "on" if value else "off"
 
 
-def _profile_value(name: str, value: object) -> str:
+def _profile_value(value: object) -> str:
     if isinstance(value, bool):
         return _on(value)
     if isinstance(value, tuple):
@@ -42,7 +42,7 @@ def overview(ctx: Context) -> str:
         ("Environment", f"{code(cfg.environment)}, Pulumi stack {code(ctx.qualified)}"),
         (
             "Primary region",
-            f"{code(cfg.location.primary)}, availability zones: {_profile_value('', cfg.profile.zones)}",
+            f"{code(cfg.location.primary)}, availability zones: {_profile_value(cfg.profile.zones)}",
         ),
         (
             "Disaster-recovery region",
@@ -76,7 +76,7 @@ def overview(ctx: Context) -> str:
 
     fields = Profile.model_fields
     profile_rows = [
-        (code(fields[name].alias or name), _profile_value(name, getattr(cfg.profile, name)), fields[name].description)
+        (code(fields[name].alias or name), _profile_value(getattr(cfg.profile, name)), fields[name].description)
         for name in fields
     ]
     declared = cfg.profile_overrides.declared()

@@ -29,10 +29,16 @@ def data_and_recovery(ctx: Context) -> Section | None:
     return Section("data-and-recovery", "Data rules and recovery", facts, tuple(steps))
 
 
+def _listed(rule: dict[str, object], key: str) -> list[str]:
+    """The environments a data rule lists under ``key`` (none when it lists none)."""
+    value = rule.get(key)
+    return [str(v) for v in value] if isinstance(value, list | tuple) else []
+
+
 def _rules(ctx: Context) -> str:
     rule = derive(ctx.cfg).data_rule
-    sources = ", ".join(code(e) for e in rule["receivesFrom"]) or "none"  # type: ignore[union-attr]
-    targets = ", ".join(code(e) for e in rule["mayCopyTo"]) or "none"  # type: ignore[union-attr]
+    sources = ", ".join(code(e) for e in _listed(rule, "receivesFrom")) or "none"
+    targets = ", ".join(code(e) for e in _listed(rule, "mayCopyTo")) or "none"
     regions = ", ".join(f"{code(region)} ({role})" for role, region in derive(ctx.cfg).data_regions.items())
     text = "## Data rules (GDPR)\n\n" + table(
         ("Fact", "Value"),
@@ -44,7 +50,7 @@ def _rules(ctx: Context) -> str:
             ("Regions holding its data", regions),
         ],
     )
-    for target in rule["mayCopyTo"]:  # type: ignore[union-attr]
+    for target in _listed(rule, "mayCopyTo"):
         text += f"\nThe refresh procedure is in the [{target} runbook](../{target}/data-and-recovery.md).\n"
     return text
 
@@ -129,7 +135,8 @@ def _dr(ctx: Context) -> str:
 
 def _alerts(cfg: EstateConfig) -> str:
     data, mon = derive(cfg).data_model, cfg.monitoring
-    assert data is not None and mon is not None
+    assert data is not None
+    assert mon is not None
     receivers = ", ".join(mon.emails) + "".join(f"; webhook {code(h.name)}" for h in mon.webhooks)
     severities = ", ".join(f"{level} = Sev{n}" for level, n in data.severities.items())
     rows = [(rule.description, rule.level, rule.window) for rule in data.alerts]
@@ -184,7 +191,8 @@ def _refresh(ctx: Context) -> list[Step]:
         return []
     source = sources[0][1]
     src, dst = derive(source).data_model, derive(cfg).data_model
-    assert src is not None and dst is not None
+    assert src is not None
+    assert dst is not None
     env, d = source.environment, ctx.delivery
     copies = ", ".join(code(f"{db}{datajobs.COPY_SUFFIX}") for db in src.sql_mi.databases.values())
     return [
@@ -313,7 +321,8 @@ def _failover(cfg: EstateConfig) -> list[Step]:
 
 def _who_is_alerted(cfg: EstateConfig) -> Step:
     data = derive(cfg).data_model
-    assert data is not None and cfg.monitoring is not None
+    assert data is not None
+    assert cfg.monitoring is not None
     rg = derive(cfg).names.resource("resource_group")
     return Step(
         title="Check who is alerted",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from caas import naming, ssh
+from caas import naming, secret_names, ssh
 from caas.sections.base import Hostname, Label, Section
 from caas.ssh import SshPublicKey
 
@@ -233,8 +233,8 @@ class VpnPlan:
 
     @staticmethod
     def key_secret_name(site: str) -> str:
-        """Key Vault secret holding a site's generated pre-shared key."""
-        return f"vpn-{site}-shared-key"
+        """Key Vault secret holding a site's pre-shared key (caas.secret_names; kept for the runbooks)."""
+        return secret_names.vpn_shared_key(site)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -263,20 +263,25 @@ class Vault:
     restore_point_group_prefix: str
 
 
+AlertTarget = Literal["sqlMi", "postgres", "aks", "vms", "appGateway"]
+AlertLevel = Literal["critical", "warning"]
+Dimensions = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True)
 class AlertRule:
     """One metric alert; ``target`` names the Monitoring input it watches."""
 
     key: str
-    target: Literal["sqlMi", "postgres", "aks", "vms", "appGateway"]
+    target: AlertTarget
     namespace: str
     metric: str
     aggregation: str
     operator: str
     threshold: float
-    level: Literal["critical", "warning"]
+    level: AlertLevel
     description: str
-    dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    dimensions: Dimensions = ()
     window: str = "PT5M"
 
 

@@ -378,16 +378,6 @@ class Workload:
         return tuple(accounts)
 
 
-def icm_database_secret(system: str) -> str:
-    """Key Vault secret holding the ICM database user's password of one system."""
-    return f"icm-{system}-db-password"
-
-
-IOM_DB_SECRET = "iom-db-password"
-IOM_ADMIN_SECRET = "postgres-admin-password"
-IOM_SMTP_SECRET = "iom-smtp-password"
-
-
 # -------------------------------------------------------------------------------------------------------
 # Network policy: default deny, then exactly what each workload needs.
 

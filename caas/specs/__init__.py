@@ -156,7 +156,8 @@ def _data(cfg: EstateConfig) -> data.DataSpec | None:
     model = data.derive(cfg)
     if model is None:
         return None
-    assert cfg.databases is not None and cfg.monitoring is not None  # required in environment stacks
+    assert cfg.databases is not None
+    assert cfg.monitoring is not None
     return data.DataSpec(
         model=model,
         entra_admin=cfg.databases.entra_admin,

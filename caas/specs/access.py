@@ -292,25 +292,27 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
         if cfg.partners:
             p.append(("caas:partners", "not allowed here; partners are granted per environment (int, uat, prd)"))
         return p
-    apps, rules = cfg.apps, cfg.rules
     names = [partner.name for partner in cfg.partners]
     for i, partner in enumerate(cfg.partners):
-        at = f"caas:partners[{i}]"
         if names.index(partner.name) != i:
-            p.append((f"{at}.name", f"'{partner.name}' is used twice; names are unique"))
-        if not partner.apps and not partner.icm710_systems:
-            p.append((at, "names no apps and no icm710Systems: nothing to grant"))
-        for app in partner.apps:
-            if apps is None or not getattr(apps, _APP_FLAG[app]):
-                p.append((f"{at}.apps", f"'{app}' is not on in caas:apps"))
-        if partner.icm710_systems and (apps is None or not apps.icm710):
-            p.append((f"{at}.icm710Systems", "ICM 7.10 is not on in caas:apps"))
-        if partner.prd_write and not rules.partners_read_only:
-            p.append((f"{at}.prdWrite", f"partners already write in {cfg.environment}; remove it"))
-        elif partner.prd_write and partner.prd_write_reason is None:
-            p.append(
-                (f"{at}.prdWriteReason", "required with prdWrite: why the partner must change things in production")
-            )
-        if partner.prd_write_reason is not None and not partner.prd_write:
-            p.append((f"{at}.prdWriteReason", "set, but prdWrite is false; remove it"))
+            p.append((f"caas:partners[{i}].name", f"'{partner.name}' is used twice; names are unique"))
+        _check_partner(cfg, f"caas:partners[{i}]", partner, p)
     return p
+
+
+def _check_partner(cfg: EstateConfig, at: str, partner: Partner, p: list[tuple[str, str]]) -> None:
+    """One partner: grants something, only on apps that are on, production writes only with a reason."""
+    apps, rules = cfg.apps, cfg.rules
+    if not partner.apps and not partner.icm710_systems:
+        p.append((at, "names no apps and no icm710Systems: nothing to grant"))
+    for app in partner.apps:
+        if apps is None or not getattr(apps, _APP_FLAG[app]):
+            p.append((f"{at}.apps", f"'{app}' is not on in caas:apps"))
+    if partner.icm710_systems and (apps is None or not apps.icm710):
+        p.append((f"{at}.icm710Systems", "ICM 7.10 is not on in caas:apps"))
+    if partner.prd_write and not rules.partners_read_only:
+        p.append((f"{at}.prdWrite", f"partners already write in {cfg.environment}; remove it"))
+    elif partner.prd_write and partner.prd_write_reason is None:
+        p.append((f"{at}.prdWriteReason", "required with prdWrite: why the partner must change things in production"))
+    if partner.prd_write_reason is not None and not partner.prd_write:
+        p.append((f"{at}.prdWriteReason", "set, but prdWrite is false; remove it"))

@@ -217,12 +217,29 @@ def _check_aks(cfg: EstateConfig, subnets: dict[str, IPv4Network] | None, p: lis
     # Overlay gives each node a /24 of the pod CIDR; the subnet holds the nodes, surge nodes and load balancers.
     nodes = sum(s.max_count for s in pools.values())
     surge = max((s.max_count for s in pools.values()), default=0) // 3 + 1
-    if aks.pod_cidr.prefixlen > 24 or 2 ** (24 - aks.pod_cidr.prefixlen) < nodes + surge:
-        p.append(("caas:aks.podCidr", f"{aks.pod_cidr} holds fewer than {nodes + surge} node /24 blocks"))
+    _check_aks_ranges(cfg, nodes + surge, p)
+    if subnets is not None:
+        _check_aks_subnet(aks, subnets["aks"], nodes + surge, p)
+
+
+def _check_aks_ranges(cfg: EstateConfig, nodes: int, p: list[tuple[str, str]]) -> None:
+    """Pod and service CIDRs: big enough for ``nodes`` (surge included), disjoint from each other and every
+    routed range."""
+    aks = cfg.aks
+    if aks.pod_cidr.prefixlen > 24 or 2 ** (24 - aks.pod_cidr.prefixlen) < nodes:
+        p.append(("caas:aks.podCidr", f"{aks.pod_cidr} holds fewer than {nodes} node /24 blocks"))
     if not 12 <= aks.service_cidr.prefixlen <= 24:
         p.append(("caas:aks.serviceCidr", f"{aks.service_cidr} must be between /12 and /24"))
     if aks.pod_cidr.overlaps(aks.service_cidr):
         p.append(("caas:aks.serviceCidr", f"overlaps caas:aks.podCidr {aks.pod_cidr}"))
+    for field, cidr in (("podCidr", aks.pod_cidr), ("serviceCidr", aks.service_cidr)):
+        for name, net in _routed(cfg).items():
+            if cidr.overlaps(net):
+                p.append((f"caas:aks.{field}", f"{cidr} overlaps {name} {net}; pods and services need their own range"))
+
+
+def _routed(cfg: EstateConfig) -> dict[str, IPv4Network]:
+    """Every range the VNet routes (its own, the hub's, the DR VNet's, the partners'), by config key."""
     routed = {"caas:network.addressSpace": cfg.network.address_space}
     if cfg.network.hub_address_space is not None:
         routed["caas:network.hubAddressSpace"] = cfg.network.hub_address_space
@@ -231,17 +248,14 @@ def _check_aks(cfg: EstateConfig, subnets: dict[str, IPv4Network] | None, p: lis
     for i, site in enumerate(cfg.vpn.sites if cfg.vpn else ()):
         for j, prefix in enumerate(site.address_prefixes):
             routed[f"caas:vpn.sites[{i}].addressPrefixes[{j}]"] = prefix
-    for field, cidr in (("podCidr", aks.pod_cidr), ("serviceCidr", aks.service_cidr)):
-        for name, net in routed.items():
-            if cidr.overlaps(net):
-                p.append((f"caas:aks.{field}", f"{cidr} overlaps {name} {net}; pods and services need their own range"))
+    return routed
 
-    if subnets is None:
-        return
-    subnet = subnets["aks"]
+
+def _check_aks_subnet(aks: Aks, subnet: IPv4Network, nodes: int, p: list[tuple[str, str]]) -> None:
+    """The AKS subnet holds ``nodes`` (surge included) and the ingress, whose address is a usable one of it."""
     usable = subnet.num_addresses - 5  # Azure reserves the first four addresses and the last
-    if nodes + surge + 1 > usable:
-        p.append(("caas:aks.userPool.maxCount", f"{nodes + surge} nodes and the ingress do not fit in {subnet}"))
+    if nodes + 1 > usable:
+        p.append(("caas:aks.userPool.maxCount", f"{nodes} nodes and the ingress do not fit in {subnet}"))
     if aks.ingress_ip is not None:
         reserved = {*(subnet.network_address + i for i in range(4)), subnet.broadcast_address}
         if aks.ingress_ip not in subnet or aks.ingress_ip in reserved:

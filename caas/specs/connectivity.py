@@ -17,6 +17,7 @@ from caas.sections.connectivity import (
     SftpEndpoint,
     SftpService,
     VpnPlan,
+    VpnSite,
     _check_site_bgp,
     _reserved_asn,
     parse_ssh_public_key,
@@ -112,6 +113,18 @@ def _check_sftp_account(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         return
     if not sftp.users:
         p.append(("caas:sftp.users", "at least one user; allowed keys: int, uat, prd, each with sshPublicKeys"))
+    _check_sftp_ranges(sftp, p)
+    _check_sftp_users(sftp, p)
+    try:
+        site_spec.names(cfg).compact("storage", "sftp")
+        for env in ENVIRONMENTS:
+            sftp_user_name(cfg.customer.code, env)
+    except ValueError as exc:
+        p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
+
+
+def _check_sftp_ranges(sftp: Sftp, p: list[tuple[str, str]]) -> None:
+    """Partners connect from public ranges that Azure Storage accepts."""
     for i, network in enumerate(sftp.allowed_source_ranges):
         key = f"caas:sftp.allowedSourceRanges[{i}]"
         reserved = non_public_part(network)
@@ -121,6 +134,10 @@ def _check_sftp_account(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
             )
         elif network.prefixlen == 31:
             p.append((key, f"Azure Storage refuses /31 ranges; list {network[0]}/32 and {network[1]}/32 instead"))
+
+
+def _check_sftp_users(sftp: Sftp, p: list[tuple[str, str]]) -> None:
+    """One user per known environment; keys parse, and production keys open no other environment."""
     for env in sftp.users:
         if env not in ENVIRONMENTS:
             p.append((f"caas:sftp.users.{env}", f"unknown environment; allowed: {', '.join(ENVIRONMENTS)}"))
@@ -136,12 +153,6 @@ def _check_sftp_account(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
             other = owners.setdefault(parsed.data, env)
             if other != env and any(e in RULES and RULES[e].exclusive_ssh_keys for e in (env, other)):
                 p.append((key, f"also a key of {other}; production keys must not open another environment"))
-    try:
-        site_spec.names(cfg).compact("storage", "sftp")
-        for env in ENVIRONMENTS:
-            sftp_user_name(cfg.customer.code, env)
-    except ValueError as exc:
-        p.append(("caas:customer.code", f"{exc}; choose a shorter customer code"))
 
 
 def _azure_ranges(cfg: EstateConfig) -> dict[str, IPv4Network]:
@@ -152,6 +163,25 @@ def _azure_ranges(cfg: EstateConfig) -> dict[str, IPv4Network]:
     if net.dr_address_space is not None:
         ranges["caas:network.drAddressSpace"] = net.dr_address_space
     return ranges
+
+
+def _check_site_prefixes(
+    site: VpnSite,
+    key: str,
+    azure: dict[str, IPv4Network],
+    seen: dict[IPv4Network, str],
+    p: list[tuple[str, str]],
+) -> None:
+    """A partner's ranges overlap neither Azure's nor another site's (``seen``: the ranges listed before)."""
+    for j, prefix in enumerate(site.address_prefixes):
+        where = f"{key}.addressPrefixes[{j}]"
+        for name, azure_range in azure.items():
+            if prefix.overlaps(azure_range):
+                p.append((where, f"{prefix} overlaps {name} {azure_range}; partner ranges must be distinct"))
+        for other, other_key in seen.items():
+            if prefix.overlaps(other):
+                p.append((where, f"{prefix} overlaps {other_key} {other}; routes would be ambiguous"))
+        seen[prefix] = where
 
 
 def _check_vpn(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
@@ -165,15 +195,7 @@ def _check_vpn(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
             p.append((f"{key}.gatewayIp", "set exactly one of gatewayIp and gatewayFqdn"))
         if site.gateway_ip is not None and non_public_part(IPv4Network(site.gateway_ip)) is not None:
             p.append((f"{key}.gatewayIp", f"{site.gateway_ip} is not a public address"))
-        for j, prefix in enumerate(site.address_prefixes):
-            where = f"{key}.addressPrefixes[{j}]"
-            for name, azure_range in azure.items():
-                if prefix.overlaps(azure_range):
-                    p.append((where, f"{prefix} overlaps {name} {azure_range}; partner ranges must be distinct"))
-            for other, other_key in seen.items():
-                if prefix.overlaps(other):
-                    p.append((where, f"{prefix} overlaps {other_key} {other}; routes would be ambiguous"))
-            seen[prefix] = where
+        _check_site_prefixes(site, key, azure, seen, p)
         _check_site_bgp(vpn, site, key, azure, p)
     names = [s.name for s in vpn.sites]
     if len(set(names)) != len(names):

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from caas import secret_names
 from caas.model import EstateConfig
 from caas.regions import EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.data import (
@@ -17,10 +18,13 @@ from caas.sections.data import (
     PRD_MIN_VM_RETENTION_DAYS,
     SIZES,
     SQL_MI_VCORES,
+    AlertLevel,
     AlertRule,
+    AlertTarget,
     Backup,
     Databases,
     DataModel,
+    Dimensions,
     EntraAdmin,
     Failover,
     Monitoring,
@@ -148,16 +152,20 @@ def _secrets(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None) -> dic
     """Key Vault secret name -> content; generated ones come from pulumi-random, the others from caas:secrets."""
     secrets: dict[str, str] = {}
     if not sql_mi.entra_only:
-        secrets["sql-mi-admin-password"] = f"generated: password of the SQL login {sql_mi.admin_login}"
+        secrets[secret_names.SQL_MI_ADMIN_PASSWORD] = f"generated: password of the SQL login {sql_mi.admin_login}"
         for system, database in sql_mi.databases.items():
             # ICM's own SQL login per system; a DBA runbook creates it with this password (icm-as
             # database.jdbcPasswordSecretKeyRef reads it through the workload's Kubernetes Secret).
-            secrets[f"icm-{system}-db-password"] = f"generated: password of ICM's SQL login for {database}"
+            secrets[secret_names.icm_db_password(system)] = f"generated: password of ICM's SQL login for {database}"
     if postgres is not None:
-        secrets["postgres-admin-password"] = f"generated: password of the PostgreSQL login {postgres.admin_login}"
-        secrets["iom-db-password"] = "generated: password of IOM's database user (chart oms.db.passwdSecretKeyRef)"
+        secrets[secret_names.POSTGRES_ADMIN_PASSWORD] = (
+            f"generated: password of the PostgreSQL login {postgres.admin_login}"
+        )
+        secrets[secret_names.IOM_DB_PASSWORD] = (
+            "generated: password of IOM's database user (chart oms.db.passwdSecretKeyRef)"
+        )
         if cfg.secrets.smtp_password is not None:
-            secrets["iom-smtp-password"] = "from caas:secrets.smtpPassword"
+            secrets[secret_names.IOM_SMTP_PASSWORD] = "from caas:secrets.smtpPassword"
     # VPN pre-shared keys are the VPN component's: one per site, stored by it (connectivity area).
     return secrets
 
@@ -170,7 +178,7 @@ def alert_rules(cfg: EstateConfig, mon: Monitoring, sql_mi: SqlMi) -> tuple[Aler
     not_ready = (("condition", ("Ready",)), ("status", ("false", "unknown")), *per_node)
     status_5xx = (("HttpStatusGroup", ("5xx",)),)
     # fmt: off
-    rows = [
+    rows: list[tuple[str, AlertTarget, str, str, str, float, AlertLevel, str, Dimensions, str]] = [
         # key                  target        metric                                agg        op  limit  level
         #   window   dimensions  description
         ("sqlmi-cpu",          "sqlMi",      "avg_cpu_percent",                    "Average", ">", cpu,   "warning",
@@ -392,59 +400,74 @@ def problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[str, str]]:
     _check_gdpr(cfg, p)
     if cfg.is_shared:
         return p
-    db, mon = cfg.databases, cfg.monitoring
-    if db is not None:
-        icm, iom = db.icm, db.iom
-        if icm.v_cores is not None and icm.v_cores not in SQL_MI_VCORES:
-            p.append(("caas:databases.icm.vCores", f"{icm.v_cores} is not a SQL MI size; allowed: {SQL_MI_VCORES}"))
-        if iom.version not in IOM_POSTGRES_VERSIONS:
-            p.append(
-                (
-                    "caas:databases.iom.version",
-                    f"PostgreSQL {iom.version} is not supported by IOM; allowed: {', '.join(IOM_POSTGRES_VERSIONS)}",
-                )
-            )
-        iom_on = cfg.apps is not None and cfg.apps.iom
-        if iom_on and _postgres_ha(cfg) and (iom.tier or SIZES[cfg.profile.scale].iom_tier) == "Burstable":
-            p.append(("caas:databases.iom.tier", "zone-redundant HA (prd) needs GeneralPurpose or MemoryOptimized"))
-        if cfg.rules.production_floors:
-            for key, days in (("icm", icm.retention_days), ("iom", iom.retention_days)):
-                if days is not None and days < PRD_MIN_DATABASE_RETENTION_DAYS:
-                    p.append(
-                        (
-                            f"caas:databases.{key}.retentionDays",
-                            f"prd keeps point-in-time backups at least {PRD_MIN_DATABASE_RETENTION_DAYS} days",
-                        )
-                    )
-            ltr = icm.long_term_retention
-            if ltr is not None and not (ltr.weekly or ltr.monthly or ltr.yearly):
-                p.append(("caas:databases.icm.longTermRetention", "prd keeps long-term backups; set weekly or monthly"))
+    if cfg.databases is not None:
+        _check_databases(cfg, cfg.databases, p)
     if cfg.rules.production_floors:
-        if cfg.profile.backup_redundancy != "GeoRedundant":
-            p.append(("caas:profile.backupRedundancy", "prd backs up geo-redundantly; remove the override"))
-        if cfg.backup.immutability == "Disabled":
-            p.append(("caas:backup.immutability", "prd keeps its vault immutable; use Unlocked or Locked"))
-        days = cfg.backup.vm.daily_retention_days
-        if days is not None and days < PRD_MIN_VM_RETENTION_DAYS:
-            p.append(
-                (
-                    "caas:backup.vm.dailyRetentionDays",
-                    f"prd keeps VM backups at least {PRD_MIN_VM_RETENTION_DAYS} days",
-                )
-            )
-    if mon is not None:
-        if mon.webhooks and "caas:monitoring" not in secret_keys:
-            p.append(
-                (
-                    "caas:monitoring.webhooks",
-                    "plain-text service URI; set each with "
-                    "`pulumi config set --secret --path 'caas:monitoring.webhooks[<i>].serviceUri'`",
-                )
-            )
-        count = len(mon.budget.thresholds) + len(mon.budget.forecast_thresholds)
-        if count > 5:
-            p.append(("caas:monitoring.budget.thresholds", f"{count} notifications; Azure allows at most 5 per budget"))
+        _check_backup_floors(cfg, p)
+    if cfg.monitoring is not None:
+        _check_monitoring(cfg.monitoring, secret_keys, p)
     return p
+
+
+def _check_databases(cfg: EstateConfig, db: Databases, p: list[tuple[str, str]]) -> None:
+    """Supported sizes and versions; prd's HA tier and backup floors."""
+    icm, iom = db.icm, db.iom
+    if icm.v_cores is not None and icm.v_cores not in SQL_MI_VCORES:
+        p.append(("caas:databases.icm.vCores", f"{icm.v_cores} is not a SQL MI size; allowed: {SQL_MI_VCORES}"))
+    if iom.version not in IOM_POSTGRES_VERSIONS:
+        p.append(
+            (
+                "caas:databases.iom.version",
+                f"PostgreSQL {iom.version} is not supported by IOM; allowed: {', '.join(IOM_POSTGRES_VERSIONS)}",
+            )
+        )
+    iom_on = cfg.apps is not None and cfg.apps.iom
+    if iom_on and _postgres_ha(cfg) and (iom.tier or SIZES[cfg.profile.scale].iom_tier) == "Burstable":
+        p.append(("caas:databases.iom.tier", "zone-redundant HA (prd) needs GeneralPurpose or MemoryOptimized"))
+    if not cfg.rules.production_floors:
+        return
+    for key, days in (("icm", icm.retention_days), ("iom", iom.retention_days)):
+        if days is not None and days < PRD_MIN_DATABASE_RETENTION_DAYS:
+            p.append(
+                (
+                    f"caas:databases.{key}.retentionDays",
+                    f"prd keeps point-in-time backups at least {PRD_MIN_DATABASE_RETENTION_DAYS} days",
+                )
+            )
+    ltr = icm.long_term_retention
+    if ltr is not None and not (ltr.weekly or ltr.monthly or ltr.yearly):
+        p.append(("caas:databases.icm.longTermRetention", "prd keeps long-term backups; set weekly or monthly"))
+
+
+def _check_backup_floors(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """prd's backups: geo-redundant, immutable, kept long enough."""
+    if cfg.profile.backup_redundancy != "GeoRedundant":
+        p.append(("caas:profile.backupRedundancy", "prd backs up geo-redundantly; remove the override"))
+    if cfg.backup.immutability == "Disabled":
+        p.append(("caas:backup.immutability", "prd keeps its vault immutable; use Unlocked or Locked"))
+    days = cfg.backup.vm.daily_retention_days
+    if days is not None and days < PRD_MIN_VM_RETENTION_DAYS:
+        p.append(
+            (
+                "caas:backup.vm.dailyRetentionDays",
+                f"prd keeps VM backups at least {PRD_MIN_VM_RETENTION_DAYS} days",
+            )
+        )
+
+
+def _check_monitoring(mon: Monitoring, secret_keys: set[str], p: list[tuple[str, str]]) -> None:
+    """Webhook URIs are secrets; a budget has at most five notifications."""
+    if mon.webhooks and "caas:monitoring" not in secret_keys:
+        p.append(
+            (
+                "caas:monitoring.webhooks",
+                "plain-text service URI; set each with "
+                "`pulumi config set --secret --path 'caas:monitoring.webhooks[<i>].serviceUri'`",
+            )
+        )
+    count = len(mon.budget.thresholds) + len(mon.budget.forecast_thresholds)
+    if count > 5:
+        p.append(("caas:monitoring.budget.thresholds", f"{count} notifications; Azure allows at most 5 per budget"))
 
 
 def _check_layout(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import cast
 
+from caas import secret_names
 from caas.model import Apps, EstateConfig
 from caas.profiles import Environment
 from caas.sections.base import SYSTEMS
@@ -16,9 +17,6 @@ from caas.sections.kubernetes import (
     DNS,
     IMAGE_DEFAULTS,
     INGRESS_NAMESPACE,
-    IOM_ADMIN_SECRET,
-    IOM_DB_SECRET,
-    IOM_SMTP_SECRET,
     MICROSERVICES_SERVICE_ACCOUNT,
     PROJECT_IMAGES,
     QUOTA_DEFAULTS,
@@ -40,7 +38,6 @@ from caas.sections.kubernetes import (
     SyncedSecret,
     Workload,
     helm_fullname,
-    icm_database_secret,
 )
 from caas.specs import data as data_spec
 from caas.specs import network as network_spec
@@ -75,7 +72,7 @@ def containerised(cfg: EstateConfig) -> bool:
 def namespace_name(cfg: EstateConfig, key: str) -> str:
     """``<customer>-<app>-<env>[-<system>]`` unless caas:kubernetes.namespaces overrides it."""
     if key in cfg.kubernetes.namespaces:
-        return cfg.kubernetes.namespaces[key]  # type: ignore[index]
+        return cfg.kubernetes.namespaces[key]
     app, _, system = key.partition("-")
     short = "ms" if app == "microservices" else app
     return "-".join(p for p in (cfg.customer.code, short, cfg.environment, system) if p)
@@ -104,7 +101,7 @@ def workloads(cfg: EstateConfig) -> list[Workload]:
                     app_service_account=f"{helm_fullname(release, 'icm-as')}-sa",
                     hostnames=tuple(hosts[f"{system}.{role}"] for role in ("shop", "backoffice")),
                     web_ports=(8080,),
-                    secrets=(SyncedSecret(icm_database_secret(system), "icm-database", "password"),),
+                    secrets=(SyncedSecret(secret_names.icm_db_password(system), "icm-database", "password"),),
                 )
             )
         result.append(
@@ -119,11 +116,11 @@ def workloads(cfg: EstateConfig) -> list[Workload]:
         )
     if apps.iom:
         secrets = [
-            SyncedSecret(IOM_DB_SECRET, "iom-database", "oms-password"),
-            SyncedSecret(IOM_ADMIN_SECRET, "iom-database", "admin-password"),
+            SyncedSecret(secret_names.IOM_DB_PASSWORD, "iom-database", "oms-password"),
+            SyncedSecret(secret_names.POSTGRES_ADMIN_PASSWORD, "iom-database", "admin-password"),
         ]
         if cfg.kubernetes.iom.smtp is not None and cfg.kubernetes.iom.smtp.user is not None:
-            secrets.append(SyncedSecret(IOM_SMTP_SECRET, "iom-smtp", "password"))
+            secrets.append(SyncedSecret(secret_names.IOM_SMTP_PASSWORD, "iom-smtp", "password"))
         result.append(
             Workload(
                 key="iom",
@@ -229,18 +226,25 @@ def network_rules(spec: KubernetesSpec, workload: Workload) -> list[PolicyRule]:
 def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
     """Everything wrong with caas:kubernetes, as (config key, message)."""
     p: list[tuple[str, str]] = []
-    k8s = cfg.kubernetes
     declared = "kubernetes" in cfg.model_fields_set
     if cfg.is_shared or cfg.apps is None:
         if declared and cfg.is_shared:
             p.append(("caas:kubernetes", "not allowed here; it belongs to the environment stacks (int, uat, prd)"))
         return p
-    apps = cfg.apps
-    if declared and not apps.containerised:
+    if declared and not cfg.apps.containerised:
         p.append(("caas:kubernetes", "set, but no containerised app (icm11, iom, pwa, microservices) is on; remove it"))
         return p
+    _check_images(cfg, cfg.apps, p)
+    _check_namespaces(cfg, p)
+    _check_app_settings(cfg.kubernetes, cfg.apps, p)
+    _check_secrets(cfg, p)
+    _check_iom(cfg, cfg.apps, p)
+    return p
 
-    # What only the releases need is required once the in-cluster layer is on.
+
+def _check_images(cfg: EstateConfig, apps: Apps, p: list[tuple[str, str]]) -> None:
+    """What only the releases need is required once the in-cluster layer is on; every image is pinned."""
+    k8s = cfg.kubernetes
     for flag, roles in PROJECT_IMAGES.items():
         for role in roles:
             if k8s.enabled and getattr(apps, flag) and role not in k8s.images:
@@ -259,6 +263,9 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
                 )
             )
 
+
+def _check_namespaces(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """Namespaces are unique, name a workload of this stack and keep clear of the system's."""
     keys = {w.key for w in workloads(cfg)}
     seen: dict[str, str] = {}
     for key in (w.key for w in workloads(cfg)):
@@ -266,25 +273,40 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
         if name in seen:
             p.append((f"caas:kubernetes.namespaces.{key}", f"'{name}' is also the namespace of {seen[name]}"))
         seen[name] = key
-    for key, name in k8s.namespaces.items():
+    for key, name in cfg.kubernetes.namespaces.items():
         path = f"caas:kubernetes.namespaces.{key}"
         if key not in keys:
             p.append((path, f"no such workload in this stack; workloads: {', '.join(sorted(keys))}"))
         if name in RESERVED_NAMESPACES or name in (INGRESS_NAMESPACE, SOLR_OPERATOR_NAMESPACE):
             p.append((path, f"'{name}' is a system namespace; choose another"))
 
+
+# Replica keys and the app flag each belongs to.
+_REPLICA_FLAG = {
+    "icmAs": "icm11",
+    "icmWebadapter": "icm11",
+    "solr": "icm11",
+    "zookeeper": "icm11",
+    "iom": "iom",
+    "pwa": "pwa",
+    "pwaCache": "pwa",
+}
+
+
+def _check_app_settings(k8s: Kubernetes, apps: Apps, p: list[tuple[str, str]]) -> None:
+    """Per-app quotas, egress and replicas only for apps that are on."""
     for app in (*k8s.quotas, *k8s.allow_egress):
         if not getattr(apps, _APP_FLAG[app]):
             section = "quotas" if app in k8s.quotas else "allowEgress"
             p.append((f"caas:kubernetes.{section}.{app}", f"set, but caas:apps.{_APP_FLAG[app]} is false"))
-    for component, flag in (("icmAs", "icm11"), ("icmWebadapter", "icm11"), ("solr", "icm11"), ("zookeeper", "icm11")):
-        if component in k8s.replicas and not getattr(apps, flag):
-            p.append((f"caas:kubernetes.replicas.{component}", f"set, but caas:apps.{flag} is false"))
-    for component, flag in (("iom", "iom"), ("pwa", "pwa"), ("pwaCache", "pwa")):
+    for component, flag in _REPLICA_FLAG.items():
         if component in k8s.replicas and not getattr(apps, flag):
             p.append((f"caas:kubernetes.replicas.{component}", f"set, but caas:apps.{flag} is false"))
 
-    _check_secrets(cfg, p)
+
+def _check_iom(cfg: EstateConfig, apps: Apps, p: list[tuple[str, str]]) -> None:
+    """IOM's mail relay: required with IOM, and its password in secure config when it signs in."""
+    k8s = cfg.kubernetes
     if k8s.enabled and apps.iom and k8s.iom.smtp is None:
         p.append(("caas:kubernetes.iom.smtp", "required when caas:apps.iom is true: IOM's mail relay"))
     if not apps.iom and "iom" in k8s.model_fields_set:
@@ -298,7 +320,6 @@ def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
                 "`pulumi config set --secret --path caas:secrets.smtpPassword <password>`",
             )
         )
-    return p
 
 
 def _check_secrets(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
@@ -313,13 +334,15 @@ def _check_secrets(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         w.key: s.vault_secret
         for w in workloads(cfg)
         for s in w.secrets
-        if s.vault_secret not in data.secrets and s.vault_secret != IOM_SMTP_SECRET  # that one: caas:secrets
+        if s.vault_secret not in data.secrets
+        and s.vault_secret != secret_names.IOM_SMTP_PASSWORD  # that one: caas:secrets
     }
     if data.sql_mi.entra_only and any(key.startswith("icm-") for key in missing):
+        icm_secrets = secret_names.icm_db_password("<system>")
         p.append(
             (
                 "caas:databases.icm.entraOnlyAuthentication",
-                "ICM 11 signs in to its databases with SQL logins (Key Vault secrets icm-<system>-db-password); "
+                f"ICM 11 signs in to its databases with SQL logins (Key Vault secrets {icm_secrets}); "
                 "SQL authentication must stay on while caas:apps.icm11 is true",
             )
         )

@@ -50,7 +50,9 @@ def derive(cfg: EstateConfig) -> SharedSpec | None:
     """The shared stack's parts; None for environment stacks."""
     if not cfg.is_shared:
         return None
-    assert cfg.registry is not None and cfg.devops is not None and cfg.build_agents is not None  # the loader's rule
+    assert cfg.registry is not None
+    assert cfg.devops is not None
+    assert cfg.build_agents is not None
     agents, devops = cfg.build_agents, cfg.devops
     return SharedSpec(
         hub=network_spec.VnetSpec(cfg.network.address_space, network_spec.subnets(cfg)),
