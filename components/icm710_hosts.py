@@ -131,36 +131,16 @@ class Icm710Hosts(pulumi.ComponentResource):
             )
             # Entra ID SSH sign-in (learn.microsoft.com, "Sign in to a Linux virtual machine in Azure by using
             # Microsoft Entra ID"); it authenticates with the VM's system-assigned identity.
-            compute.VirtualMachineExtension(
-                f"{name}-{short}{i + 1}-entra-login",
-                compute.VirtualMachineExtensionArgs(
-                    vm_extension_name="AADSSHLoginForLinux",
-                    vm_name=vm.name,
-                    resource_group_name=rg,
-                    location=loc,
-                    publisher="Microsoft.Azure.ActiveDirectory",
-                    type="AADSSHLoginForLinux",
-                    type_handler_version="1.0",
-                    auto_upgrade_minor_version=True,
-                    tags=args.site.tags,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
+            self._extension(
+                f"{name}-{short}{i + 1}-entra-login", vm, args, "Microsoft.Azure.ActiveDirectory", "AADSSHLoginForLinux"
             )
-            compute.VirtualMachineExtension(
+            self._extension(
                 f"{name}-{short}{i + 1}-monitor-agent",
-                compute.VirtualMachineExtensionArgs(
-                    vm_extension_name="AzureMonitorLinuxAgent",
-                    vm_name=vm.name,
-                    resource_group_name=rg,
-                    location=loc,
-                    publisher="Microsoft.Azure.Monitor",
-                    type="AzureMonitorLinuxAgent",
-                    type_handler_version="1.0",
-                    auto_upgrade_minor_version=True,
-                    enable_automatic_upgrade=True,
-                    tags=args.site.tags,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
+                vm,
+                args,
+                "Microsoft.Azure.Monitor",
+                "AzureMonitorLinuxAgent",
+                automatic_upgrade=True,
             )
             monitor.DataCollectionRuleAssociation(
                 f"{name}-{short}{i + 1}-insights",
@@ -178,6 +158,34 @@ class Icm710Hosts(pulumi.ComponentResource):
         )
         self.register_outputs(
             {"loadBalancerId": lb.id, "frontendIp": self.frontend_ip, "vmIds": self.vm_ids, "nicIds": self.nic_ids}
+        )
+
+    def _extension(
+        self,
+        logical: str,
+        vm: compute.VirtualMachine,
+        args: Icm710HostsArgs,
+        publisher: str,
+        extension: str,
+        *,
+        automatic_upgrade: bool | None = None,
+    ) -> None:
+        """A VM extension named after its type, minor versions upgraded by Azure."""
+        compute.VirtualMachineExtension(
+            logical,
+            compute.VirtualMachineExtensionArgs(
+                vm_extension_name=extension,
+                vm_name=vm.name,
+                resource_group_name=args.resource_group_name,
+                location=args.site.location,
+                publisher=publisher,
+                type=extension,
+                type_handler_version="1.0",
+                auto_upgrade_minor_version=True,
+                enable_automatic_upgrade=automatic_upgrade,
+                tags=args.site.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _load_balancer(
