@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from caas import naming
 from caas.model import EstateConfig
@@ -56,11 +56,4 @@ def site(cfg: EstateConfig) -> Site:
 
 def dr_site(cfg: EstateConfig) -> Site:
     """The same stack in its disaster-recovery region."""
-    return Site(
-        names=dr_names(cfg),
-        location=cfg.location.dr,
-        tags=tags(cfg),
-        zones=tuple(cfg.profile.zones),
-        protect=cfg.profile.protect,
-        environment=cfg.environment,
-    )
+    return replace(site(cfg), names=dr_names(cfg), location=cfg.location.dr)
