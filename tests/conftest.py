@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ def _render(directory: Path, stack: str) -> Plan:
     return render(Project.at(directory), stack)
 
 
-def _render_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tuple[Path, str], Plan]:
+def _submit_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tuple[Path, str], Future[Plan]]:
     """Every stack of every folder rendered exactly once, spread over the machine's cores.
 
     No render waits for another: environments read the shared outputs derived from the shared model.
@@ -31,7 +31,16 @@ def _render_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tupl
     # Longest first (prd, then the other environments, the shared stacks) packs the two workers best.
     envs = {(d, s): pool.submit(_render, d, s) for s in reversed(STACKS[1:]) for d in directories}
     shared = {(d, "shared"): pool.submit(_render, d, "shared") for d in directories}
-    return {key: f.result() for key, f in {**envs, **shared}.items()}
+    return {**envs, **shared}
+
+
+def _needs_plans(item: pytest.Item) -> bool:
+    return "all_plans" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need no plan run first, while the workers render; the plan-reading tests follow."""
+    items.sort(key=_needs_plans)  # stable: each group keeps its collection order
 
 
 @pytest.fixture(scope="session")
@@ -41,12 +50,18 @@ def pool():
         yield executor
 
 
+@pytest.fixture(scope="session")
+def rendering(pool: ProcessPoolExecutor) -> dict[tuple[Path, str], Future[Plan]]:
+    return _submit_all(pool, [ROOT, EXAMPLE])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _render_before_any_test(request: pytest.FixtureRequest) -> None:
-    """When any selected test needs the plans, render them first: the pool must fork before this process runs
-    a program itself (a test building a component), or the workers inherit the runtime's threads and hang."""
-    if any("all_plans" in getattr(item, "fixturenames", ()) for item in request.session.items):
-        request.getfixturevalue("all_plans")
+    """When any selected test needs the plans, start rendering them first: the pool must fork before this process
+    runs a program itself (a test building a component), or the workers inherit the runtime's threads and hang.
+    The renders run in the background while the tests that need no plan run here."""
+    if any(_needs_plans(item) for item in request.session.items):
+        request.getfixturevalue("rendering")
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +70,8 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="session")
-def all_plans(pool: ProcessPoolExecutor) -> dict[tuple[Path, str], Plan]:
-    return _render_all(pool, [ROOT, EXAMPLE])
+def all_plans(rendering: dict[tuple[Path, str], Future[Plan]]) -> dict[tuple[Path, str], Plan]:
+    return {key: future.result() for key, future in rendering.items()}
 
 
 @pytest.fixture(scope="session")
