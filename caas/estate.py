@@ -13,6 +13,7 @@ from caas.specs.access import AccessSpec
 from caas.specs.access import facts as access_facts
 from caas.specs.shared import SharedSpec
 from caas.stack_outputs import SFTP_SHARED_OUTPUTS, SHARED_OUTPUTS
+from components.aks_backup import AksBackup, AksBackupArgs
 from components.backup import Backup, BackupArgs
 from components.bastion import Bastion, BastionArgs
 from components.build_agents import BuildAgents, BuildAgentsArgs
@@ -53,6 +54,7 @@ SLICES: dict[str, tuple[str, ...]] = {
     "intershop:caas:IcmDatabase": ("data.model.sql_mi", "data.entra_admin", "dr_site", "dr_network"),
     "intershop:caas:IomDatabase": ("data.model.postgres", "data.entra_admin"),
     "intershop:caas:Backup": ("data.model.vault", "compute.icm710"),
+    "intershop:caas:AksBackup": ("data.model.aks_backup", "kubernetes.workloads"),
     "intershop:caas:Monitoring": ("data.model", "data.monitoring", "dr_site", "compute", "dr_network"),
     "intershop:caas:SftpAccess": ("sftp_endpoint",),
     "intershop:caas:SiteToSiteVpn": ("vpn",),
@@ -69,6 +71,7 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("iomDatabase", SLICES["intershop:caas:IomDatabase"]),
         ("keyVaultSecretNames", ("data.model.secrets",)),
         ("recoveryVaultId", SLICES["intershop:caas:Backup"]),
+        ("aksBackupVaultId", SLICES["intershop:caas:AksBackup"]),
         ("actionGroupId", ("data.model", "data.monitoring")),
         ("recoveryObjectives", ("data.model.objectives",)),
         ("dataProtection", ("data.protection",)),
@@ -253,6 +256,25 @@ def _environment(
             ),
         )
         outputs.update(kubernetesNamespaces=kubernetes.namespace_names, workloadIdentityClientIds=kubernetes.client_ids)
+        if data.aks_backup is not None:
+            aks_backup = AksBackup(
+                "aks-backup",
+                AksBackupArgs(
+                    site,
+                    data.aks_backup,
+                    rg,
+                    workspace,
+                    aks.cluster_id,
+                    aks.cluster_name,
+                    aks.identity_principal_id,
+                    [w.namespace for w in spec.kubernetes.workloads],
+                    net.subnet_ids["privateEndpoints"],
+                    net.dns_zone_ids["blob"],
+                ),
+                # The namespaces (and the PVCs it snapshots) exist once the Kubernetes layer is in place.
+                opts=pulumi.ResourceOptions(depends_on=[kubernetes]),
+            )
+            outputs["aksBackupVaultId"] = aks_backup.vault.id
 
     # -- partners' access --
     if spec.access is not None:

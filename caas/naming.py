@@ -17,6 +17,7 @@ ABBREVIATIONS: dict[str, str] = {
     "action_group": "ag",
     "aks": "aks",
     "app_gateway": "agw",
+    "backup_vault": "bvault",
     "bastion": "bas",
     "budget": "budget",
     "connection": "con",
@@ -73,6 +74,7 @@ RULES: dict[str, Rule] = {
     "vm": Rule(64, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"),
     "log_analytics": Rule(63, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$", 4),
     "recovery_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
+    "backup_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
     "failover_group": Rule(63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
     "resource_group": Rule(90, r"^[-\w.()]*[-\w()]$"),
     "sftp_user": Rule(64, r"^[a-z0-9]+$", 3),  # storage account local users

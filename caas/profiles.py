@@ -166,7 +166,20 @@ class EnvironmentRules:
 
 _PRE_PRODUCTION_RULES = EnvironmentRules(
     hostname_prefix=True,
-    retention=Retention(7, 24, 7, 0, 0, None, "Disabled"),
+    retention=Retention(
+        7,
+        24,
+        7,
+        0,
+        0,
+        None,
+        "Disabled",
+        aks_frequency_hours=24,
+        aks_operational_days=7,
+        aks_vault_days=0,
+        share_snapshot_hours=24,
+        share_snapshot_days=7,
+    ),
     severities={"critical": 3, "warning": 4},
     data_rule={},
     partner_role="Azure Kubernetes Service RBAC Writer",
@@ -180,7 +193,22 @@ _PRE_PRODUCTION_RULES = EnvironmentRules(
 )
 _PRODUCTION_RULES = EnvironmentRules(
     hostname_prefix=False,
-    retention=Retention(35, 4, 30, 12, 12, LongTermRetention(weekly="P4W", monthly="P12M"), "Unlocked"),
+    retention=Retention(
+        35,
+        4,
+        30,
+        12,
+        12,
+        LongTermRetention(weekly="P4W", monthly="P12M"),
+        "Unlocked",
+        # AKS disks every 4 h, 7 days as snapshots, the first of each day 30 days in the (geo-redundant) vault.
+        aks_frequency_hours=4,
+        aks_operational_days=7,
+        aks_vault_days=30,
+        # NFS shares every 4 h for 30 days: 180 snapshots per share, under Azure Files' 200.
+        share_snapshot_hours=4,
+        share_snapshot_days=30,
+    ),
     severities={"critical": 1, "warning": 2},
     data_rule={
         "holds": "production data, including personal data",

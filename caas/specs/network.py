@@ -85,7 +85,8 @@ def private_dns_zones(cfg: EstateConfig) -> dict[str, str]:
         return {}
     # registry: AKS nodes and ICM 7.10 hosts pull over the hub's endpoint; vault, file: the env's own endpoints.
     zones = {key: PRIVATELINK_ZONES[key] for key in ("registry", "vault", "file")}
-    if connectivity.sftp_endpoint(cfg) is not None:
+    # blob: also the AKS backup extension's account (components.aks_backup), where backup is on.
+    if connectivity.sftp_endpoint(cfg) is not None or (cfg.profile.backup and cfg.apps.containerised):
         zones["blob"] = PRIVATELINK_ZONES["blob"]  # the shared SFTP host's endpoint in the hub
     if cfg.apps.iom:
         # Flexible server with VNet integration needs a zone ending in .postgres.database.azure.com.
