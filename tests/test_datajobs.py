@@ -227,6 +227,8 @@ def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack, gat
         expected.add("aksApplications")
     if spec.nfs_shares:
         expected.add("sharedFiles")
+    if spec.aks_pools and cfg.profile.backup:
+        expected.add("aksVolumes")
     if cfg.public_entry.enabled:
         expected.add("appGateway")
     if spec.sftp_endpoint is not None:
@@ -237,8 +239,8 @@ def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack, gat
         assert row.basis in ("documented", "estimate")
         if row.basis == "estimate":
             assert "estimate" in row.how  # the reason is stated
-    # NFS shares are never claimed to be recoverable.
-    assert not any(r.covered for r in rows if r.workload == "sharedFiles")
+    # NFS shares are never claimed to survive the region: their snapshots live in the same account.
+    assert not any(r.covered for r in rows if r.workload == "sharedFiles" and r.scenario == "regionLoss")
 
 
 def test_dr_markdown_labels_every_workload(models):

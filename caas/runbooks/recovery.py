@@ -16,6 +16,7 @@ WORKLOADS = {
     "iomDatabase": "IOM database",
     "icmHosts": "ICM 7.10 hosts",
     "sharedFiles": "shared files (NFS)",
+    "aksVolumes": "AKS disk volumes",
 }
 
 
