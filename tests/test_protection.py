@@ -26,7 +26,8 @@ FIXTURE = json.loads((ROOT / "tests/fixtures/azure/share-rm-list-snapshots.json"
 
 def _plan(stack: str) -> tuple[Site, AksBackupPlan]:
     spec = derive(parse(stack_data(stack), stack))
-    assert spec.data_model is not None and spec.data_model.aks_backup is not None
+    assert spec.data_model is not None
+    assert spec.data_model.aks_backup is not None
     return spec.site, spec.data_model.aks_backup
 
 
@@ -78,7 +79,8 @@ def test_policy_tiers_and_schedule() -> None:
     prd_rules = {r.name: r for r in policy(prd_plan).policy_rules}
     assert set(prd_rules) == {"BackupHourly", "Default", "Daily"}
     assert prd_rules["BackupHourly"].trigger.schedule.repeating_time_intervals == [schedule(4)]
-    assert schedule(4).endswith("/PT4H") and schedule(24).endswith("/P1D")
+    assert schedule(4).endswith("/PT4H")
+    assert schedule(24).endswith("/P1D")
     daily = prd_rules["Daily"].lifecycles[0]
     assert daily.delete_after.duration == "P30D"
     assert daily.target_data_store_copy_settings[0].data_store.data_store_type == "VaultStore"
@@ -88,7 +90,7 @@ def test_policy_tiers_and_schedule() -> None:
 
 def test_wiring_vault_policy_extension_trusted_access_roles_instance(prd: Plan) -> None:
     """The instance uses the policy and snapshot group, after the extension, the binding and every role."""
-    vault = prd.one("azure-native:dataprotection:BackupVault", "aks-backup-vault")
+    prd.one("azure-native:dataprotection:BackupVault", "aks-backup-vault")
     pol = prd.one("azure-native:dataprotection:BackupPolicy", "aks-backup-policy")
     ext = prd.one("azure-native:kubernetesconfiguration:Extension", "aks-backup-extension")
     trusted = prd.one("azure-native:containerservice:TrustedAccessRoleBinding", "aks-backup-trusted-access")
@@ -113,7 +115,8 @@ def test_wiring_vault_policy_extension_trusted_access_roles_instance(prd: Plan) 
     k8s = params["backupDatasourceParametersList"][0]
     assert k8s["objectType"] == "KubernetesClusterBackupDatasourceParameters"
     assert k8s["includedNamespaces"] == ["ns-search", "ns-iom"]
-    assert k8s["snapshotVolumes"] is True and k8s["includeClusterScopeResources"] is True
+    assert k8s["snapshotVolumes"] is True
+    assert k8s["includeClusterScopeResources"] is True
     assert props["dataSourceInfo"]["datasourceType"] == "Microsoft.ContainerService/managedClusters"
     for needed in (ext, trusted, pol, group):
         assert needed.urn in instance.dependencies
@@ -151,7 +154,8 @@ def test_backup_off_means_no_aks_backup_and_no_snapshot_job() -> None:
     cfg = parse(data, "int")
     model = derive(cfg).data_model
     assert model is not None
-    assert model.aks_backup is None and model.share_snapshots is None
+    assert model.aks_backup is None
+    assert model.share_snapshots is None
     assert "aksVolumes" not in model.objectives
     assert not [g for g in datajobs.role_grants({"int": cfg}) if g.role == "Storage Account Contributor"]
 
