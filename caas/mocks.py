@@ -290,6 +290,10 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
         }
     },
     "azure-native:containerservice:ManagedCluster": _cluster_outputs,
+    # The AKS backup extension creates its own identity (learn.microsoft.com, "Back up AKS using Azure CLI").
+    "azure-native:kubernetesconfiguration:Extension": lambda _l, _i, rid: {
+        "aksAssignedIdentity": {"type": "SystemAssigned", "principalId": fake_uuid("principal", rid)}
+    },
     # -- data --
     "azure-native:sql:ManagedInstance": _managed_instance_outputs,
     "azure-native:dbforpostgresql:Server": lambda leaf, _i, _r: {

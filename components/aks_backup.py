@@ -273,10 +273,13 @@ class AksBackup(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container, endpoint.dns]),
         )
-        extension_principal = self.extension.aks_assigned_identity.apply(
-            lambda identity: identity.principal_id if identity else None
+        # Both identities are system-assigned: Azure fills their principal ids on create.
+        extension_principal: pulumi.Output[str] = self.extension.aks_assigned_identity.apply(
+            lambda identity: identity.principal_id if identity else ""
         )
-        vault_principal = self.vault.identity.apply(lambda identity: identity.principal_id if identity else None)
+        vault_principal: pulumi.Output[str] = self.vault.identity.apply(
+            lambda identity: identity.principal_id if identity else ""
+        )
         grants = [
             roles.assign(
                 f"{name}-extension-blob",
@@ -318,13 +321,16 @@ class AksBackup(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        datasource = dict(
-            resource_id=args.cluster_id,
-            resource_location=site.location,
-            resource_name=args.cluster_name,
-            resource_type="Microsoft.ContainerService/managedClusters",
-            datasource_type="Microsoft.ContainerService/managedClusters",
-        )
+        def datasource(kind: type[dp.DatasourceArgs] | type[dp.DatasourceSetArgs], object_type: str):
+            return kind(
+                object_type=object_type,
+                resource_id=args.cluster_id,
+                resource_location=site.location,
+                resource_name=args.cluster_name,
+                resource_type="Microsoft.ContainerService/managedClusters",
+                datasource_type="Microsoft.ContainerService/managedClusters",
+            )
+
         self.instance = dp.BackupInstance(
             f"{name}-instance",
             dp.BackupInstanceInitArgs(
@@ -334,8 +340,8 @@ class AksBackup(pulumi.ComponentResource):
                 properties=dp.BackupInstanceArgs(
                     object_type="BackupInstance",
                     friendly_name=plan.instance_name,
-                    data_source_info=dp.DatasourceArgs(object_type="Datasource", **datasource),
-                    data_source_set_info=dp.DatasourceSetArgs(object_type="DatasourceSet", **datasource),
+                    data_source_info=datasource(dp.DatasourceArgs, "Datasource"),
+                    data_source_set_info=datasource(dp.DatasourceSetArgs, "DatasourceSet"),
                     policy_info=dp.PolicyInfoArgs(
                         policy_id=self.policy.id,
                         policy_parameters=dp.PolicyParametersArgs(

@@ -34,8 +34,9 @@ ENV_TYPES = {
     "azure-native:network:VirtualNetworkPeering": 2,
     "azure-native:keyvault:Vault": 1,
     "azure-native:privatedns:PrivateZone": 1,  # PostgreSQL's; the privatelink zones are the shared stack's
-    "azure-native:privatedns:VirtualNetworkLink": 6,  # spoke -> 4 shared zones (with blob: SFTP), postgres x2
-    "azure-native:network:PrivateEndpoint": 2,  # key vault, NFS file shares (registry, SFTP: the hub's)
+    "azure-native:privatedns:VirtualNetworkLink": 6,  # spoke -> 4 shared zones (blob: SFTP, AKS backup), postgres x2
+    # key vault, NFS file shares, the AKS backup extension's account (registry, SFTP: the hub's)
+    "azure-native:network:PrivateEndpoint": 3,
     "azure-native:operationalinsights:Workspace": 1,
 }
 # prd's DR network (data area): VNet with SQL MI and private-endpoint subnets, peered both ways.
