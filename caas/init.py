@@ -63,6 +63,7 @@ STACK_ROLES = (
     "Managed Identity Operator",
     "Network Contributor",
     "Reader",
+    "Storage Blob Data Contributor",  # the AKS backup extension on its own storage account
     "Virtual Machine User Login",
 )
 
