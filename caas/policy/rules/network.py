@@ -107,7 +107,7 @@ def nsg_no_internet_inbound(r: Resource, ctx: PolicyContext) -> Iterator[str]:
         yield from _internet_rule_messages(r.get("securityRules"), edge, "securityRules")
     elif r.type == SECURITY_RULE:
         edge = ctx.edge_nsgs.get(str(r.get("networkSecurityGroupName", "")))
-        yield from _internet_rule_messages([dict(r.props)], edge, "rule")
+        yield from _internet_rule_messages([{**r.props, "name": r.get("securityRuleName", r.name)}], edge, "rule")
 
 
 def _missing_nsg(subnet: Mapping[str, Any], name: str) -> bool:
