@@ -94,7 +94,7 @@ class _RuleLevel:
     def __get__(self, _policy: Policy | None, _owner: type | None = None) -> EnforcementLevel:
         try:
             relaxed = bool(_reason(self.rule, self.context()))
-        except Exception:  # noqa: BLE001 - no stack config yet: the pack's metadata is being read
+        except Exception:  # no stack config yet: the CLI is reading the pack's metadata
             relaxed = False
         return EnforcementLevel.ADVISORY if relaxed else LEVELS[self.rule.level]
 

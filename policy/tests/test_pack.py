@@ -143,7 +143,7 @@ def test_a_violation_is_reported_mandatory_in_preview_as_offline(engine, int_pla
     assert found == offline(document)
 
 
-def test_a_relaxed_rule_is_advisory_in_preview(engine, int_plan):
+def test_a_relaxed_rule_is_advisory_in_preview(engine):
     relaxable = [r for r in RULES if r.relaxable]
     if not relaxable:
         pytest.skip("no relaxable rule in the pack")
