@@ -174,28 +174,30 @@ def _regional_nat_ips(resources: Sequence[Resource]) -> set[str]:
     return names
 
 
+def _zonal_problem(r: Resource, wanted: set[str], regional_ips: set[str]) -> str | None:
+    path = "availabilityZones" if r.type == "azure-native:containerservice:AgentPool" else "zones"
+    value = r.get(path)
+    if value == UNKNOWN:
+        return None
+    zones = {str(z) for z in value} if isinstance(value, list) else set()
+    if not zones and (r.type == NAT_GATEWAY or (r.type == PUBLIC_IP and r.get("publicIpAddressName") in regional_ips)):
+        return None  # regional by design: a NAT gateway cannot span zones, and one zone ties all egress to it
+    if r.type in (VM, NAT_GATEWAY):  # one zone each; VMs spread across zones (the advisory rule below)
+        if len(zones) != 1 or not zones <= wanted:
+            return f"{path} is {sorted(zones)}; pin it to one of the profile's zones {sorted(wanted)}"
+    elif zones != wanted:
+        return f"{path} is {sorted(zones)}; the profile's zones are {sorted(wanted)}"
+    return None
+
+
 def _zone_problem(r: Resource, ctx: PolicyContext, regional_ips: set[str]) -> str | None:
-    wanted = set(ctx.zones)
     if r.type in ZONAL_TYPES:
-        path = "availabilityZones" if r.type == "azure-native:containerservice:AgentPool" else "zones"
-        value = r.get(path)
-        if value == UNKNOWN:
-            return None
-        zones = {str(z) for z in value} if isinstance(value, list) else set()
-        if r.type == NAT_GATEWAY and not zones:
-            return None  # regional by design: a NAT gateway cannot span zones, and one zone ties all egress to it
-        if r.type == PUBLIC_IP and not zones and r.get("publicIpAddressName") in regional_ips:
-            return None
-        if r.type in (VM, NAT_GATEWAY):  # one zone each; VMs spread across zones (the advisory rule below)
-            if len(zones) != 1 or not zones <= wanted:
-                return f"{path} is {sorted(zones)}; pin it to one of the profile's zones {sorted(wanted)}"
-        elif zones != wanted:
-            return f"{path} is {sorted(zones)}; the profile's zones are {sorted(wanted)}"
-    elif r.type == STORAGE and r.get("sku.name") not in ZONE_REDUNDANT_SKUS | {UNKNOWN}:
+        return _zonal_problem(r, set(ctx.zones), regional_ips)
+    if r.type == STORAGE and r.get("sku.name") not in ZONE_REDUNDANT_SKUS | {UNKNOWN}:
         return f"sku.name is {r.get('sku.name')}; zone-redundant storage where the profile has zones"
-    elif r.type == SQL_MI and r.get("sku.tier") == "BusinessCritical" and r.get("zoneRedundant") is not True:
+    if r.type == SQL_MI and r.get("sku.tier") == "BusinessCritical" and r.get("zoneRedundant") is not True:
         return "zoneRedundant is not true (Business Critical)"
-    elif r.type == POSTGRES and ctx.high_availability and r.get("highAvailability.mode") != "ZoneRedundant":
+    if r.type == POSTGRES and ctx.high_availability and r.get("highAvailability.mode") != "ZoneRedundant":
         return f"highAvailability.mode is {r.get('highAvailability.mode')}; the standby is ZoneRedundant"
     return None
 
