@@ -8,9 +8,12 @@ from typing import Any
 
 from caas import addressing
 from caas.model import EstateConfig
+from caas.sections.data import PRD_MIN_DATABASE_RETENTION_DAYS
 from caas.specs import EstateSpec
 from caas.specs.access import command_invoke_role
 
+# SQL MI's and PostgreSQL flexible server's shortest point-in-time restore window (days).
+AZURE_MIN_BACKUP_RETENTION_DAYS = 7
 GLOBAL = "global"  # Azure's location of global resources (DNS zones, private DNS zones and their links)
 
 
@@ -29,6 +32,10 @@ class PolicyContext:
     # NSG name -> the edge subnet it guards ("appGateway", "bastion"): the only NSGs that may admit the internet.
     edge_nsgs: Mapping[str, str] = field(default_factory=dict)
     custom_roles: tuple[str, ...] = ()  # role definition GUIDs `caas init` declares (the command-invoke role)
+    geo_backup: bool = False  # database backups are geo-redundant (the profile's backup redundancy)
+    min_backup_retention_days: int = AZURE_MIN_BACKUP_RETENTION_DAYS  # point-in-time restore window floor
+    long_term_retention: bool = False  # SQL MI keeps long-term (weekly/monthly) backups
+    high_availability: bool = False  # databases keep a standby in a second zone
     relaxed: Mapping[str, str] = field(default_factory=dict)  # rule name -> the stack's reason
 
     def to_json(self) -> dict[str, Any]:
@@ -66,6 +73,12 @@ def for_stack(cfg: EstateConfig, spec: EstateSpec) -> PolicyContext:
         zones=spec.site.zones,
         purge_protection=spec.purge_protection,
         tags=dict(spec.site.tags),
+        geo_backup=cfg.profile.backup_redundancy == "GeoRedundant",
+        min_backup_retention_days=PRD_MIN_DATABASE_RETENTION_DAYS
+        if cfg.rules.production_floors
+        else AZURE_MIN_BACKUP_RETENTION_DAYS,
+        long_term_retention=cfg.rules.production_floors and cfg.rules.retention.long_term is not None,
+        high_availability=cfg.rules.postgres_high_availability and len(spec.site.zones) >= 2,
         relaxed=dict(cfg.policy.relax),
         edge_nsgs=_edge_nsgs(cfg, spec),
         custom_roles=(command_invoke_role(cfg.customer.code).guid,),
