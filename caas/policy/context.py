@@ -6,9 +6,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from caas import addressing
 from caas.model import EstateConfig
+from caas.sections.data import PRD_MIN_DATABASE_RETENTION_DAYS
 from caas.specs import EstateSpec
+from caas.specs.access import command_invoke_role
 
+# SQL MI's and PostgreSQL flexible server's shortest point-in-time restore window (days).
+AZURE_MIN_BACKUP_RETENTION_DAYS = 7
 GLOBAL = "global"  # Azure's location of global resources (DNS zones, private DNS zones and their links)
 
 
@@ -24,11 +29,19 @@ class PolicyContext:
     zones: tuple[str, ...]  # availability zones zonal resources spread over ("" = no zones)
     purge_protection: bool  # Key Vault purge protection
     tags: Mapping[str, str]  # tags every taggable resource carries, with their values
+    # NSG name -> the edge subnet it guards ("appGateway", "bastion"): the only NSGs that may admit the internet.
+    edge_nsgs: Mapping[str, str] = field(default_factory=dict)
+    custom_roles: tuple[str, ...] = ()  # role definition GUIDs `caas init` declares (the command-invoke role)
+    geo_backup: bool = False  # database backups are geo-redundant (the profile's backup redundancy)
+    min_backup_retention_days: int = AZURE_MIN_BACKUP_RETENTION_DAYS  # point-in-time restore window floor
+    long_term_retention: bool = False  # SQL MI keeps long-term (weekly/monthly) backups
+    high_availability: bool = False  # databases keep a standby in a second zone
     relaxed: Mapping[str, str] = field(default_factory=dict)  # rule name -> the stack's reason
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
         document["locations"], document["zones"] = list(self.locations), list(self.zones)
+        document["custom_roles"] = list(self.custom_roles)
         return document
 
     @classmethod
@@ -40,6 +53,8 @@ class PolicyContext:
                 "zones": tuple(document["zones"]),
                 "tags": dict(document["tags"]),
                 "relaxed": dict(document.get("relaxed") or {}),
+                "edge_nsgs": dict(document.get("edge_nsgs") or {}),
+                "custom_roles": tuple(document.get("custom_roles") or ()),
             }
         )
 
@@ -58,5 +73,24 @@ def for_stack(cfg: EstateConfig, spec: EstateSpec) -> PolicyContext:
         zones=spec.site.zones,
         purge_protection=spec.purge_protection,
         tags=dict(spec.site.tags),
+        geo_backup=cfg.profile.backup_redundancy == "GeoRedundant",
+        min_backup_retention_days=PRD_MIN_DATABASE_RETENTION_DAYS
+        if cfg.rules.production_floors
+        else AZURE_MIN_BACKUP_RETENTION_DAYS,
+        long_term_retention=cfg.rules.production_floors and cfg.rules.retention.long_term is not None,
+        high_availability=cfg.rules.postgres_high_availability and len(spec.site.zones) >= 2,
         relaxed=dict(cfg.policy.relax),
+        edge_nsgs=_edge_nsgs(cfg, spec),
+        custom_roles=(command_invoke_role(cfg.customer.code).guid,),
     )
+
+
+# Subnets whose service Azure reaches from the internet: the gateway's listeners, Bastion's HTTPS endpoint.
+EDGE_ROLES = ("appGateway", "bastion")
+
+
+def _edge_nsgs(cfg: EstateConfig, spec: EstateSpec) -> dict[str, str]:
+    """The NSG names of the stack's edge subnets, named as components/vnet.py names them."""
+    subnets = addressing.HUB_SUBNETS if cfg.is_shared else addressing.ENVIRONMENT_SUBNETS
+    names = spec.site.names
+    return {names.resource("nsg", s.nsg_part): s.role for s in subnets if s.role in EDGE_ROLES}
