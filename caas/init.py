@@ -55,9 +55,7 @@ STACK_ROLES = (
     "Azure Kubernetes Service RBAC Cluster Admin",
     "Azure Kubernetes Service RBAC Reader",
     "Azure Kubernetes Service RBAC Writer",
-    # The AKS cluster's identity on the AKS backup snapshot group only (components/aks_backup.py, as Microsoft
-    # documents); the deployer itself holds Contributor on the subscription, so this widens nothing it has.
-    "Contributor",
+    "Disk Snapshot Contributor",  # the AKS cluster's identity on the AKS backup snapshot group only
     "Key Vault Certificates Officer",  # the deployer on each environment vault (pipelines/estate/certificates.yml)
     "Key Vault Secrets User",
     "Managed Identity Operator",

@@ -5,11 +5,12 @@ The steps and roles follow Microsoft's "Back up Azure Kubernetes Service using A
 (learn.microsoft.com/azure/backup/azure-kubernetes-service-cluster-backup-support-matrix): a Backup vault and an
 AKS policy; a storage account + blob container the backup extension writes the resources to (private endpoint,
 the cluster is private); the extension ``microsoft.dataprotection.kubernetes``; a trusted-access binding that
-lets the vault reach the cluster; the roles ``az dataprotection backup-instance update-msi-permissions`` grants
-(Azure/azure-cli-extensions, src/dataprotection/.../Manifests/AzureKubernetesService.py: vault Reader on the
-cluster and on the snapshot group, cluster Contributor on the snapshot group) plus the extension's Storage Blob
-Data Contributor on the account; then the backup instance. Only Azure Disk CSI volumes are snapshotted; the NFS
-volumes of ICM 11 and IOM are skipped (support matrix) and covered by the share-snapshot pipeline.
+lets the vault reach the cluster; the roles ``az dataprotection backup-instance update-msi-permissions``
+grants (Azure/azure-cli-extensions, src/dataprotection/.../Manifests/AzureKubernetesService.py: vault Reader on
+the cluster and on the snapshot group, cluster Contributor on the snapshot group, narrowed here to Disk Snapshot
+Contributor) plus the extension's Storage Blob Data Contributor on the account; then the backup instance. Only
+Azure Disk CSI volumes are snapshotted; the NFS volumes of ICM 11 and IOM are skipped (support matrix) and
+covered by the share-snapshot pipeline.
 """
 
 from __future__ import annotations
@@ -239,7 +240,7 @@ class AksBackup(pulumi.ComponentResource):
                 resource_group_name=rg,
                 public_access=storage.PublicAccess.NONE,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=stateful,
         )
         # The cluster is private: its extension reaches the account through an endpoint in the spoke.
         endpoint = private_endpoint(
@@ -302,9 +303,11 @@ class AksBackup(pulumi.ComponentResource):
                 scope=self.snapshot_group.id,
                 parent=self,
             ),
+            # Microsoft documents Contributor here; the policy pack forbids Contributor in stacks, and all the
+            # cluster writes in this group are disk snapshots: Disk Snapshot Contributor (snapshots/*).
             roles.assign(
                 f"{name}-cluster-snapshots-contributor",
-                role="Contributor",
+                role="Disk Snapshot Contributor",
                 principal_id=args.cluster_principal_id,
                 scope=self.snapshot_group.id,
                 parent=self,
