@@ -15,7 +15,10 @@ from caas.regions import REGION_CODES
 # Microsoft's recommended abbreviations (Cloud Adoption Framework).
 ABBREVIATIONS: dict[str, str] = {
     "action_group": "ag",
+    "activity_log_alert": "alert",
     "aks": "aks",
+    "alert_processing_rule": "apr",
+    "app_insights": "appi",
     "app_gateway": "agw",
     "bastion": "bas",
     "budget": "budget",
@@ -43,6 +46,7 @@ ABBREVIATIONS: dict[str, str] = {
     "registry": "cr",
     "resource_group": "rg",
     "route_table": "rt",
+    "scheduled_query_rule": "alert",
     "sql_mi": "sqlmi",
     "storage": "st",
     "subnet": "snet",
@@ -50,6 +54,7 @@ ABBREVIATIONS: dict[str, str] = {
     "vnet": "vnet",
     "vpn_gateway": "vgw",
     "waf_policy": "waf",
+    "web_test": "avail",
 }
 
 
