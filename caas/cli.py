@@ -20,6 +20,27 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from caas import check
+    from caas.plan import Project, render
+
+    if args.rules:
+        sys.stdout.write(check.rules_table())
+        return 0
+    if args.plan is not None:
+        document = json.loads(args.plan.read_text(encoding="utf-8"))
+    else:
+        document = json.loads(render(Project.at(args.dir), args.stack).to_json())
+    violations = check.check(document)
+    text = (
+        check.as_json(violations) if args.format == "json" else check.as_table(violations, len(document["resources"]))
+    )
+    sys.stdout.write(text)
+    return check.exit_code(violations)
+
+
 def _bench(args: argparse.Namespace) -> int:
     from caas.bench import run
 
@@ -212,6 +233,17 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--format", choices=("table", "json", "mermaid", "timeline"), default="table")
     plan.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     plan.set_defaults(func=_plan)
+
+    chk = commands.add_parser(
+        "check", help="the policy pack's rules on a stack's plan; exit 1 on a mandatory violation"
+    )
+    target = chk.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="render this stack offline and check it")
+    target.add_argument("--plan", type=Path, help="check a saved plan JSON (`plan --format json`)")
+    target.add_argument("--rules", action="store_true", help="list the rules and the controls they implement")
+    chk.add_argument("--format", choices=("table", "json"), default="table")
+    chk.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    chk.set_defaults(func=_check)
 
     bench = commands.add_parser("bench", help="plan time and memory per stack against the SDK floor")
     bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
