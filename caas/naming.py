@@ -8,6 +8,7 @@ pure function of the model, so plans are reproducible and a stack can be re-crea
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 from caas.regions import REGION_CODES
@@ -125,6 +126,10 @@ class Namer:
         """The hyphen-free form for types that allow only alphanumerics (registry, storage)."""
         pieces = [ABBREVIATIONS[kind], self.customer, self.env, self.region_code, part or ""]
         return check(kind, "".join(pieces).lower())
+
+    def guid(self, purpose: str) -> str:
+        """A stable GUID for types whose name must be one (workbooks): uuid5 of the stack's names and purpose."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"intershop-caas/{self.customer}/{self.env}/{self.region}/{purpose}"))
 
     def key_vault(self) -> str:
         """Key vault names are global and at most 24 characters: ``kv-<customer>-<env>-<region>``."""

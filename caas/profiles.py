@@ -55,7 +55,7 @@ class Profile(BaseModel):
     )
     availability_slos: dict[str, Annotated[float, Field(ge=90, lt=100)]] = Field(
         default_factory=dict,
-        description="Per-hostname SLO by hostname role (live.shop, live.pwa, iom ...), over availabilitySlo.",
+        description="Per-hostname SLO by hostname role (e.g. live.pwa: 99.5), over availabilitySlo.",
     )
 
 

@@ -359,7 +359,7 @@ class Telemetry(pulumi.ComponentResource):
         }
         return insights.Workbook(  # keyword form, as for the Component
             f"{name}-workbook",
-            resource_name_=args.spec.workbook_name,
+            resource_name_=args.site.names.guid("workbook"),  # a workbook's name must be a GUID
             resource_group_name=args.resource_group_name,
             location=args.site.location,
             kind=insights.WorkbookSharedTypeKind.SHARED,

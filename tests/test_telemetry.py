@@ -7,6 +7,7 @@ on in a copy of the model (as tests/test_public_entry.py does) and build only th
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -155,8 +156,10 @@ def test_workbook_is_shared_named_by_a_stable_guid_and_shows_every_hostname_and_
     spec, plan = prd
     (workbook,) = plan.find(WORKBOOK)
     assert workbook.inputs["kind"] == "shared"
-    assert workbook.inputs["resourceName"] == spec.workbook_name == telemetry_spec(ROOT, "prd").workbook_name
-    assert spec.workbook_name != telemetry_spec(ROOT, "uat").workbook_name
+    name = workbook.inputs["resourceName"]
+    assert str(uuid.UUID(name)) == name
+    assert name == built(spec).one(WORKBOOK, "telemetry-workbook").inputs["resourceName"]  # stable across runs
+    assert name != built(telemetry_spec(ROOT, "uat"), "uat").one(WORKBOOK, "telemetry-workbook").inputs["resourceName"]
     content = workbook.inputs["serializedData"]
     for hostname in {**spec.restricted, **{p.role: p.hostname for p in spec.probes}}.values():
         assert hostname in content

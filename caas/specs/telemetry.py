@@ -7,7 +7,6 @@ Azure's test locations may reach it: restricted hostnames (edit system, back off
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,7 +91,6 @@ class TelemetrySpec:
     severities: dict[str, int]
     windows: tuple[BurnWindow, ...]
     locations: tuple[str, ...]
-    workbook_name: str  # a GUID, stable per stack
     workbook_display_name: str
 
 
@@ -136,7 +134,6 @@ def derive(cfg: EstateConfig) -> TelemetrySpec | None:
         severities=dict(cfg.rules.severities),
         windows=BURN_WINDOWS,
         locations=TEST_LOCATIONS,
-        workbook_name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"intershop-caas/{appi}/workbook")),
         workbook_display_name=f"{cfg.customer.code} {cfg.environment}: SLOs and estate health",
     )
 
