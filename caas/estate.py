@@ -190,7 +190,15 @@ def _environment(
     data = spec.data.model
     secrets = PlatformSecrets(
         "secrets",
-        PlatformSecretsArgs(site, data.secrets, spec.data.smtp_password, rg, vault.vault_id, vault.vault.name),
+        PlatformSecretsArgs(
+            site,
+            data.secrets,
+            spec.data.smtp_password,
+            rg,
+            vault.vault_id,
+            vault.vault.name,
+            rotation=spec.data.rotation,
+        ),
     )
     icm_db, iom_db = _databases(spec, foundation, net, rg, workspace, secrets)
     backup = Backup("backup", BackupArgs(site, data.vault, rg, workspace, compute.vm_ids)) if data.vault else None

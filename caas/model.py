@@ -6,6 +6,7 @@ per-area specs the components take. The model itself holds no derived facts beyo
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
@@ -135,6 +136,14 @@ class KeyVault(Section):
     """The environment's Key Vault."""
 
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    secrets_rotated_on: date | None = Field(
+        default=None,
+        description="when the vault's secrets were last rotated (YYYY-MM-DD); a new date generates new values "
+        "(the generators' keepers) and moves every secret's expiry",
+    )
+    secret_lifetime_days: int = Field(
+        default=365, ge=30, le=730, description="a secret expires this many days after secretsRotatedOn"
+    )
 
 
 class Secrets(Section):

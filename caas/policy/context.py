@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from caas import addressing
 from caas.model import EstateConfig
 from caas.specs import EstateSpec
+from caas.specs.access import command_invoke_role
 
 GLOBAL = "global"  # Azure's location of global resources (DNS zones, private DNS zones and their links)
 
@@ -24,11 +26,15 @@ class PolicyContext:
     zones: tuple[str, ...]  # availability zones zonal resources spread over ("" = no zones)
     purge_protection: bool  # Key Vault purge protection
     tags: Mapping[str, str]  # tags every taggable resource carries, with their values
+    # NSG name -> the edge subnet it guards ("appGateway", "bastion"): the only NSGs that may admit the internet.
+    edge_nsgs: Mapping[str, str] = field(default_factory=dict)
+    custom_roles: tuple[str, ...] = ()  # role definition GUIDs `caas init` declares (the command-invoke role)
     relaxed: Mapping[str, str] = field(default_factory=dict)  # rule name -> the stack's reason
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
         document["locations"], document["zones"] = list(self.locations), list(self.zones)
+        document["custom_roles"] = list(self.custom_roles)
         return document
 
     @classmethod
@@ -40,6 +46,8 @@ class PolicyContext:
                 "zones": tuple(document["zones"]),
                 "tags": dict(document["tags"]),
                 "relaxed": dict(document.get("relaxed") or {}),
+                "edge_nsgs": dict(document.get("edge_nsgs") or {}),
+                "custom_roles": tuple(document.get("custom_roles") or ()),
             }
         )
 
@@ -59,4 +67,17 @@ def for_stack(cfg: EstateConfig, spec: EstateSpec) -> PolicyContext:
         purge_protection=spec.purge_protection,
         tags=dict(spec.site.tags),
         relaxed=dict(cfg.policy.relax),
+        edge_nsgs=_edge_nsgs(cfg, spec),
+        custom_roles=(command_invoke_role(cfg.customer.code).guid,),
     )
+
+
+# Subnets whose service Azure reaches from the internet: the gateway's listeners, Bastion's HTTPS endpoint.
+EDGE_ROLES = ("appGateway", "bastion")
+
+
+def _edge_nsgs(cfg: EstateConfig, spec: EstateSpec) -> dict[str, str]:
+    """The NSG names of the stack's edge subnets, named as components/vnet.py names them."""
+    subnets = addressing.HUB_SUBNETS if cfg.is_shared else addressing.ENVIRONMENT_SUBNETS
+    names = spec.site.names
+    return {names.resource("nsg", s.nsg_part): s.role for s in subnets if s.role in EDGE_ROLES}
