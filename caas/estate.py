@@ -228,7 +228,16 @@ def _environment(
     health.update({label: rid for label, rid in optional.items() if rid is not None})
     telemetry = Telemetry(
         "telemetry",
-        TelemetryArgs(site, spec.telemetry, rg, workspace, vault.vault.name, monitoring.action_group.id, health),
+        TelemetryArgs(
+            site,
+            spec.telemetry,
+            rg,
+            workspace,
+            vault.vault.name,
+            monitoring.action_group.id,
+            health,
+            rotation=spec.data.rotation,
+        ),
     )
     outputs.update(
         applicationInsightsId=telemetry.app_insights_id,

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
+from caas.secret_names import SecretRotation
 from caas.specs.site import Site
 from caas.specs.telemetry import (
     CERT_MIN_REMAINING_DAYS,
@@ -21,6 +22,7 @@ from caas.specs.telemetry import (
     Probe,
     TelemetrySpec,
 )
+from components.secrets import expiry
 
 insights = azure_native.applicationinsights
 monitor = azure_native.monitor
@@ -153,6 +155,7 @@ class TelemetryArgs:
     # Resources the workbook shows and whose failures are routed: label (aks, sqlMi, postgres, appGateway,
     # recoveryVault) -> id; a missing label is a part the stack does not have.
     resources: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    rotation: SecretRotation | None = None  # the vault's secret expiry (caas:keyVault.secretsRotatedOn)
 
 
 class Telemetry(pulumi.ComponentResource):
@@ -192,6 +195,7 @@ class Telemetry(pulumi.ComponentResource):
                 properties=azure_native.keyvault.SecretPropertiesArgs(
                     value=pulumi.Output.secret(self.component.connection_string),
                     content_type="Application Insights connection string (Entra ID authentication required)",
+                    attributes=expiry(args.rotation),
                 ),
                 tags=site.tags,
             ),
