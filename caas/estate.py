@@ -32,6 +32,7 @@ from components.private_link import after
 from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
+from components.telemetry import Telemetry, TelemetryArgs
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 
 # What each component of an environment stack is built from, as paths into its EstateSpec: the stack diff
@@ -58,6 +59,7 @@ SLICES: dict[str, tuple[str, ...]] = {
     "intershop:caas:SiteToSiteVpn": ("vpn",),
     "intershop:caas:KubernetesLayer": ("kubernetes", "compute.files", "data.model.secrets", "data.model.postgres"),
     "intershop:caas:PartnerAccess": ("access",),
+    "intershop:caas:Telemetry": ("telemetry", "compute.aks", "data.model.vault"),
 }
 # The stack outputs of an environment stack (caas.estate), by output name.
 OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
@@ -85,6 +87,7 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("aksKubeletIdentityClientId aksKubeletIdentityObjectId", ("compute.aks",)),
         ("publicCertificates publicIpAddress", ("compute.public_entry",)),
         ("partnerAccess", SLICES["intershop:caas:PartnerAccess"]),
+        ("applicationInsightsId", SLICES["intershop:caas:Telemetry"]),
     )
     for name in names.split()
 }
@@ -214,7 +217,30 @@ def _environment(
             app_gateway_id=compute.app_gateway_id,
         ),
     )
+    assert spec.telemetry is not None  # every environment stack has one
+    health: dict[str, pulumi.Input[str]] = {"sqlMi": icm_db.instance.id}
+    optional = {
+        "postgres": iom_db.server.id if iom_db is not None else None,
+        "aks": compute.aks.cluster_id if compute.aks is not None else None,
+        "appGateway": compute.app_gateway_id,
+        "recoveryVault": backup.vault.id if backup is not None else None,
+    }
+    health.update({label: rid for label, rid in optional.items() if rid is not None})
+    telemetry = Telemetry(
+        "telemetry",
+        TelemetryArgs(
+            site,
+            spec.telemetry,
+            rg,
+            workspace,
+            vault.vault.name,
+            monitoring.action_group.id,
+            health,
+            rotation=spec.data.rotation,
+        ),
+    )
     outputs.update(
+        applicationInsightsId=telemetry.app_insights_id,
         icmDatabase={"host": icm_db.host, "databases": data.sql_mi.databases},
         iomDatabase={"host": iom_db.host} if iom_db is not None else None,
         keyVaultSecretNames=sorted(data.secrets),

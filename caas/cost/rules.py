@@ -493,6 +493,10 @@ FREE: dict[str, str] = {
     "azure-native:managedidentity:UserAssignedIdentity": "identity",
     "azure-native:managedidentity:FederatedIdentityCredential": "identity",
     "azure-native:consumption:Budget": "cost management",
+    # Azure Monitor pricing: activity log alerts, alert processing rules and workbooks have no charge of their own.
+    "azure-native:monitor:ActivityLogAlert": "no charge (Azure Monitor pricing)",
+    "azure-native:alertsmanagement:AlertProcessingRuleByName": "no charge (Azure Monitor pricing)",
+    "azure-native:applicationinsights:Workbook": "no charge (queries bill their data source)",
     "azure-native:network:VirtualNetwork": "no charge (peering traffic: the peering)",
     "azure-native:network:Subnet": "no charge",
     "azure-native:network:NetworkSecurityGroup": "no charge",
