@@ -20,7 +20,7 @@ from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig, Network
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
 from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
-from caas.specs import access, compute, connectivity, data, kubernetes, network, site
+from caas.specs import access, compute, connectivity, data, dns, kubernetes, network, site
 
 __all__ = ["ENVIRONMENTS", "ConfigError", "EstateConfig", "load", "parse", "stack_file_config"]
 
@@ -171,6 +171,8 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     p += kubernetes.problems(cfg)
     # -- partners' access --
     p += access.problems(cfg)
+    # -- public DNS and certificates --
+    p += dns.problems(cfg)
 
     hostnames = network.hostnames(cfg)
     if hostnames:
