@@ -89,9 +89,9 @@ class Dns(Section):
     hostnames: HostnameOverrides = HostnameOverrides()
     zone: Hostname | None = Field(
         default=None,
-        description="a public Azure DNS zone this stack creates, e.g. shop.acme.com, delegated to it by the parent "
-        "zone's owner; it holds a record for every hostname inside it; default: none (records stay with the "
-        "customer's DNS)",
+        description="a lower-case DNS name such as shop.acme.com: the public Azure DNS zone this stack creates for "
+        "a subdomain the parent zone's owner delegates to it, with a record for every hostname inside it; default: "
+        "none (records stay with the customer's DNS)",
     )
     record_ttl_seconds: int = Field(
         default=300,
