@@ -131,8 +131,9 @@ def _certificates(ctx: Context, routes: list[Route], vault: str) -> list[Step]:
             + (f"; {code(gated.name)} asks a customer approver first" if gated.gated else "")
             + ".",
             command=Ui(
-                f"Pipelines → {pipeline.name} → Run pipeline → environment: {env.capitalize()}, certificate: "
-                f"{first_name}, secureFile: {first_host}.pfx → Variables → pfxPassword (Keep this value secret) → Run."
+                f"Pipelines → {pipeline.name} → Run pipeline → environment: {env.capitalize()}, action: import, "
+                f"certificate: {first_name}, secureFile: {first_host}.pfx → Variables → pfxPassword "
+                "(Keep this value secret) → Run."
             ),
             expected=Outcome(
                 "the job ends green; its last lines list the certificate names in the vault: "
@@ -258,7 +259,8 @@ def _issued_certificates(ctx: Context, routes: list[Route], vault: str) -> list[
                 where="their certificate authority",
                 why="One CSR per certificate; the CA signs it unchanged (same subject and SANs) and returns the "
                 "certificate with its chain (PEM or PKCS#7). Key Vault renews nothing by itself here: it mails the "
-                "contacts (caas:monitoring.emails) at the policy's trigger, and the near-expiry alert follows.",
+                "contacts (caas:monitoring.emails) at the policy's trigger; then run the pipeline with action renew "
+                "for that certificate (a new CSR), sign and merge as here.",
                 command=Shell("openssl req -in <name>.csr -noout -subject -text | grep -A1 'Subject Alternative'"),
                 expected=Outcome("the subject and SANs of the hostnames in the table above."),
                 rollback="ask the CA to revoke a certificate signed for the wrong request.",

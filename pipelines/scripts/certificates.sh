@@ -4,7 +4,9 @@
 #   certificates.sh import <certificate> <pfx file>     PFX (full chain and key) from the customer; password: PFX_PASSWORD
 #   certificates.sh issue                               policies from the model (python -m caas certificates): create
 #                                                       what is missing, update the policy of what exists
-#   certificates.sh merge <certificate> <signed file>   the customer's CA signed the CSR of `issue` (issuer Unknown)
+#   certificates.sh renew <certificate>                 a new version now, with the model's policy (issuer Unknown:
+#                                                       a new CSR; Key Vault only mails the contacts at the trigger)
+#   certificates.sh merge <certificate> <signed file>   the customer's CA signed the CSR of `issue`/`renew`
 # Environment: FOLDER (customer folder), STACK, CSR_DIR (issue: where CSRs are written for the pipeline artifact);
 # with an integrated CA: CA_ACCOUNT_ID, CA_PASSWORD (secret), CA_ORGANIZATION_ID (DigiCert only).
 # The deployer holds Key Vault Certificates Officer on the vault: certificates, issuers and contacts, no secrets.
@@ -13,6 +15,28 @@ command=$1
 manifest=$(.venv/bin/python -m caas certificates --dir "$FOLDER" --stack "$STACK")
 vault=$(jq -r .vault <<<"$manifest")
 issuer=$(jq -r .issuer <<<"$manifest")
+
+# The model's policy of one certificate, as a file for `--policy @file`.
+policy_file() {
+  local file
+  file=$(mktemp)
+  jq --arg name "$1" '.certificates[] | select(.name == $name) | .policy' <<<"$manifest" >"$file"
+  [ "$(cat "$file")" != null ] && [ -s "$file" ] || { echo "$1: no policy in the model ($issuer)" >&2; exit 2; }
+  echo "$file"
+}
+
+# A new certificate (version): ordered from the integrated CA, or a CSR for the customer's CA (issuer Unknown).
+create() {
+  az keyvault certificate create --vault-name "$vault" --name "$1" --policy "@$2" --output none
+  if [ "$issuer" = Unknown ]; then
+    az keyvault certificate pending show --vault-name "$vault" --name "$1" --query csr --output tsv \
+      | { echo "-----BEGIN CERTIFICATE REQUEST-----"; fold -w 64; echo "-----END CERTIFICATE REQUEST-----"; } \
+      >"$CSR_DIR/$1.csr"
+    echo "$1: CSR in the pipeline artifact; merge the signed certificate with action merge"
+  else
+    echo "$1: ordered from $issuer"
+  fi
+}
 
 case $command in
   import)
@@ -39,32 +63,29 @@ case $command in
     fi
     mkdir -p "$CSR_DIR"
     for name in $(jq -r '.certificates[].name' <<<"$manifest"); do
-      policy=$(mktemp)
-      jq ".certificates[] | select(.name == \"$name\") | .policy" <<<"$manifest" >"$policy"
+      policy=$(policy_file "$name")
       if az keyvault certificate show --vault-name "$vault" --name "$name" --output none 2>/dev/null; then
         # An existing certificate keeps its version; the new policy applies from its next renewal.
         az keyvault certificate set-attributes --vault-name "$vault" --name "$name" --policy "@$policy" --output none
         echo "$name: policy updated"
       else
-        az keyvault certificate create --vault-name "$vault" --name "$name" --policy "@$policy" --output none
-        if [ "$issuer" = Unknown ]; then
-          az keyvault certificate pending show --vault-name "$vault" --name "$name" --query csr --output tsv \
-            | { echo "-----BEGIN CERTIFICATE REQUEST-----"; fold -w 64; echo "-----END CERTIFICATE REQUEST-----"; } \
-            >"$CSR_DIR/$name.csr"
-          echo "$name: CSR in the pipeline artifact; merge the signed certificate with action merge"
-        else
-          echo "$name: ordered from $issuer"
-        fi
+        create "$name" "$policy"
       fi
       rm -f "$policy"
     done
+    ;;
+  renew)
+    mkdir -p "$CSR_DIR"
+    policy=$(policy_file "$2")
+    create "$2" "$policy"
+    rm -f "$policy"
     ;;
   merge)
     az keyvault certificate pending merge --vault-name "$vault" --name "$2" --file "$3" \
       --query "x509ThumbprintHex" --output tsv
     ;;
   *)
-    echo "usage: certificates.sh import <certificate> <pfx> | issue | merge <certificate> <signed certificate>" >&2
+    echo "usage: certificates.sh import <certificate> <pfx> | issue | renew <certificate> | merge <certificate> <file>" >&2
     exit 2
     ;;
 esac
