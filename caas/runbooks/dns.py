@@ -162,16 +162,25 @@ def _zone_facts(zone: PublicDnsSpec) -> str:
 
 
 def _delegation(ctx: Context, zone: PublicDnsSpec) -> list[Step]:
-    """The parent zone's owner delegates the subdomain to the zone's Azure name servers (NS records)."""
-    parent = zone.zone.split(".", 1)[1]
-    label = zone.zone.split(".", 1)[0]
+    """The parent zone's owner delegates the subdomain to the zone's Azure name servers (NS records); a whole
+    registered domain is delegated at its registrar instead."""
+    label, parent = zone.zone.split(".", 1)
+    registered = "." not in parent
+    where = f"the registrar of {code(zone.zone)}" if registered else f"the DNS provider of {code(parent)} (its owner)"
+    what = (
+        f"At the registrar, set the name servers of {code(zone.zone)} to exactly the four of the step before."
+        if registered
+        else f"An NS record set {code(label)} in {code(parent)} listing exactly the four name servers of the step "
+        f"before (TTL as the provider's default, e.g. 3600 s); no other records for names under {code(zone.zone)} "
+        f"remain in {code(parent)}."
+    )
     return [
         Step(
             title=f"Read the name servers of {zone.zone}",
             who="platform engineer",
             where=f"{MACHINE} (reader of the stack's state)",
             why="Azure DNS assigns each zone its own name servers when the zone is created (first deploy of "
-            f"{ctx.stack}); send them to the owner of {code(parent)}.",
+            f"{ctx.stack}); send them to the customer.",
             command=Shell(ctx.output("publicDns", as_json=True) + " | jq -r '.nameServers[]'"),
             expected=Outcome(
                 "four names like `ns1-NN.azure-dns.com.`, `ns2-NN.azure-dns.net.`, `ns3-NN.azure-dns.org.`, "
@@ -182,13 +191,13 @@ def _delegation(ctx: Context, zone: PublicDnsSpec) -> list[Step]:
         Step(
             title=f"Delegate {zone.zone} to Azure DNS",
             who="customer",
-            where=f"the DNS provider of {code(parent)} (its owner), then any machine",
-            why=f"An NS record set {code(label)} in {code(parent)} listing exactly the four name servers of the "
-            "step before (TTL as the provider's default, e.g. 3600 s); no other records for names under "
-            f"{code(zone.zone)} remain in {code(parent)}. Until then the zone's records are not visible.",
+            where=f"{where}, then any machine",
+            why=what + " Until then the zone's records are not visible.",
             command=Shell(f"dig +short NS {zone.zone}\ndig +short SOA {zone.zone}"),
             expected=Outcome("the four Azure name servers; the SOA names one of them as primary."),
-            rollback=f"delete the NS record set {code(label)} from {code(parent)} (resolvers drop it after its TTL).",
+            rollback="restore the previous name servers at the registrar."
+            if registered
+            else f"delete the NS record set {code(label)} from {code(parent)} (resolvers drop it after its TTL).",
         ),
     ]
 
