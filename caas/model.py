@@ -158,6 +158,15 @@ class Secrets(Section):
     smtp_password: SecretStr | None = Field(default=None, description="IOM's SMTP relay password")
 
 
+class PolicySettings(Section):
+    """``caas:policy``: the policy pack's relaxable rules this stack lowers to advisory, each with its reason."""
+
+    relax: dict[str, Annotated[str, Field(min_length=10)]] = Field(
+        default_factory=dict,
+        description="rule name -> why this stack may break it (at least 10 characters); see README, Policy",
+    )
+
+
 class EstateConfig(Section):
     """Everything under ``caas:`` for one stack."""
 
@@ -200,6 +209,8 @@ class EstateConfig(Section):
     kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
     # -- partners' access: namespaces and ICM 7.10 hosts --
     partners: tuple[access.Partner, ...] = ()
+    # -- the policy pack's relaxations --
+    policy: PolicySettings = PolicySettings()
     # Not config: set only by ``under_rules``; None means the environment's own rules.
     _rules: EnvironmentRules | None = PrivateAttr(default=None)
 

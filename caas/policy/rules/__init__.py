@@ -1,0 +1,9 @@
+"""Every rule of the pack, by area. A rule is a plain function over resources (see caas.policy.registry)."""
+
+from caas.policy.registry import Rule
+from caas.policy.rules import network
+
+AREAS: dict[str, tuple[Rule, ...]] = {
+    "network": network.RULES,
+}
+RULES: tuple[Rule, ...] = tuple(rule for rules in AREAS.values() for rule in rules)
