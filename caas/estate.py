@@ -16,6 +16,7 @@ from caas.stack_outputs import SFTP_SHARED_OUTPUTS, SHARED_OUTPUTS
 from components.backup import Backup, BackupArgs
 from components.bastion import Bastion, BastionArgs
 from components.build_agents import BuildAgents, BuildAgentsArgs
+from components.certificate_alerts import CertificateExpiryAlerts, CertificateExpiryAlertsArgs
 from components.dr_network import DrNetwork, DrNetworkArgs
 from components.foundation import Foundation, FoundationArgs
 from components.hub_network import HubNetwork, HubNetworkArgs
@@ -29,6 +30,7 @@ from components.observability import Observability, ObservabilityArgs
 from components.partner_access import PartnerAccess, PartnerAccessArgs
 from components.private_dns import PrivateDns, PrivateDnsArgs
 from components.private_link import after
+from components.public_dns import PublicDns, PublicDnsArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
@@ -60,6 +62,8 @@ SLICES: dict[str, tuple[str, ...]] = {
     "intershop:caas:KubernetesLayer": ("kubernetes", "compute.files", "data.model.secrets", "data.model.postgres"),
     "intershop:caas:PartnerAccess": ("access",),
     "intershop:caas:Telemetry": ("telemetry", "compute.aks", "data.model.vault"),
+    "intershop:caas:PublicDns": ("public_dns", "compute.public_entry.settings.enabled"),
+    "intershop:caas:CertificateExpiryAlerts": ("certificate_alerts", "data.model", "data.monitoring"),
 }
 # The stack outputs of an environment stack (caas.estate), by output name.
 OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
@@ -88,6 +92,7 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("publicCertificates publicIpAddress", ("compute.public_entry",)),
         ("partnerAccess", SLICES["intershop:caas:PartnerAccess"]),
         ("applicationInsightsId", SLICES["intershop:caas:Telemetry"]),
+        ("publicDns", SLICES["intershop:caas:PublicDns"]),
     )
     for name in names.split()
 }
@@ -291,6 +296,25 @@ def _environment(
     # -- partners' access --
     if spec.access is not None:
         outputs["partnerAccess"] = _partners(spec.access, compute, net, refs)
+
+    # -- public DNS and certificates --
+    if spec.public_dns is not None:
+        # The entry clients reach: today the primary site's gateway (None while it is off).
+        entry_ip = compute.outputs.get("publicIpAddress")
+        public_dns = PublicDns("public-dns", PublicDnsArgs(site, spec.public_dns, rg, entry_ip))
+        outputs["publicDns"] = public_dns.facts
+    if spec.certificate_alerts is not None:
+        CertificateExpiryAlerts(
+            "certificate-alerts",
+            CertificateExpiryAlertsArgs(
+                site,
+                spec.certificate_alerts,
+                rg,
+                workspace,
+                {"kv": vault.vault_id},
+                monitoring.action_group.id,
+            ),
+        )
 
     outputs.update(
         vnetId=net.vnet.id,

@@ -27,6 +27,7 @@ ABBREVIATIONS: dict[str, str] = {
     "data_collection_rule": "dcr",
     "dev_center": "dc",
     "dev_center_project": "dcp",
+    "event_grid_topic": "egst",  # Event Grid system topic
     "disk": "disk",
     "failover_group": "fog",
     "devops_pool": "mdp",

@@ -161,6 +161,8 @@ PROVIDERS = {
     "dbforpostgresql": "Microsoft.DBforPostgreSQL",
     "devcenter": "Microsoft.DevCenter",
     "devopsinfrastructure": "Microsoft.DevOpsInfrastructure",
+    "dns": "Microsoft.Network",
+    "eventgrid": "Microsoft.EventGrid",
     "insights": "Microsoft.Insights",
     "keyvault": "Microsoft.KeyVault",
     "managedidentity": "Microsoft.ManagedIdentity",
