@@ -22,7 +22,7 @@ from caas.policy.rules import RULES
 from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
 from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
-from caas.specs import access, compute, connectivity, data, kubernetes, network, site
+from caas.specs import access, compute, connectivity, data, dns, kubernetes, network, site, telemetry
 
 __all__ = ["ENVIRONMENTS", "ConfigError", "EstateConfig", "load", "parse", "stack_file_config"]
 
@@ -189,6 +189,11 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     p += kubernetes.problems(cfg)
     # -- partners' access --
     p += access.problems(cfg)
+    # -- observability --
+    p += telemetry.problems(cfg)
+
+    # -- public DNS and certificates --
+    p += dns.problems(cfg)
 
     hostnames = network.hostnames(cfg)
     if hostnames:
