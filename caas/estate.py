@@ -458,7 +458,11 @@ def _dr_tier(
         ),
     )
     compute = estate_compute.build(dr_site, compute_spec, dr_rg, workspace.workspace_id, dr_net, vault, refs, "dr-")
-    outputs: dict[str, Any] = {"activeSite": "dr", "drSite": dict(compute.outputs)}
+    outputs: dict[str, Any] = {
+        "activeSite": "dr",
+        # What the DR tier exports (cluster, NFS, hosts, entry), without its kubeconfig: it would make all secret.
+        "drSite": {k: v for k, v in compute.outputs.items() if k != "kubeconfig"},
+    }
     if "publicIpAddress" in compute.outputs:
         outputs["publicIpAddress"] = compute.outputs["publicIpAddress"]
     if compute.aks is not None and spec.kubernetes is not None:
