@@ -94,7 +94,7 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("aksKubeletIdentityClientId aksKubeletIdentityObjectId", ("compute.aks",)),
         ("publicCertificates", ("compute.public_entry",)),
         ("activeSite publicIpAddress", ("compute.public_entry", "dr_compute")),
-        ("drSite", ("dr_compute",)),
+        ("drSite drKeyVaultName", ("dr_compute",)),
         ("partnerAccess", SLICES["intershop:caas:PartnerAccess"]),
     )
     for name in names.split()
@@ -462,6 +462,8 @@ def _dr_tier(
         "activeSite": "dr",
         # What the DR tier exports (cluster, NFS, hosts, entry), without its kubeconfig: it would make all secret.
         "drSite": {k: v for k, v in compute.outputs.items() if k != "kubeconfig"},
+        # The gateway's certificates are imported here (pipelines/estate/certificates.yml) before it can start.
+        "drKeyVaultName": vault.vault.name,
     }
     if "publicIpAddress" in compute.outputs:
         outputs["publicIpAddress"] = compute.outputs["publicIpAddress"]
