@@ -13,6 +13,11 @@ class SubnetSpec:
     prefix: int  # default prefix length
     max_prefix: int  # smallest subnet the service accepts
 
+    @property
+    def nsg_part(self) -> str:
+        """The name part of the subnet's NSG (``nsg-<customer>-<env>-<region>-<part>``)."""
+        return self.name.removeprefix("snet-").lower()
+
 
 # Largest first, so sequential allocation stays naturally aligned. The GatewaySubnet is reserved even
 # while VPN is off, so switching VPN on never moves another subnet.

@@ -1,5 +1,5 @@
 """``python -m caas``: the offline plan, the benchmark, runbooks, the stack diff, delivery (init, preflight,
-releases, images, hosts, data jobs)."""
+releases, images, hosts, data jobs), cost."""
 
 from __future__ import annotations
 
@@ -18,6 +18,27 @@ def _plan(args: argparse.Namespace) -> int:
     plan = render(project, args.stack)
     sys.stdout.write(FORMATS[args.format](plan))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from caas import check
+    from caas.plan import Project, render
+
+    if args.rules:
+        sys.stdout.write(check.rules_table())
+        return 0
+    if args.plan is not None:
+        document = json.loads(args.plan.read_text(encoding="utf-8"))
+    else:
+        document = json.loads(render(Project.at(args.dir), args.stack).to_json())
+    violations = check.check(document)
+    text = (
+        check.as_json(violations) if args.format == "json" else check.as_table(violations, len(document["resources"]))
+    )
+    sys.stdout.write(text)
+    return check.exit_code(violations)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -203,6 +224,40 @@ def _images(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cost(args: argparse.Namespace) -> int:
+    import json
+
+    from caas import cost, prices
+    from caas.plan import Project, render
+
+    saved = [json.loads(path.read_text(encoding="utf-8")) for path in args.plan or []]
+    price_file = args.prices or args.dir / cost.PRICE_FILE
+    if args.refresh:
+        if not saved:
+            project = Project.at(args.dir)
+            saved = [render(project, stack) for stack in project.stacks()]
+        plans = saved
+        document = prices.refresh(plans, prices.urlopen_json, args.currency)
+        price_file.parent.mkdir(parents=True, exist_ok=True)
+        price_file.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        print(f"{price_file}: {len(document['Items'])} prices from {len(document['caas']['filters'])} queries")
+        return 0
+    if not args.stack and not saved:
+        print("caas: cost needs --stack (or --plan, or --refresh)", file=sys.stderr)
+        return 2
+    if saved:
+        plan, project_name, stack = saved[0], saved[0]["project"], saved[0]["stack"]
+    else:
+        rendered = render(Project.at(args.dir), args.stack)
+        plan, project_name, stack = rendered, rendered.project, rendered.stack
+    book = cost.PriceBook.load(price_file) if price_file.exists() else None
+    if book is None:
+        print(f"caas: no price file at {price_file}: quantities only (`python -m caas cost --refresh` writes it, "
+              "online)", file=sys.stderr)  # fmt: skip
+    sys.stdout.write(cost.FORMATS[args.format](cost.report(project_name, stack, plan, book)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m caas", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -212,6 +267,17 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--format", choices=("table", "json", "mermaid", "timeline"), default="table")
     plan.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     plan.set_defaults(func=_plan)
+
+    chk = commands.add_parser(
+        "check", help="the policy pack's rules on a stack's plan; exit 1 on a mandatory violation"
+    )
+    target = chk.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", help="render this stack offline and check it")
+    target.add_argument("--plan", type=Path, help="check a saved plan JSON (`plan --format json`)")
+    target.add_argument("--rules", action="store_true", help="list the rules and the controls they implement")
+    chk.add_argument("--format", choices=("table", "json"), default="table")
+    chk.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    chk.set_defaults(func=_check)
 
     bench = commands.add_parser("bench", help="plan time and memory per stack against the SDK floor")
     bench.add_argument("--fleet", type=int, nargs="*", default=[1, 2, 4], help="customer counts for the fleet run")
@@ -307,6 +373,16 @@ def main(argv: list[str] | None = None) -> int:
     imgs.add_argument("--stack", required=True, help="int, uat or prd")
     imgs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     imgs.set_defaults(func=_images)
+
+    price = commands.add_parser("cost", help="billable quantities of a stack and, with a price file, monthly cost")
+    price.add_argument("--stack", help="shared, int, uat or prd")
+    price.add_argument("--format", choices=("table", "json"), default="table")
+    price.add_argument("--prices", type=Path, help="price file (default: <dir>/prices/retail-prices.json)")
+    price.add_argument("--plan", type=Path, action="append", help="a saved `plan --format json` instead of rendering")
+    price.add_argument("--refresh", action="store_true", help="online: write the price file for the folder's stacks")
+    price.add_argument("--currency", default="USD", help="with --refresh: the API's currencyCode (default USD)")
+    price.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    price.set_defaults(func=_cost)
 
     args = parser.parse_args(argv)
     if args.command == "datajobs" and not args.roles and not args.stack:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -17,6 +17,8 @@ from pydantic.alias_generators import to_camel
 
 from caas import addressing, naming
 from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig, Network
+from caas.policy.registry import Rule
+from caas.policy.rules import RULES
 from caas.profiles import (
     ENVIRONMENTS,
     NON_NEGOTIABLE,
@@ -156,6 +158,21 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _check_policy(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """A relaxation names a rule of the pack that may be relaxed."""
+    rules = {rule.name: rule for rule in RULES}
+    for name in cfg.policy.relax:
+        rule = rules.get(name)
+        if rule is None:
+            p.append((f"caas:policy.relax.{name}", f"no such rule; relaxable rules: {_relaxable(RULES)}"))
+        elif not rule.relaxable:
+            p.append((f"caas:policy.relax.{name}", "this rule is mandatory on every stack and cannot be relaxed"))
+
+
+def _relaxable(rules: Iterable[Rule]) -> str:
+    return ", ".join(sorted(rule.name for rule in rules if rule.relaxable)) or "none"
+
+
 def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[str, str]]:
     """Cross-field rules pydantic's field types cannot express. Pure: no Azure calls."""
     p: list[tuple[str, str]] = []
@@ -165,6 +182,7 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     _check_profile(cfg, p)
     _check_network(cfg, p)
     _check_names(cfg, p)
+    _check_policy(cfg, p)
     # Area checks, each a function (cfg) -> list[(key, message)] in its section module.
     # -- compute --
     p += compute.problems(cfg)

@@ -235,7 +235,15 @@ def _environment(
     data = spec.data.model
     secrets = PlatformSecrets(
         "secrets",
-        PlatformSecretsArgs(site, data.secrets, spec.data.smtp_password, rg, vault.vault_id, vault.vault.name),
+        PlatformSecretsArgs(
+            site,
+            data.secrets,
+            spec.data.smtp_password,
+            rg,
+            vault.vault_id,
+            vault.vault.name,
+            rotation=spec.data.rotation,
+        ),
     )
     icm_db, iom_db, dr_net = _databases(spec, foundation, net, rg, workspace, secrets, shared_stack)
     backup = Backup("backup", BackupArgs(site, data.vault, rg, workspace, compute.vm_ids)) if data.vault else None
@@ -454,6 +462,7 @@ def _dr_tier(
             dr_rg,
             vault.vault_id,
             vault.vault.name,
+            rotation=spec.data.rotation,  # the same expiry as the primary's copies
             copies=secrets.values,
         ),
     )

@@ -6,6 +6,7 @@ per-area specs the components take. The model itself holds no derived facts beyo
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
@@ -151,6 +152,14 @@ class KeyVault(Section):
     """The environment's Key Vault."""
 
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    secrets_rotated_on: date | None = Field(
+        default=None,
+        description="when the vault's secrets were last rotated (YYYY-MM-DD); a new date generates new values "
+        "(the generators' keepers) and moves every secret's expiry",
+    )
+    secret_lifetime_days: int = Field(
+        default=365, ge=30, le=730, description="a secret expires this many days after secretsRotatedOn"
+    )
 
 
 class Secrets(Section):
@@ -158,6 +167,15 @@ class Secrets(Section):
 
     vpn_shared_key: SecretStr | None = Field(default=None, description="else generated and kept in Key Vault")
     smtp_password: SecretStr | None = Field(default=None, description="IOM's SMTP relay password")
+
+
+class PolicySettings(Section):
+    """``caas:policy``: the policy pack's relaxable rules this stack lowers to advisory, each with its reason."""
+
+    relax: dict[str, Annotated[str, Field(min_length=10)]] = Field(
+        default_factory=dict,
+        description="rule name -> why this stack may break it (at least 10 characters); see README, Policy",
+    )
 
 
 class EstateConfig(Section):
@@ -203,6 +221,8 @@ class EstateConfig(Section):
     kubernetes: kubernetes_layer.Kubernetes = kubernetes_layer.Kubernetes()
     # -- partners' access: namespaces and ICM 7.10 hosts --
     partners: tuple[access.Partner, ...] = ()
+    # -- the policy pack's relaxations --
+    policy: PolicySettings = PolicySettings()
     # Not config: set only by ``under_rules``; None means the environment's own rules.
     _rules: EnvironmentRules | None = PrivateAttr(default=None)
 

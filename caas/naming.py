@@ -70,7 +70,8 @@ RULES: dict[str, Rule] = {
     "aks": Rule(63, r"^[a-zA-Z0-9][a-zA-Z0-9_-]*[a-zA-Z0-9]$"),
     "sql_mi": Rule(63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
     "postgres": Rule(63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", 3),
-    "vm": Rule(64, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"),
+    "vm": Rule(64, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"),  # also a Linux VM's computer (host) name
+    "windows_computer": Rule(15, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"),  # a Windows VM's computer name
     "log_analytics": Rule(63, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$", 4),
     "recovery_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
     "failover_group": Rule(63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),

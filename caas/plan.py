@@ -19,7 +19,9 @@ import pulumi
 import yaml
 
 from caas import config as model
+from caas import specs
 from caas.mocks import SECRET, Invoke, RecordingMocks, RecordingMonitor, Registration, _plain
+from caas.policy import context
 from caas.sdk_internals import exported_outputs, reset_root, wait
 from caas.stack_outputs import derive
 from caas.timeline import as_timeline
@@ -80,6 +82,7 @@ class Plan:
     resources: list[Registration]
     outputs: dict[str, Any]
     invokes: list[Invoke] = field(default_factory=list)
+    policy: dict[str, Any] = field(default_factory=dict)  # the stack's PolicyContext: `caas check --plan` needs it
 
     def to_json(self) -> str:
         """The plan contract other tooling reads; byte-identical across runs. Keys are added, never renamed."""
@@ -89,6 +92,7 @@ class Plan:
             "resources": [{k: v for k, v in asdict(r).items() if k not in ("custom",)} for r in self.resources],
             "outputs": self.outputs,
             "invokes": [asdict(i) for i in self.invokes],
+            "policy": self.policy,
         }
         return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
@@ -161,7 +165,8 @@ def render(project: Project, stack: str) -> Plan:
     # Registration and invoke order depend on thread scheduling; URN order (and token, args order) is stable.
     calls = Counter((i.token, json.dumps(i.args, sort_keys=True)) for i in monitor.invokes)
     invokes = [Invoke(token, json.loads(args), n) for (token, args), n in sorted(calls.items())]
-    return Plan(project.name, stack, sorted(monitor.registrations, key=lambda r: r.urn), outputs, invokes)
+    policy = context.for_stack(cfg, specs.derive(cfg)).to_json()
+    return Plan(project.name, stack, sorted(monitor.registrations, key=lambda r: r.urn), outputs, invokes, policy)
 
 
 def _secret_texts(raw: dict[str, str], secret_keys: set[str]) -> set[str]:

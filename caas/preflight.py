@@ -18,7 +18,7 @@ import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from caas.data.aks_versions import RELEASES, SOURCE
@@ -79,6 +79,23 @@ def budget(cfg: EstateConfig, plan: Plan, today: date, source: str, first_run: b
     if start > latest:
         return [Check("budget", False, f"{key}: {start} is more than twelve months ahead", f'at most "{latest}"')]
     return [Check("budget", True, f"Monthly from {start} ({cfg.monitoring.budget.amount:g} per month)")]
+
+
+def secret_rotation(cfg: EstateConfig, today: date, source: str) -> list[Check]:
+    """Generated secrets expire `secretLifetimeDays` after `secretsRotatedOn`; a rotation is a new date (new
+    values through the generators' keepers). Key Vault still serves an expired secret ("About Azure Key Vault
+    secrets", date-time controlled operations), so a past expiry is an overdue rotation, not an outage."""
+    if cfg.is_shared:
+        return []
+    key = f"{source}: caas:keyVault.secretsRotatedOn"
+    rotated_on = cfg.key_vault.secrets_rotated_on
+    if rotated_on is None:  # no expiry at all: the policy rule secret-expiry-and-rotation judges that
+        return []
+    expires = rotated_on + timedelta(days=cfg.key_vault.secret_lifetime_days)
+    if expires <= today:
+        return [Check("secret rotation", False, f"{key}: the secrets expired on {expires}", f'rotate: set "{today}"')]
+    note = " (rotate soon)" if (expires - today).days <= WARN_DAYS else ""
+    return [Check("secret rotation", True, f"rotated on {rotated_on}, secrets expire on {expires}{note}")]
 
 
 def kubernetes_version(cfg: EstateConfig, plan: Plan, today: date, source: str) -> list[Check]:
@@ -317,6 +334,7 @@ def offline(cfg: EstateConfig, plan: Plan, today: date, source: str, first_run: 
     return [
         *budget(cfg, plan, today, source, first_run),
         *kubernetes_version(cfg, plan, today, source),
+        *secret_rotation(cfg, today, source),
         *public_entry(cfg, source, first_run),
         *providers(plan),
         *quota(plan),

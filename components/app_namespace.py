@@ -136,37 +136,9 @@ class AppNamespace(pulumi.ComponentResource):
             # layer off in prd, or removing an app, stops at this protection instead.
             opts=self._opts(protect=args.site.protect),
         )
-        q = kspec.quota(spec, w.app)
-        core.ResourceQuota(
-            f"{name}-quota",
-            metadata=self._meta("quota"),
-            spec=core.ResourceQuotaSpecArgs(
-                hard={
-                    "requests.cpu": q.requests_cpu,
-                    "requests.memory": q.requests_memory,
-                    "limits.cpu": q.limits_cpu,
-                    "limits.memory": q.limits_memory,
-                    "pods": str(q.pods),
-                }
-            ),
-            opts=self._opts(),
+        self._ready.extend(
+            fence(name, self._ns.metadata.name, kspec.quota(spec, w.app), kspec.network_rules(spec, w), self._opts())
         )
-        # Containers without their own resources get these, so the quota can account for them.
-        core.LimitRange(
-            f"{name}-limits",
-            metadata=self._meta("defaults"),
-            spec=core.LimitRangeSpecArgs(
-                limits=[
-                    core.LimitRangeItemArgs(
-                        type="Container",
-                        default={"cpu": "500m", "memory": "512Mi"},
-                        default_request={"cpu": "100m", "memory": "128Mi"},
-                    )
-                ]
-            ),
-            opts=self._opts(),
-        )
-        self._ready.extend(self._network_policies(name, spec, w))
         if w.key == "microservices":
             # The customer's charts run as this account; it is federated with the namespace's identity.
             self._service_account(name, layer.MICROSERVICES_SERVICE_ACCOUNT)
@@ -174,41 +146,6 @@ class AppNamespace(pulumi.ComponentResource):
             self._ready.append(self._secret_sync(name, args))
         if args.share is not None:
             self._ready.extend(self._volumes(name, args, args.share))
-
-    def _network_policies(self, name: str, layer_spec: KubernetesSpec, w: layer.Workload) -> list[pulumi.Resource]:
-        policies: list[pulumi.Resource] = [
-            networking.NetworkPolicy(
-                f"{name}-deny-all",
-                metadata=self._meta("default-deny"),
-                spec=networking.NetworkPolicySpecArgs(
-                    pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
-                ),
-                opts=self._opts(),
-            )
-        ]
-        for rule in kspec.network_rules(layer_spec, w):
-            peers = [_peer(p) for p in rule.peers]
-            ports = [
-                networking.NetworkPolicyPortArgs(protocol=pr, port=port, end_port=end) for pr, port, end in rule.ports
-            ]
-            if rule.direction == "Ingress":
-                spec = networking.NetworkPolicySpecArgs(
-                    pod_selector=meta.LabelSelectorArgs(),
-                    policy_types=["Ingress"],
-                    ingress=[networking.NetworkPolicyIngressRuleArgs(from_=peers, ports=ports or None)],
-                )
-            else:
-                spec = networking.NetworkPolicySpecArgs(
-                    pod_selector=meta.LabelSelectorArgs(),
-                    policy_types=["Egress"],
-                    egress=[networking.NetworkPolicyEgressRuleArgs(to=peers, ports=ports or None)],
-                )
-            policies.append(
-                networking.NetworkPolicy(
-                    f"{name}-{rule.name}", metadata=self._meta(rule.name), spec=spec, opts=self._opts()
-                )
-            )
-        return policies
 
     def _service_account(self, name: str, account: str) -> core.ServiceAccount:
         assert self.client_id is not None
@@ -417,6 +354,78 @@ class AppNamespace(pulumi.ComponentResource):
             opts=self._opts(depends_on=[*self._ready, *depends_on]),
         )
         return self.release
+
+
+def fence(
+    name: str,
+    namespace: pulumi.Input[str],
+    quota: layer.Quota,
+    rules: Sequence[layer.PolicyRule],
+    opts: pulumi.ResourceOptions,
+) -> list[pulumi.Resource]:
+    """A namespace's fence: its ResourceQuota, a LimitRange (so the quota can account for containers without
+    resources), a default-deny policy both ways and the allow ``rules``; returns the network policies."""
+
+    def metadata(object_name: str) -> meta.ObjectMetaArgs:
+        return meta.ObjectMetaArgs(name=object_name, namespace=namespace)
+
+    core.ResourceQuota(
+        f"{name}-quota",
+        metadata=metadata("quota"),
+        spec=core.ResourceQuotaSpecArgs(
+            hard={
+                "requests.cpu": quota.requests_cpu,
+                "requests.memory": quota.requests_memory,
+                "limits.cpu": quota.limits_cpu,
+                "limits.memory": quota.limits_memory,
+                "pods": str(quota.pods),
+            }
+        ),
+        opts=opts,
+    )
+    core.LimitRange(
+        f"{name}-limits",
+        metadata=metadata("defaults"),
+        spec=core.LimitRangeSpecArgs(
+            limits=[
+                core.LimitRangeItemArgs(
+                    type="Container",
+                    default={"cpu": "500m", "memory": "512Mi"},
+                    default_request={"cpu": "100m", "memory": "128Mi"},
+                )
+            ]
+        ),
+        opts=opts,
+    )
+    policies: list[pulumi.Resource] = [
+        networking.NetworkPolicy(
+            f"{name}-deny-all",
+            metadata=metadata("default-deny"),
+            spec=networking.NetworkPolicySpecArgs(
+                pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
+            ),
+            opts=opts,
+        )
+    ]
+    for rule in rules:
+        peers = [_peer(p) for p in rule.peers]
+        ports = [networking.NetworkPolicyPortArgs(protocol=pr, port=port, end_port=end) for pr, port, end in rule.ports]
+        if rule.direction == "Ingress":
+            spec = networking.NetworkPolicySpecArgs(
+                pod_selector=meta.LabelSelectorArgs(),
+                policy_types=["Ingress"],
+                ingress=[networking.NetworkPolicyIngressRuleArgs(from_=peers, ports=ports or None)],
+            )
+        else:
+            spec = networking.NetworkPolicySpecArgs(
+                pod_selector=meta.LabelSelectorArgs(),
+                policy_types=["Egress"],
+                egress=[networking.NetworkPolicyEgressRuleArgs(to=peers, ports=ports or None)],
+            )
+        policies.append(
+            networking.NetworkPolicy(f"{name}-{rule.name}", metadata=metadata(rule.name), spec=spec, opts=opts)
+        )
+    return policies
 
 
 def _peer(peer: layer.Peer) -> networking.NetworkPolicyPeerArgs:

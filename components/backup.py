@@ -151,6 +151,7 @@ class Backup(pulumi.ComponentResource):
                 vault_name=self.vault.name,
                 resource_group_name=rg,
                 properties=vm_policy(spec),
+                tags=args.site.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -169,6 +170,7 @@ class Backup(pulumi.ComponentResource):
                         policy_id=self.vm_policy.id,
                         source_resource_id=vm_id,
                     ),
+                    tags=args.site.tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.site.protect),
             )

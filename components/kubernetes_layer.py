@@ -19,9 +19,10 @@ from caas import addressing, kubeconfig, manifests
 from caas.charts import icm, ingress, iom, pwa, solr
 from caas.sections import kubernetes as layer
 from caas.sections.base import SYSTEMS
+from caas.specs import kubernetes as kspec
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
-from components.app_namespace import AppNamespace, AppNamespaceArgs, Share
+from components.app_namespace import AppNamespace, AppNamespaceArgs, Share, fence
 from components.helm_release import chart_release
 
 core = k8s.core.v1
@@ -106,6 +107,8 @@ class ClusterAddon(pulumi.ComponentResource):
         ingress_ports: tuple[int, ...] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """In its own namespace, fenced like an app's (quota, limit range, default-deny) with the egress the
+        add-on needs (``kspec.addon_network_rules``) and inbound only on ``ingress_ports``."""
         super().__init__("intershop:caas:ClusterAddon", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         ns = core.Namespace(
@@ -116,9 +119,9 @@ class ClusterAddon(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        ready: list[pulumi.Resource] = []
+        ready = fence(name, ns.metadata.name, layer.ADDON_QUOTAS[chart], kspec.addon_network_rules(spec, chart), child)
         if ingress_ports is not None:
-            # Inbound only on the listener ports; the controller's egress (API server, every app) stays open.
+            # Inbound only on the listener ports, from anywhere: the internal load balancer's clients.
             ready.append(
                 k8s.networking.v1.NetworkPolicy(
                     f"{name}-ingress-only-http",

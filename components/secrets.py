@@ -37,6 +37,12 @@ class PlatformSecretsArgs:
     # Values to store instead of generating them: the DR region's vault holds the same passwords as the primary
     # one (the same SQL MI logins behind the failover group); secret name -> value (a Pulumi secret).
     copies: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    rotation: secret_names.SecretRotation | None = None  # expiry of every secret, keepers of every generator
+
+
+def expiry(rotation: secret_names.SecretRotation | None) -> keyvault.SecretAttributesArgs | None:
+    """A secret's attributes under ``rotation``; None (no expiry) is what the policy pack reports."""
+    return keyvault.SecretAttributesArgs(expires=rotation.expires) if rotation is not None else None
 
 
 class PlatformSecrets(pulumi.ComponentResource):
@@ -54,7 +60,9 @@ class PlatformSecrets(pulumi.ComponentResource):
                     secret_name=secret_name,
                     vault_name=args.vault_name,
                     resource_group_name=args.resource_group_name,
-                    properties=keyvault.SecretPropertiesArgs(value=value, content_type=content),
+                    properties=keyvault.SecretPropertiesArgs(
+                        value=value, content_type=content, attributes=expiry(args.rotation)
+                    ),
                     tags=args.site.tags,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["properties"]),
@@ -87,6 +95,7 @@ class PlatformSecrets(pulumi.ComponentResource):
             min_upper=2,
             min_numeric=2,
             min_special=2,
+            keepers=args.rotation.keepers if args.rotation else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return pulumi.Output.secret(generated.result)

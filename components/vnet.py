@@ -191,7 +191,7 @@ def _build(name: str, args: VnetArgs, parent: pulumi.Resource) -> _Built:
             nsg = network.NetworkSecurityGroup(
                 f"{name}-nsg-{spec.role}",
                 network.NetworkSecurityGroupInitArgs(
-                    network_security_group_name=names.resource("nsg", spec.name.removeprefix("snet-").lower()),
+                    network_security_group_name=names.resource("nsg", spec.nsg_part),
                     resource_group_name=rg,
                     location=loc,
                     security_rules=None if spec.role in SERVICE_MANAGED_RULES else security_rules(spec.role),

@@ -14,6 +14,7 @@ from caas.sections.connectivity import VpnPlan, VpnSite
 from caas.specs.connectivity import VpnSpec
 from caas.specs.site import Site
 from components.diagnostics import send_to_log_analytics
+from components.secrets import expiry
 
 network = azure_native.network
 keyvault = azure_native.keyvault
@@ -144,7 +145,14 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             # 64 alphanumerics (~380 bits): strong, and accepted by every IKE implementation's PSK field.
             generated = random.RandomPassword(
                 f"{name}-{site.name}-psk",
-                random.RandomPasswordArgs(length=64, special=False, min_lower=1, min_upper=1, min_numeric=1),
+                random.RandomPasswordArgs(
+                    length=64,
+                    special=False,
+                    min_lower=1,
+                    min_upper=1,
+                    min_numeric=1,
+                    keepers=args.spec.rotation.keepers if args.spec.rotation else None,
+                ),
                 opts=child,
             )
             shared_key = pulumi.Output.secret(generated.result)
@@ -156,7 +164,11 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                     secret_name=secret_name,
                     vault_name=args.vault_name,
                     resource_group_name=rg,
-                    properties=keyvault.SecretPropertiesArgs(value=shared_key, content_type="text/plain"),
+                    properties=keyvault.SecretPropertiesArgs(
+                        value=shared_key,
+                        content_type="text/plain",
+                        attributes=expiry(args.spec.rotation),
+                    ),
                     tags=tags,
                 ),
                 opts=child,

@@ -373,6 +373,19 @@ def test_deploy_script_never_changes_the_committed_stack_file() -> None:
     assert 'git diff --exit-code -- "Pulumi.$stack.yaml"' in lines
 
 
+def test_every_preview_and_up_runs_the_policy_pack() -> None:
+    """The pack is enforced where the estate is deployed: each `pulumi preview`/`up` names it, and the offline
+    check runs with the preflight, before any sign-in to Azure matters."""
+    script = (PIPELINES / "scripts" / "estate.sh").read_text(encoding="utf-8")
+    lines = [line.strip() for line in script.splitlines()]
+    assert 'policy=(--policy-pack "$REPO_ROOT/policy")' in lines
+    runs = [line for line in lines if line.startswith(("pulumi up", "pulumi preview"))]
+    assert len(runs) == 3
+    assert all('"${policy[@]}"' in line for line in runs)
+    assert 'caas check --stack "$stack"' in lines
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+
+
 def test_cli_answers_the_first_phase_question(tmp_path, capsys) -> None:
     """`caas delivery --needs-first-phase` reads a `pulumi stack export` file and prints true or false."""
     state = tmp_path / "state.json"

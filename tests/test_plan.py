@@ -232,12 +232,15 @@ def test_urns_are_unique(plans: dict[str, Plan]) -> None:
 def test_json_contract(plans: dict[str, Plan]) -> None:
     """The JSON plan has exactly the documented keys; diagnostics and peerings list their dependencies."""
     document = json.loads(plans["prd"].to_json())
-    assert set(document) == {"project", "stack", "resources", "outputs", "invokes"}
+    assert set(document) == {"project", "stack", "resources", "outputs", "invokes", "policy"}
     assert all(set(i) == {"token", "args", "count"} for i in document["invokes"])
     keys = {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs", "timeouts"}
     assert all(set(r) == keys for r in document["resources"])
     assert document["project"] == "caas-acme"
     assert document["stack"] == "prd"
+    # The policy context is the stack's own bounds, so a saved plan can be checked alone (`caas check --plan`).
+    assert document["policy"]["stack"] == "prd"
+    assert document["policy"]["tags"]["environment"] == "prd"
 
 
 def test_no_secret_in_plain_text(plans: dict[str, Plan]) -> None:

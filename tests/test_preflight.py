@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +208,19 @@ def test_a_failing_az_call_is_a_fail_line_and_the_rest_still_runs(plans) -> None
     checks = preflight.online(az, model(ROOT, "prd"), plans["prd"], TODAY)
     assert any(c.name == "az" and not c.ok and "az login" in c.detail for c in checks)
     assert any(c.name == "aks versions" for c in checks)
+
+
+def test_secret_rotation_is_due_after_the_lifetime(project):
+    """The secrets expire secretLifetimeDays after secretsRotatedOn; an expired one is an overdue rotation."""
+    cfg = project.load("prd")[0]
+    rotated = cfg.key_vault.secrets_rotated_on
+    lifetime = timedelta(days=cfg.key_vault.secret_lifetime_days)
+    [fresh] = preflight.secret_rotation(cfg, rotated + timedelta(days=1), "Pulumi.prd.yaml")
+    assert fresh.ok
+    assert "rotate soon" not in fresh.detail
+    [soon] = preflight.secret_rotation(cfg, rotated + lifetime - timedelta(days=10), "Pulumi.prd.yaml")
+    assert soon.ok
+    assert "rotate soon" in soon.detail
+    [overdue] = preflight.secret_rotation(cfg, rotated + lifetime, "Pulumi.prd.yaml")
+    assert not overdue.ok
+    assert "Pulumi.prd.yaml: caas:keyVault.secretsRotatedOn" in overdue.detail

@@ -316,6 +316,14 @@ class Kubernetes(Section):
     )
 
 
+# The cluster add-ons' namespaces (key: the chart). Ingress: two 1-CPU/400Mi controllers plus a surge; the Solr
+# operator: one small controller (its chart's defaults) plus a surge.
+ADDON_QUOTAS: dict[str, Quota] = {
+    "ingress": _quota("2", "2Gi", "4", "2Gi", 10),
+    "solrOperator": _quota("1", "1Gi", "2", "2Gi", 5),
+}
+
+
 # -------------------------------------------------------------------------------------------------------
 # Derived facts
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
+from caas import secret_names
 from caas.model import EstateConfig
 from caas.naming import Namer
 from caas.specs import access, compute, connectivity, data, kubernetes, network, shared, site
@@ -152,7 +153,13 @@ def derive(cfg: EstateConfig) -> EstateSpec:
 
 def _vpn(cfg: EstateConfig) -> connectivity.VpnSpec | None:
     plan = connectivity.vpn_plan(cfg)
-    return connectivity.VpnSpec(plan, cfg.secrets.vpn_shared_key) if plan is not None else None
+    if plan is None:
+        return None
+    return connectivity.VpnSpec(plan, cfg.secrets.vpn_shared_key, _rotation(cfg))
+
+
+def _rotation(cfg: EstateConfig) -> secret_names.SecretRotation | None:
+    return secret_names.rotation(cfg.key_vault.secrets_rotated_on, cfg.key_vault.secret_lifetime_days)
 
 
 def _data(cfg: EstateConfig) -> data.DataSpec | None:
@@ -166,6 +173,7 @@ def _data(cfg: EstateConfig) -> data.DataSpec | None:
         entra_admin=cfg.databases.entra_admin,
         monitoring=cfg.monitoring,
         smtp_password=cfg.secrets.smtp_password,
+        rotation=_rotation(cfg),
         protection={
             "regions": data.data_regions(cfg),
             "logRetentionDays": cfg.profile.log_retention_days,

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from caas.addresses import non_public_part
 from caas.model import EstateConfig
 from caas.profiles import ENVIRONMENTS, RULES
+from caas.secret_names import SecretRotation
 from caas.sections.connectivity import (
     DEFAULT_GATEWAY_ASN,
     IpsecPolicy,
@@ -212,3 +213,4 @@ def _check_vpn(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
 class VpnSpec:
     plan: VpnPlan
     shared_key: SecretStr | None  # caas:secrets.vpnSharedKey; else generated and kept in the Key Vault
+    rotation: SecretRotation | None = None  # the generated key's expiry and rotation trigger

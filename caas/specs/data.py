@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from caas import secret_names
 from caas.model import EstateConfig
 from caas.regions import EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
+from caas.secret_names import SecretRotation
 from caas.sections.data import (
     ALERT_NAMESPACES,
     IOM_POSTGRES_VERSIONS,
@@ -522,4 +523,5 @@ class DataSpec:
     entra_admin: EntraAdmin
     monitoring: Monitoring
     smtp_password: SecretStr | None
+    rotation: SecretRotation | None  # the vault secrets' expiry and the generators' rotation trigger
     protection: dict[str, Any]  # the dataProtection output: regions, retention, the GDPR data rule

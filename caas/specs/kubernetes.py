@@ -223,6 +223,23 @@ def network_rules(spec: KubernetesSpec, workload: Workload) -> list[PolicyRule]:
     return rules
 
 
+def addon_network_rules(spec: KubernetesSpec, chart: str) -> list[PolicyRule]:
+    """The egress a cluster add-on needs on top of its namespace's default-deny policy: DNS, the API server it
+    watches, and the namespaces it serves (the ingress controller: every web workload on its ports; the Solr
+    operator: the search namespace). Its inbound rules are the add-on's own (the controller's listener)."""
+    aks = str(spec.subnets["aks"])
+    rules = [DNS, PolicyRule("allow-to-api-server", "Egress", (Peer(cidr=aks),), (("TCP", 443, None),))]
+    if chart == "ingress":
+        for w in spec.workloads:
+            if w.web_ports:
+                ports = tuple(("TCP", p, None) for p in w.web_ports)
+                rules.append(PolicyRule(f"allow-to-{w.key}", "Egress", (Peer(namespace=w.namespace),), ports))
+    elif chart == "solrOperator":
+        search = next(w.namespace for w in spec.workloads if w.key == "search")
+        rules.append(PolicyRule("allow-to-search", "Egress", (Peer(namespace=search),), SOLR_PORTS))
+    return rules
+
+
 def problems(cfg: EstateConfig) -> list[tuple[str, str]]:
     """Everything wrong with caas:kubernetes, as (config key, message)."""
     p: list[tuple[str, str]] = []

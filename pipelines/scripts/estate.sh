@@ -23,17 +23,21 @@ caas() { (cd "$REPO_ROOT" && .venv/bin/python -m caas "$@" --dir "$FOLDER"); }
 ARM_SUBSCRIPTION_ID=$(az account show --query id --output tsv)
 export ARM_SUBSCRIPTION_ID ARM_USE_DEFAULT_AZURE_CREDENTIAL=true AZURE_TOKEN_CREDENTIALS=AzureCLICredential
 export PULUMI_SKIP_UPDATE_CHECK=true
+# Every preview and up runs the platform's policy pack (policy/, the rules of caas/policy): a mandatory violation
+# stops it before Azure is asked for anything. Pulumi creates the pack's virtualenv (policy/venv) on first use.
+policy=(--policy-pack "$REPO_ROOT/policy")
 pulumi login "$PULUMI_BACKEND_URL"
 
 case $command in
   preflight)
     caas preflight --stack "$stack"
+    caas check --stack "$stack"
     ;;
   preview)
     log="$SUMMARY_DIR/preview-$stack.log"
     summary="$SUMMARY_DIR/preview-$stack.md"
     status=0
-    pulumi preview --stack "$qualified" --diff --non-interactive --color never 2>&1 | tee "$log" || status=$?
+    pulumi preview --stack "$qualified" "${policy[@]}" --diff --non-interactive --color never 2>&1 | tee "$log" || status=$?
     {
       echo "## pulumi preview: $qualified"
       echo
@@ -54,9 +58,9 @@ case $command in
       phase1="$SUMMARY_DIR/Pulumi.$stack.phase1.yaml"
       cp "Pulumi.$stack.yaml" "$phase1"
       pulumi config set --config-file "$phase1" --stack "$qualified" --path caas:kubernetes.enabled false
-      pulumi up --stack "$qualified" --config-file "$phase1" --yes --non-interactive --color never
+      pulumi up --stack "$qualified" "${policy[@]}" --config-file "$phase1" --yes --non-interactive --color never
     fi
-    pulumi up --stack "$qualified" --yes --non-interactive --color never --diff
+    pulumi up --stack "$qualified" "${policy[@]}" --yes --non-interactive --color never --diff
     git diff --exit-code -- "Pulumi.$stack.yaml"
     ;;
   *)
