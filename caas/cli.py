@@ -140,6 +140,19 @@ def _datajobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _certificates(args: argparse.Namespace) -> int:
+    from caas import certificates
+    from caas.plan import Project
+    from caas.specs import derive
+
+    cfg = Project.at(args.dir).load(args.stack)[0]
+    if cfg.is_shared:
+        print("caas: the shared stack has no public entry and no certificates", file=sys.stderr)
+        return 2
+    sys.stdout.write(certificates.as_json(certificates.manifest(derive(cfg))))
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
     from caas import init, pipeline_vars
     from caas.delivery import for_project
@@ -322,6 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs.add_argument("--roles", action="store_true", help="the data identity's Azure roles over all stacks (JSON)")
     jobs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
     jobs.set_defaults(func=_datajobs)
+
+    certs = commands.add_parser(
+        "certificates", help="the gateway's certificates: vault, issuer, hostnames and Key Vault policies (JSON)"
+    )
+    certs.add_argument("--stack", required=True, help="int, uat or prd")
+    certs.add_argument("--dir", type=Path, default=Path("."), help="folder with Pulumi.yaml and the stack files")
+    certs.set_defaults(func=_certificates)
 
     hosts = commands.add_parser("hosts", help="the ICM 7.10 hosts of a stack, for the 7.10 release pipeline")
     hosts.add_argument("--stack", required=True, help="int, uat or prd")

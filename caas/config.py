@@ -28,7 +28,7 @@ from caas.profiles import (
 )
 from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
-from caas.specs import access, compute, connectivity, data, kubernetes, network, site
+from caas.specs import access, compute, connectivity, data, dns, kubernetes, network, site, telemetry
 
 __all__ = ["ENVIRONMENTS", "ConfigError", "EstateConfig", "load", "parse", "stack_file_config"]
 
@@ -195,6 +195,11 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
     p += kubernetes.problems(cfg)
     # -- partners' access --
     p += access.problems(cfg)
+    # -- observability --
+    p += telemetry.problems(cfg)
+
+    # -- public DNS and certificates --
+    p += dns.problems(cfg)
 
     hostnames = network.hostnames(cfg)
     if hostnames:

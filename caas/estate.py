@@ -17,6 +17,7 @@ from caas.stack_outputs import DR_SHARED_OUTPUTS, SFTP_SHARED_OUTPUTS, SHARED_OU
 from components.backup import Backup, BackupArgs
 from components.bastion import Bastion, BastionArgs
 from components.build_agents import BuildAgents, BuildAgentsArgs
+from components.certificate_alerts import CertificateExpiryAlerts, CertificateExpiryAlertsArgs
 from components.dr_network import DrHubRefs, DrNetwork, DrNetworkArgs
 from components.foundation import Foundation, FoundationArgs
 from components.hub_network import HubNetwork, HubNetworkArgs
@@ -30,6 +31,7 @@ from components.observability import Observability, ObservabilityArgs
 from components.partner_access import PartnerAccess, PartnerAccessArgs
 from components.private_dns import PrivateDns, PrivateDnsArgs
 from components.private_link import after
+from components.public_dns import PublicDns, PublicDnsArgs
 from components.registry import (
     ContainerRegistry,
     ContainerRegistryArgs,
@@ -39,6 +41,7 @@ from components.registry import (
 )
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
+from components.telemetry import Telemetry, TelemetryArgs
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 
 # What each component of an environment stack is built from, as paths into its EstateSpec: the stack diff
@@ -67,6 +70,9 @@ SLICES: dict[str, tuple[str, ...]] = {
     "intershop:caas:SiteToSiteVpn": ("vpn",),
     "intershop:caas:KubernetesLayer": ("kubernetes", "compute.files", "data.model.secrets", "data.model.postgres"),
     "intershop:caas:PartnerAccess": ("access",),
+    "intershop:caas:Telemetry": ("telemetry", "compute.aks", "data.model.vault"),
+    "intershop:caas:PublicDns": ("public_dns", "compute.public_entry.settings.enabled"),
+    "intershop:caas:CertificateExpiryAlerts": ("certificate_alerts", "data.model", "data.monitoring"),
 }
 # The stack outputs of an environment stack (caas.estate), by output name.
 OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
@@ -96,6 +102,8 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("activeSite publicIpAddress", ("compute.public_entry", "dr_compute")),
         ("drSite drKeyVaultName", ("dr_compute",)),
         ("partnerAccess", SLICES["intershop:caas:PartnerAccess"]),
+        ("applicationInsightsId", SLICES["intershop:caas:Telemetry"]),
+        ("publicDns", SLICES["intershop:caas:PublicDns"]),
     )
     for name in names.split()
 }
@@ -211,8 +219,8 @@ def _environment(
     assert spec.compute is not None
     assert spec.data is not None  # the model requires caas:databases and caas:monitoring in environment stacks
     shared_stack = pulumi.StackReference("shared", stack_name=spec.shared_stack)
-    optional = {*SFTP_SHARED_OUTPUTS, *DR_SHARED_OUTPUTS}  # read below, only where the stack uses them
-    refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS if key not in optional))
+    read_later = {*SFTP_SHARED_OUTPUTS, *DR_SHARED_OUTPUTS}  # read below, only where the stack uses them
+    refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS if key not in read_later))
     net = Network("network", NetworkArgs(site, spec.network, rg, workspace, refs))
     vault = KeyVault(
         "keyvault",
@@ -262,7 +270,30 @@ def _environment(
             app_gateway_id=compute.app_gateway_id,
         ),
     )
+    assert spec.telemetry is not None  # every environment stack has one
+    health: dict[str, pulumi.Input[str]] = {"sqlMi": icm_db.instance.id}
+    optional = {
+        "postgres": iom_db.server.id if iom_db is not None else None,
+        "aks": compute.aks.cluster_id if compute.aks is not None else None,
+        "appGateway": compute.app_gateway_id,
+        "recoveryVault": backup.vault.id if backup is not None else None,
+    }
+    health.update({label: rid for label, rid in optional.items() if rid is not None})
+    telemetry = Telemetry(
+        "telemetry",
+        TelemetryArgs(
+            site,
+            spec.telemetry,
+            rg,
+            workspace,
+            vault.vault.name,
+            monitoring.action_group.id,
+            health,
+            rotation=spec.data.rotation,
+        ),
+    )
     outputs.update(
+        applicationInsightsId=telemetry.app_insights_id,
         icmDatabase={"host": icm_db.host, "databases": data.sql_mi.databases},
         iomDatabase={"host": iom_db.host} if iom_db is not None else None,
         keyVaultSecretNames=sorted(data.secrets),
@@ -320,6 +351,25 @@ def _environment(
         assert dr_net is not None  # activation is validated with the DR network it builds on
         dr = _dr_tier(spec, spec.dr_compute, foundation, dr_net, refs, secrets, icm_db, iom_db)
         outputs.update(dr)
+
+    # -- public DNS and certificates --
+    if spec.public_dns is not None:
+        # The entry clients reach: the active site's gateway (the DR region's once activated; None while off).
+        entry_ip = outputs.get("publicIpAddress")
+        public_dns = PublicDns("public-dns", PublicDnsArgs(site, spec.public_dns, rg, entry_ip))
+        outputs["publicDns"] = public_dns.facts
+    if spec.certificate_alerts is not None:
+        CertificateExpiryAlerts(
+            "certificate-alerts",
+            CertificateExpiryAlertsArgs(
+                site,
+                spec.certificate_alerts,
+                rg,
+                workspace,
+                {"kv": vault.vault_id},
+                monitoring.action_group.id,
+            ),
+        )
 
     outputs.update(
         vnetId=net.vnet.id,

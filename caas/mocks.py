@@ -225,6 +225,19 @@ ARM_TYPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName", ()),
     "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName", ()),
     "azure-native:devopsinfrastructure:Pool": ("Microsoft.DevOpsInfrastructure/pools", "poolName", ()),
+    # -- public DNS and certificate expiry alerts --
+    "azure-native:dns:Zone": ("Microsoft.Network/dnsZones", "zoneName", ()),
+    "azure-native:dns:RecordSet": (
+        "Microsoft.Network/dnsZones/{}/{}",
+        "relativeRecordSetName",
+        ("zoneName", "recordType"),
+    ),
+    "azure-native:eventgrid:SystemTopic": ("Microsoft.EventGrid/systemTopics", "systemTopicName", ()),
+    "azure-native:eventgrid:SystemTopicEventSubscription": (
+        "Microsoft.EventGrid/systemTopics/{}/eventSubscriptions",
+        "eventSubscriptionName",
+        ("systemTopicName",),
+    ),
 }
 
 
@@ -290,6 +303,14 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
         }
     },
     "azure-native:containerservice:ManagedCluster": _cluster_outputs,
+    # Azure DNS hands every public zone four name servers in this form (learn.microsoft.com, "Delegation of DNS
+    # zones with Azure DNS"); the number varies per zone.
+    "azure-native:dns:Zone": lambda _l, _i, rid: {
+        "nameServers": [
+            f"ns{i}-{uuid.uuid5(uuid.NAMESPACE_URL, rid).int % 40 + 1:02d}.azure-dns.{tld}."
+            for i, tld in enumerate(("com", "net", "org", "info"), start=1)
+        ]
+    },
     # -- data --
     "azure-native:sql:ManagedInstance": _managed_instance_outputs,
     "azure-native:dbforpostgresql:Server": lambda leaf, _i, _r: {

@@ -99,10 +99,24 @@ class HostnameOverrides(Section):
 
 
 class Dns(Section):
-    """The customer's domain and public hostnames."""
+    """The customer's domain and public hostnames; optionally the Azure DNS zone of a subdomain delegated to the
+    stack (docs/deploy.md, "DNS delegation")."""
 
     domain: Hostname = Field(description="the customer's base domain, a lower-case DNS name such as acme.com")
     hostnames: HostnameOverrides = HostnameOverrides()
+    zone: Hostname | None = Field(
+        default=None,
+        description="a lower-case DNS name such as shop.acme.com: the public Azure DNS zone this stack creates for "
+        "a subdomain the parent zone's owner delegates to it, with a record for every hostname inside it; default: "
+        "none (records stay with the customer's DNS)",
+    )
+    record_ttl_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=86400,
+        description="TTL of the hostnames' records in caas:dns.zone; short, so a switch of the public entry (DR) "
+        "reaches clients within minutes",
+    )
 
 
 class Registry(Section):

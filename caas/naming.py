@@ -8,6 +8,7 @@ pure function of the model, so plans are reproducible and a stack can be re-crea
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 from caas.regions import REGION_CODES
@@ -15,7 +16,10 @@ from caas.regions import REGION_CODES
 # Microsoft's recommended abbreviations (Cloud Adoption Framework).
 ABBREVIATIONS: dict[str, str] = {
     "action_group": "ag",
+    "activity_log_alert": "alert",
     "aks": "aks",
+    "alert_processing_rule": "apr",
+    "app_insights": "appi",
     "app_gateway": "agw",
     "bastion": "bas",
     "budget": "budget",
@@ -23,6 +27,7 @@ ABBREVIATIONS: dict[str, str] = {
     "data_collection_rule": "dcr",
     "dev_center": "dc",
     "dev_center_project": "dcp",
+    "event_grid_topic": "egst",  # Event Grid system topic
     "disk": "disk",
     "failover_group": "fog",
     "devops_pool": "mdp",
@@ -43,6 +48,7 @@ ABBREVIATIONS: dict[str, str] = {
     "registry": "cr",
     "resource_group": "rg",
     "route_table": "rt",
+    "scheduled_query_rule": "alert",
     "sql_mi": "sqlmi",
     "storage": "st",
     "subnet": "snet",
@@ -50,6 +56,7 @@ ABBREVIATIONS: dict[str, str] = {
     "vnet": "vnet",
     "vpn_gateway": "vgw",
     "waf_policy": "waf",
+    "web_test": "avail",
 }
 
 
@@ -121,6 +128,10 @@ class Namer:
         """The hyphen-free form for types that allow only alphanumerics (registry, storage)."""
         pieces = [ABBREVIATIONS[kind], self.customer, self.env, self.region_code, part or ""]
         return check(kind, "".join(pieces).lower())
+
+    def guid(self, purpose: str) -> str:
+        """A stable GUID for types whose name must be one (workbooks): uuid5 of the stack's names and purpose."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"intershop-caas/{self.customer}/{self.env}/{self.region}/{purpose}"))
 
     def key_vault(self) -> str:
         """Key vault names are global and at most 24 characters: ``kv-<customer>-<env>-<region>``."""

@@ -152,6 +152,8 @@ def public_entry(cfg: EstateConfig, source: str, first_run: bool) -> list[Check]
 # Resource provider namespace of each azure-native module the plans use; modules missing here fail the check
 # so a new one is added knowingly. Microsoft.Authorization and Microsoft.Resources are always registered.
 PROVIDERS = {
+    "alertsmanagement": "Microsoft.AlertsManagement",
+    "applicationinsights": "Microsoft.Insights",
     "compute": "Microsoft.Compute",
     "consumption": "Microsoft.Consumption",
     "containerregistry": "Microsoft.ContainerRegistry",
@@ -159,6 +161,8 @@ PROVIDERS = {
     "dbforpostgresql": "Microsoft.DBforPostgreSQL",
     "devcenter": "Microsoft.DevCenter",
     "devopsinfrastructure": "Microsoft.DevOpsInfrastructure",
+    "dns": "Microsoft.Network",
+    "eventgrid": "Microsoft.EventGrid",
     "insights": "Microsoft.Insights",
     "keyvault": "Microsoft.KeyVault",
     "managedidentity": "Microsoft.ManagedIdentity",

@@ -48,6 +48,15 @@ class Profile(BaseModel):
     require_image_digests: bool = Field(
         description="Release images (caas:kubernetes.images) must name their digest: what uat tested is what runs."
     )
+    # 100 % leaves no error budget (every failed probe would page); below 90 % is no service level.
+    availability_slo: Annotated[float, Field(ge=90, lt=100)] = Field(
+        description="Availability SLO (percent of successful availability probes over 30 days) of every public "
+        "hostname the public entry serves; burn-rate alerts page on it."
+    )
+    availability_slos: dict[str, Annotated[float, Field(ge=90, lt=100)]] = Field(
+        default_factory=dict,
+        description="Per-hostname SLO by hostname role (e.g. live.pwa: 99.5), over availabilitySlo.",
+    )
 
 
 # Production guarantees: prd, and the shared PA/AR layer that serves every environment, prd included.
@@ -64,6 +73,7 @@ PRODUCTION = Profile(
     scale="production",
     deploy_approval=True,
     require_image_digests=True,
+    availability_slo=99.9,  # 43 min of error budget per 30 days
 )
 # prd's topology (zones, tiers, backup) at smaller scale; it holds pseudonymised prd data only.
 PRE_PRODUCTION = PRODUCTION.model_copy(
@@ -75,6 +85,8 @@ PRE_PRODUCTION = PRODUCTION.model_copy(
         "scale": "small",
         "deploy_approval": False,
         "require_image_digests": False,
+        # 3.6 h of budget per 30 days: redeploys and refreshes of pre-production use it; its alerts do not page.
+        "availability_slo": 99.5,
     }
 )
 PROFILES: dict[str, Profile] = {

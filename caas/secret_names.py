@@ -15,6 +15,10 @@ SQL_MI_ADMIN_PASSWORD = "sql-mi-admin-password"  # the SQL MI's administrator lo
 POSTGRES_ADMIN_PASSWORD = "postgres-admin-password"  # the PostgreSQL flexible server's administrator login
 IOM_DB_PASSWORD = "iom-db-password"  # IOM's own database user (chart oms.db.passwdSecretKeyRef)
 
+# Written by the Telemetry component from the environment's Application Insights resource; apps that report
+# telemetry read it (with local auth off, they still need an Entra token: Monitoring Metrics Publisher).
+APPINSIGHTS_CONNECTION_STRING = "appinsights-connection-string"
+
 # Set from secure config (caas:secrets.smtpPassword), not generated.
 IOM_SMTP_PASSWORD = "iom-smtp-password"
 

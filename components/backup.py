@@ -133,7 +133,9 @@ class Backup(pulumi.ComponentResource):
                         azure_monitor_alert_settings=rs.AzureMonitorAlertSettingsArgs(
                             alerts_for_all_job_failures="Enabled"
                         ),
-                        classic_alert_settings=rs.ClassicAlertSettingsArgs(alerts_for_critical_operations="Disabled"),
+                        classic_alert_settings=rs.ClassicAlertSettingsArgs(
+                            alerts_for_critical_operations="Disabled", email_notifications_for_site_recovery="Disabled"
+                        ),
                     ),
                 ),
                 tags=args.site.tags,

@@ -38,6 +38,10 @@ def plain(read: Callable[[], Any]) -> Any:
         return UNKNOWN
     if isinstance(value, Secret):  # never consulted by a rule; unwrapped so the structure matches the plan's
         value = value.value
+    if isinstance(value, float) and value.is_integer():
+        # The engine hands inputs over as a protobuf Struct, whose only number is a double; the program (and the
+        # plan) registered a whole number, and the rules compare it as one.
+        return int(value)
     if isinstance(value, Mapping):
         return {key: plain(lambda key=key: value[key]) for key in list(value)}
     if isinstance(value, Sequence) and not isinstance(value, str):

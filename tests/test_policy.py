@@ -12,7 +12,7 @@ from caas.cli import main
 from caas.policy import Level
 from caas.policy.rules import AREAS, RULES
 from caas.policy.rules.network import no_public_ip_on_host_nic
-from tests.conftest import assert_reported, set_key
+from tests.conftest import ROOT, assert_reported, set_key
 from tests.policy_cases import context, resource, violations
 
 NIC = "azure-native:network:NetworkInterface"
@@ -82,3 +82,9 @@ def test_no_public_ip_on_a_host_nic():
     assert violations(no_public_ip_on_host_nic, private) == []
     [hit] = violations(no_public_ip_on_host_nic, public)
     assert "public IP" in hit.message
+
+
+def test_the_documented_rule_table_is_current():
+    text = (ROOT / "docs" / "policy.md").read_text(encoding="utf-8")
+    block = text.split("<!-- rules:begin -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert block == check.rules_table(), "regenerate with `python -m caas check --rules` into docs/policy.md"

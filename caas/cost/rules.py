@@ -395,6 +395,11 @@ def _private_zone(_r: Resource, _i: Index) -> list[Quantity]:
     return [_metered("hosted zone", 1, zone), _usage("DNS queries")]
 
 
+def _public_zone(_r: Resource, _i: Index) -> list[Quantity]:
+    zone = Meter("Azure DNS", "Month", product_not=("Private",), meter_has=("Zone",))
+    return [_metered("hosted zone", 1, zone), _usage("DNS queries")]
+
+
 _BACKUP_INSTANCE_GB = 500  # a protected VM counts one instance per started 500 GB (Azure Backup pricing model)
 
 
@@ -467,6 +472,8 @@ QUANTITIES: dict[str, Callable[[Resource, Index], list[Quantity]]] = {
     ),
     "azure-native:privatedns:PrivateZone": _private_zone,
     "azure-native:network:DnsZone": _private_zone,
+    "azure-native:dns:Zone": _public_zone,
+    "azure-native:eventgrid:SystemTopic": _usage_only("operations beyond the monthly free grant"),
     "azure-native:recoveryservices:ProtectedItem": _protected_item,
     "azure-native:monitor:MetricAlert": _metric_alert,
     "azure-native:resources:Resource": _generic_resource,
@@ -493,6 +500,10 @@ FREE: dict[str, str] = {
     "azure-native:managedidentity:UserAssignedIdentity": "identity",
     "azure-native:managedidentity:FederatedIdentityCredential": "identity",
     "azure-native:consumption:Budget": "cost management",
+    # Azure Monitor pricing: activity log alerts, alert processing rules and workbooks have no charge of their own.
+    "azure-native:monitor:ActivityLogAlert": "no charge (Azure Monitor pricing)",
+    "azure-native:alertsmanagement:AlertProcessingRuleByName": "no charge (Azure Monitor pricing)",
+    "azure-native:applicationinsights:Workbook": "no charge (queries bill their data source)",
     "azure-native:network:VirtualNetwork": "no charge (peering traffic: the peering)",
     "azure-native:network:Subnet": "no charge",
     "azure-native:network:NetworkSecurityGroup": "no charge",
@@ -504,6 +515,8 @@ FREE: dict[str, str] = {
     "azure-native:network:VirtualNetworkGatewayConnection": "site-to-site tunnels are included in the gateway SKU",
     "azure-native:network:ApplicationGatewayWebApplicationFirewallPolicy": "included in the WAF_v2 gateway",
     "azure-native:network:RecordSet": "included in its zone (queries: the zone)",
+    "azure-native:dns:RecordSet": "included in its zone (queries: the zone)",
+    "azure-native:eventgrid:SystemTopicEventSubscription": "its deliveries are its topic's operations",
     "azure-native:privatedns:VirtualNetworkLink": "no charge (the zone bills)",
     "azure-native:privatedns:PrivateRecordSet": "included in its zone",
     "azure-native:compute:VirtualMachineExtension": "runs on its VM",

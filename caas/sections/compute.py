@@ -256,6 +256,39 @@ class FileShares(Section):
     )
 
 
+# Certificate issuers of a Key Vault policy (learn.microsoft.com, "About Azure Key Vault certificates",
+# "Certificate issuer"): the CAs Key Vault partners with, or Unknown (Key Vault returns a CSR the customer's CA
+# signs, merged back); "imported" keeps the PFX import path and sets no policy.
+INTEGRATED_CAS = ("DigiCert", "GlobalSign")
+ISSUERS = Literal["imported", "DigiCert", "GlobalSign", "Unknown"]
+
+
+class CertificateIssuance(Section):
+    """``caas:publicEntry.issuance``: how the gateway's certificates are issued and renewed in the Key Vault."""
+
+    issuer: ISSUERS = Field(
+        default="imported",
+        description="imported: PFX files imported by pipelines/estate/certificates.yml (no policy); DigiCert or "
+        "GlobalSign: the customer's account with that CA, Key Vault orders and renews; Unknown: Key Vault makes "
+        "the key and a CSR, the customer's CA signs it, the pipeline merges it back",
+    )
+    key_type: Literal["RSA", "EC"] = Field(default="RSA", description="the certificates' key type")
+    key_size: Literal[2048, 3072, 4096] = Field(default=2048, description="RSA key size in bits")
+    curve: Literal["P-256", "P-384"] = Field(default="P-256", description="EC curve")
+    validity_months: int = Field(
+        default=12, ge=1, le=36, description="validity of each issued certificate (the CA may issue shorter)"
+    )
+    renew_days_before_expiry: int | None = Field(
+        default=None,
+        ge=1,
+        description="when Key Vault renews (integrated CA) or emails the contacts (Unknown); default: 60, ahead "
+        "of Key Vault's near-expiry event 30 days before expiry, so that alert means the renewal failed",
+    )
+    renew_at_lifetime_percent: int | None = Field(
+        default=None, ge=1, le=99, description="instead of renewDaysBeforeExpiry: renew at this share of the lifetime"
+    )
+
+
 class PublicEntry(Section):
     """``caas:publicEntry``: the Application Gateway; off until the certificates are in the Key Vault."""
 
@@ -266,6 +299,9 @@ class PublicEntry(Section):
     )
     restricted_sources: tuple[IPv4Network, ...] = Field(
         default=(), description="public ranges that may reach edit, back-office and IOM hostnames"
+    )
+    issuance: CertificateIssuance = Field(
+        default=CertificateIssuance(), description="issuance and renewal of the certificates (Key Vault policies)"
     )
     min_capacity: int | None = Field(
         default=None, ge=0, le=125, description=_scale_default(lambda s: str(GATEWAY_CAPACITY_DEFAULTS[s][0]))

@@ -12,16 +12,18 @@ from ipaddress import IPv4Address, IPv4Network
 from caas import secret_names
 from caas.model import EstateConfig
 from caas.naming import Namer
-from caas.specs import access, compute, connectivity, data, kubernetes, network, shared, site
+from caas.specs import access, compute, connectivity, data, dns, kubernetes, network, shared, site, telemetry
 from caas.specs.access import AccessSpec
 from caas.specs.compute import ComputeSpec, HostSpec, PoolSpec, Route
 from caas.specs.connectivity import SftpEndpoint, SftpService, VpnPlan, VpnSpec
 from caas.specs.data import DataModel, DataSpec
+from caas.specs.dns import ExpiryAlertSpec, PublicDnsSpec
 from caas.specs.kubernetes import KubernetesSpec, Workload
 from caas.specs.memo import once
 from caas.specs.network import DrNetworkSpec, NetworkSpec
 from caas.specs.shared import SharedSpec
 from caas.specs.site import Site
+from caas.specs.telemetry import TelemetrySpec
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class EstateSpec:
     vpn: VpnSpec | None
     kubernetes: KubernetesSpec | None
     access: AccessSpec | None  # the partners' roles on namespaces and ICM 7.10 hosts; None without partners
+    telemetry: TelemetrySpec | None  # Application Insights, availability probes and SLOs; None in the shared stack
+
+    public_dns: PublicDnsSpec | None  # caas:dns.zone: the delegated subdomain's zone and records
+    certificate_alerts: ExpiryAlertSpec | None  # expiry alerts of the environment vault's certificates
     hostnames: dict[str, str]
     subnets: dict[str, IPv4Network]  # the stack's subnet plan (hub or spoke)
     dr_subnets: dict[str, IPv4Network]  # {} without a DR network
@@ -143,6 +149,9 @@ def derive(cfg: EstateConfig) -> EstateSpec:
         vpn=_vpn(cfg),
         kubernetes=kubernetes.derive(cfg),
         access=access.derive(cfg),
+        telemetry=telemetry.derive(cfg),
+        public_dns=dns.public_dns(cfg),
+        certificate_alerts=dns.expiry_alerts(cfg),
         hostnames=network.hostnames(cfg),
         subnets=network.subnets(cfg),
         dr_subnets=network.dr_subnets(cfg),
