@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
-from caas.policy import PolicyContext, Resource, Rule, Violation, evaluate
+from caas.model import EstateConfig
+from caas.plan import Plan
+from caas.policy import Level, PolicyContext, Resource, Rule, Violation, evaluate
+from caas.policy.context import for_stack
+from caas.policy.resources import from_plan
+from caas.policy.rules import RULES
+from caas.specs import derive
 
 STACK_URN = "urn:pulumi:prd::caas-acme::pulumi:pulumi:Stack::caas-acme-prd"
 
@@ -50,3 +57,10 @@ def context(**changes: Any) -> PolicyContext:
 
 def violations(rule: Rule, *resources: Resource, ctx: PolicyContext = CONTEXT) -> list[Violation]:
     return evaluate(list(resources), ctx, [rule])
+
+
+def mandatory_in(plan: Plan, cfg: EstateConfig) -> list[Violation]:
+    """The mandatory violations of every rule in a (component's) plan, judged in the stack's context."""
+    document = json.loads(plan.to_json())
+    found = evaluate(from_plan(document), for_stack(cfg, derive(cfg)), RULES)
+    return [v for v in found if v.level == Level.MANDATORY]

@@ -16,6 +16,7 @@ from caas.specs import derive
 from components.public_dns import PublicDns, PublicDnsArgs
 from tests.conftest import assert_reported, parse, set_key, stack_data
 from tests.helpers import build_plan
+from tests.policy_cases import mandatory_in
 
 ZONE = "azure-native:dns:Zone"
 RECORD = "azure-native:dns:RecordSet"
@@ -185,3 +186,9 @@ def test_shared_stack_has_no_certificate_alerts(plans) -> None:
     """Certificates live in the environment vaults only (pipelines/estate/certificates.yml); the shared stack has
     no vault, so no topic."""
     assert plans["shared"].find(TOPIC) == []
+
+
+def test_the_zone_and_its_records_pass_the_policy_pack() -> None:
+    """The shipped stacks configure no zone, so their plans hold none: judge one built here."""
+    changes = {"dns__zone": "acme-shop.com"}
+    assert mandatory_in(dns_plan(ENTRY_IP, **changes), model(**changes)) == []
