@@ -294,7 +294,8 @@ def plan(
         ),
         Step(
             f"state storage account {s.storage_account}",
-            "Pulumi state (DIY backend): zone-redundant, TLS 1.2, no public blobs, Entra ID only (shared key off)",
+            "Pulumi state (DIY backend): geo-redundant (the DR activation writes to it after a region loss, "
+            "docs/recovery.md), TLS 1.2, no public blobs, Entra ID only (shared key off)",
             (
                 "az",
                 "storage",
@@ -308,7 +309,7 @@ def plan(
                 "--kind",
                 "StorageV2",
                 "--sku",
-                "Standard_ZRS",
+                s.sku,
                 "--min-tls-version",
                 "TLS1_2",
                 "--https-only",

@@ -140,6 +140,13 @@ else:
     )
 
 
+def may_activate_disaster_recovery(profile: Profile) -> bool:
+    """``caas:disasterRecovery.activate`` (the application tier in the DR region) is allowed only where the
+    effective profile has disaster recovery: prd by default; uat and int only with an explicit override (and then
+    the DR network and failover group the activation builds on)."""
+    return profile.disaster_recovery
+
+
 def effective(env: str, overrides: ProfileOverrides) -> Profile:
     return PROFILES[env].model_copy(update=overrides.declared())
 

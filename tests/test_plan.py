@@ -27,6 +27,15 @@ HUB_TYPES = {
     "azure-native:privatedns:VirtualNetworkLink": 4,
     "azure-native:network:PrivateEndpoint": 2,  # registry, SFTP host
 }
+# acme's DR hub (caas:network.drAddressSpace): agents and endpoints, its own privatelink zones, the registry endpoint.
+SHARED_DR_TYPES = {
+    "azure-native:devopsinfrastructure:Pool": 1,
+    "azure-native:network:Subnet": 2,
+    "azure-native:network:NetworkSecurityGroup": 2,
+    "azure-native:privatedns:PrivateZone": 4,
+    "azure-native:privatedns:VirtualNetworkLink": 4,
+    "azure-native:network:PrivateEndpoint": 1,
+}
 ENV_TYPES = {
     "azure-native:network:VirtualNetwork": 1,
     "azure-native:network:Subnet": 6,  # plus GatewaySubnet with VPN (uat, prd)
@@ -52,7 +61,7 @@ def test_shared_inventory(plans: dict[str, Plan]) -> None:
     """The shared stack holds the PA/AR layer and nothing environment-specific."""
     counts = plans["shared"].by_type()
     for typ, n in HUB_TYPES.items():
-        assert counts[typ] == n, typ
+        assert counts[typ] == n + SHARED_DR_TYPES.get(typ, 0), typ
     assert counts["azure-native:keyvault:Vault"] == 0
     assert counts["azure-native:network:VirtualNetworkPeering"] == 0
 
@@ -163,7 +172,13 @@ def test_no_public_ip_except_nat_bastion_gateway_and_vpn(plans: dict[str, Plan])
     """Public IPs exist only for egress (NAT), the operators' Bastion, the gateway and VPN; no host has one."""
     for stack in STACKS:
         names = {r.name for r in plans[stack].find("azure-native:network:PublicIPAddress")}
-        allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip", "public-entry-ip"}
+        allowed = {
+            "network-nat-ip",
+            "shared-hub-nat-ip",
+            "shared-dr-hub-nat-ip",
+            "shared-bastion-ip",
+            "public-entry-ip",
+        }
         allowed |= {"vpn-ip-1", "vpn-ip-2"}
         assert names <= allowed, (stack, names)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
 from caas import addressing
@@ -30,6 +30,7 @@ class VnetSpec:
     address_space: IPv4Network
     subnets: dict[str, IPv4Network]
     reserved_only: frozenset[str] = frozenset()  # roles kept free in the plan but not created
+    more_address_space: tuple[IPv4Network, ...] = ()  # further prefixes (the DR VNet's app range on activation)
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,29 @@ def subnets(cfg: EstateConfig) -> dict[str, IPv4Network]:
     return addressing.plan_subnets(cfg.network.address_space, specs, cfg.network.subnets)
 
 
+def activated(cfg: EstateConfig) -> bool:
+    """The application tier runs in the DR region (caas:disasterRecovery.activate, validated by caas.config)."""
+    return (
+        not cfg.is_shared
+        and cfg.disaster_recovery.activate
+        and cfg.network.dr_app_address_space is not None
+        and bool(cfg.network.dr_address_space)
+    )
+
+
 @once
 def dr_subnets(cfg: EstateConfig) -> dict[str, IPv4Network]:
+    """The DR VNet's subnets: the shared stack's DR hub, or an environment's DR network (SQL MI secondary, private
+    endpoints) plus, once activated, the application tier's subnets from caas:network.drAppAddressSpace."""
     if not (cfg.profile.disaster_recovery and cfg.network.dr_address_space):
         return {}
-    return addressing.plan_subnets(cfg.network.dr_address_space, addressing.DR_SUBNETS, {})
+    if cfg.is_shared:
+        return addressing.plan_subnets(cfg.network.dr_address_space, addressing.DR_HUB_SUBNETS, {})
+    planned = addressing.plan_subnets(cfg.network.dr_address_space, addressing.DR_SUBNETS, {})
+    if activated(cfg):
+        assert cfg.network.dr_app_address_space is not None
+        planned.update(addressing.plan_subnets(cfg.network.dr_app_address_space, addressing.DR_APP_SUBNETS, {}))
+    return planned
 
 
 @once
@@ -108,22 +127,30 @@ def spoke(cfg: EstateConfig) -> NetworkSpec:
 
 @dataclass(frozen=True)
 class DrNetworkSpec:
-    """prd's DR VNet for the SQL MI secondary and the replication rules between the two SQL MI subnets."""
+    """prd's DR VNet for the SQL MI secondary and the replication rules between the two SQL MI subnets; once
+    activated, also the application tier's subnets, the peering with the shared DR hub and the links to the DR
+    hub's privatelink zones (``dr_zones``, empty until then)."""
 
     vnet: VnetSpec
     primary_sql_mi_nsg: str  # the primary network's NSG name (the spoke's, named by the model)
     primary_sql_mi_range: IPv4Network
     dr_sql_mi_range: IPv4Network
+    dr_zones: dict[str, str] = field(default_factory=dict)  # key -> privatelink zone the DR VNet links to
 
 
 def dr(cfg: EstateConfig) -> DrNetworkSpec | None:
+    if cfg.is_shared:
+        return None  # the shared stack's DR VNet is its DR hub (caas.specs.shared)
     planned = dr_subnets(cfg)
     if not planned:
         return None
     assert cfg.network.dr_address_space is not None  # dr_subnets is empty without it
+    app = cfg.network.dr_app_address_space if activated(cfg) else None
     return DrNetworkSpec(
-        vnet=VnetSpec(cfg.network.dr_address_space, planned),
+        vnet=VnetSpec(cfg.network.dr_address_space, planned, more_address_space=(app,) if app else ()),
         primary_sql_mi_nsg=site.names(cfg).resource("nsg", "sql-mi"),
         primary_sql_mi_range=subnets(cfg)["sqlMi"],
         dr_sql_mi_range=planned["sqlMi"],
+        # The DR tier's endpoints: its vault and NFS share, and the registry's endpoint in the DR hub.
+        dr_zones={k: z for k, z in private_dns_zones(cfg).items() if k in ("registry", "vault", "file")} if app else {},
     )
