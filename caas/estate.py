@@ -65,7 +65,7 @@ SLICES: dict[str, tuple[str, ...]] = {
     "intershop:caas:DrSite": ("dr_site", "dr_compute", "dr_network"),
     "intershop:caas:IcmDatabase": ("data.model.sql_mi", "data.entra_admin", "dr_site", "dr_network"),
     "intershop:caas:IomDatabase": ("data.model.postgres", "data.entra_admin"),
-    "intershop:caas:Backup": ("data.model.vault", "compute.icm710"),
+    "intershop:caas:Backup": ("data.model.vault", "data.model.dr_vault", "compute.icm710"),
     "intershop:caas:AksBackup": ("data.model.aks_backup", "kubernetes.workloads"),
     "intershop:caas:Monitoring": ("data.model", "data.monitoring", "dr_site", "compute", "dr_network"),
     "intershop:caas:SftpAccess": ("sftp_endpoint",),
@@ -539,6 +539,9 @@ def _dr_tier(
         ),
     )
     compute = estate_compute.build(dr_site, compute_spec, dr_rg, workspace.workspace_id, dr_net, vault, refs, "dr-")
+    if data.dr_vault is not None and compute.vm_ids:
+        # The DR hosts are backed up like the primary's, by a vault in their own region.
+        Backup("dr-backup", BackupArgs(dr_site, data.dr_vault, dr_rg, workspace.workspace_id, compute.vm_ids))
     outputs: dict[str, Any] = {
         "activeSite": "dr",
         # What the DR tier exports (cluster, NFS, hosts, entry), without its kubeconfig: it would make all secret.

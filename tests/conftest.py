@@ -81,7 +81,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def pool():
-    # Forked before this process renders anything, so no runtime threads are copied into the workers.
+    # Forked before this process renders anything, so no runtime threads are copied into the workers; the
+    # program's modules (and the SDK modules they import) are imported once here and shared with both workers.
+    import caas.estate  # noqa: F401
+
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as executor:
         yield executor
 

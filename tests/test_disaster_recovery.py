@@ -6,8 +6,9 @@ import json
 from ipaddress import IPv4Network
 from itertools import combinations
 
-from caas import delivery, specs
+from caas import check, delivery, specs
 from caas.plan import Plan, Project
+from caas.policy import Level
 from caas.regions import ZONAL_REGIONS
 from tests.conftest import ROOT, assert_reported, set_key
 
@@ -186,3 +187,18 @@ def test_dr_site_is_regional_where_the_dr_region_has_no_zones() -> None:
     moved = cfg.model_copy(update={"location": cfg.location.model_copy(update={"dr": "francesouth"})})
     assert specs.site.dr_site(moved).zones == ()
     assert specs.site.dr_site(cfg).zones == specs.site.site(cfg).zones != ()
+
+
+def test_the_activated_tier_keeps_the_platform_rules_and_backs_up_its_hosts(activated_plan: Plan) -> None:
+    """The DR variant passes the policy pack like the shipped stacks: its ICM 7.10 hosts are protected by a
+    vault in their own region (a Recovery Services vault protects only VMs of its region)."""
+    document = json.loads(activated_plan.to_json())
+    assert [v for v in check.check(document) if v.level == Level.MANDATORY] == []
+    dr_vms = _in_dr(activated_plan, "azure-native:compute:VirtualMachine")
+    assert dr_vms
+    [dr_vault] = _in_dr(activated_plan, "azure-native:recoveryservices:Vault")
+    assert dr_vault.inputs["resourceGroupName"] == DR_GROUP
+    items = [
+        i for i in activated_plan.find("azure-native:recoveryservices:ProtectedItem") if i.parent == dr_vault.parent
+    ]
+    assert len(items) == len(dr_vms)

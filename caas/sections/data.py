@@ -363,6 +363,8 @@ class DataModel:
     objectives: dict[str, dict[str, Objective]] = field(default_factory=dict)
     aks_backup: AksBackupPlan | None = None
     share_snapshots: ShareSnapshots | None = None
+    # The activated DR tier's vault (caas:disasterRecovery.activate): a vault protects only VMs of its own region.
+    dr_vault: Vault | None = None
 
     def recovery_objectives(self) -> dict[str, dict[str, dict[str, str | None]]]:
         return {w: {s: o.as_output() for s, o in scenarios.items()} for w, scenarios in self.objectives.items()}

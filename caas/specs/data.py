@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from caas import durations, secret_names
 from caas.model import EstateConfig
+from caas.naming import Namer
 from caas.regions import AKS_BACKUP_OPERATIONAL_ONLY, EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.secret_names import SecretRotation
 from caas.sections.data import (
@@ -125,10 +126,10 @@ def _postgres(cfg: EstateConfig, db: Databases, sizes: Sizes, retention: Retenti
     )
 
 
-def _vault(cfg: EstateConfig, backup: Backup, retention: Retention) -> Vault:
+def _vault(cfg: EstateConfig, backup: Backup, retention: Retention, names: Namer) -> Vault:
     vm = backup.vm
     return Vault(
-        name=site_spec.names(cfg).resource("recovery_vault"),
+        name=names.resource("recovery_vault"),
         redundancy=cfg.profile.backup_redundancy,
         cross_region_restore=_geo(cfg),
         soft_delete_state=cfg.rules.backup_soft_delete,
@@ -147,7 +148,7 @@ def _vault(cfg: EstateConfig, backup: Backup, retention: Retention) -> Vault:
         ),
         # Azure Backup keeps instant-restore snapshots in its own resource group: name it, and keep it out of
         # the locked estate group (a delete lock there would stop Azure Backup pruning old snapshots).
-        restore_point_group_prefix=site_spec.names(cfg).resource("resource_group", "backup-"),
+        restore_point_group_prefix=names.resource("resource_group", "backup-"),
     )
 
 
@@ -492,7 +493,9 @@ def derive(cfg: EstateConfig) -> DataModel | None:
     retention = cfg.rules.retention
     sql_mi = _sql_mi(cfg, db, sizes, retention)
     postgres = _postgres(cfg, db, sizes, retention) if cfg.apps is not None and cfg.apps.iom else None
-    vault = _vault(cfg, cfg.backup, retention) if cfg.profile.backup else None
+    vault = _vault(cfg, cfg.backup, retention, site_spec.names(cfg)) if cfg.profile.backup else None
+    activated = vault is not None and cfg.disaster_recovery.activate
+    dr_vault = _vault(cfg, cfg.backup, retention, site_spec.dr_names(cfg)) if activated else None
     aks_backup = _aks_backup(cfg, cfg.backup, retention)
     shares = _share_snapshots(cfg, retention)
     return DataModel(
@@ -508,6 +511,7 @@ def derive(cfg: EstateConfig) -> DataModel | None:
         objectives=_objectives(cfg, sql_mi, postgres, vault, aks_backup, shares),
         aks_backup=aks_backup,
         share_snapshots=shares,
+        dr_vault=dr_vault,
     )
 
 
