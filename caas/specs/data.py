@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from caas import durations, secret_names
 from caas.model import EstateConfig
 from caas.naming import Namer
+from caas.profiles import may_activate_disaster_recovery
 from caas.regions import AKS_BACKUP_OPERATIONAL_ONLY, EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.secret_names import SecretRotation
 from caas.sections.data import (
@@ -388,10 +389,21 @@ def redeploy_minutes() -> int:
 def platform_objectives(cfg: EstateConfig) -> dict[str, dict[str, Objective]]:
     """RPO/RTO of the workloads that hold no backed-up data of their own: rebuilt from code, config and images.
 
-    Microsoft publishes no recovery figures for redeploying them, so the RTOs are our estimates (marked); none
-    of them has a second region (only ICM's databases fail over), so region loss is not covered.
+    Microsoft publishes no recovery figures for redeploying them, so the RTOs are our estimates (marked). Region
+    loss is covered where the stack is prepared for the DR activation (prd), and not covered elsewhere.
     """
     region = Objective(None, None, f"runs in {cfg.location.primary} only; nothing is prepared in another region")
+    # Prepared for a region loss: the profile allows the DR activation and the DR VNet has its application range.
+    prepared = may_activate_disaster_recovery(cfg.profile) and cfg.network.dr_app_address_space is not None
+    if prepared:
+        region = Objective(
+            "PT0S",
+            "PT4H",
+            f"caas:disasterRecovery.activate: the deploy-dr pipeline on the {cfg.location.dr} agents re-creates the "
+            "tier there from the same stack and pinned images (docs/recovery.md, Region loss); estimate: the "
+            "decision, forced database failover, the run (about 25 min) and the certificate import",
+            "estimate",
+        )
     found: dict[str, dict[str, Objective]] = {}
     if compute_spec.aks_pools(cfg):
         redeploy = redeploy_minutes()
@@ -415,7 +427,14 @@ def platform_objectives(cfg: EstateConfig) -> dict[str, dict[str, Objective]]:
                 "catalogue",
                 "estimate",
             ),
-            "regionLoss": region,
+            "regionLoss": Objective(
+                "PT0S",
+                "PT12H",
+                "rebuilt in the DR cluster from the failed-over ICM database after the activation; estimate",
+                "estimate",
+            )
+            if prepared
+            else region,
         }
     if cfg.public_entry.enabled:
         found["appGateway"] = {
