@@ -27,6 +27,7 @@ from components.kubernetes_layer import (
     KubernetesLayer,
     KubernetesLayerArgs,
     ShareFacts,
+    TelemetryFacts,
 )
 from components.roles import ROLES
 from tests.conftest import EXAMPLE, ROOT, parse, problems, stack_data
@@ -69,6 +70,9 @@ def config(stack: str, mutate=None, icm11: bool = True) -> EstateConfig:
     return parse(data, stack, SECRET_KEYS)
 
 
+APP_INSIGHTS_ID = "/subscriptions/0/resourceGroups/rg-acme-prd-weu/providers/Microsoft.Insights/components/appi"
+
+
 def render_layer(cfg: EstateConfig) -> list[Registration]:
     """The layer alone under the recording mocks, fed with Azure facts as the compute and data areas give them."""
     shares = {"icm11-live": 512, "icm11-edit": 512, "iom": 256}
@@ -96,6 +100,7 @@ def render_layer(cfg: EstateConfig) -> list[Registration]:
                     postgres_admin_login="caasadmin",
                 ),
                 shares=ShareFacts("rg-acme-prd-weu", NFS_ACCOUNT, {k: k for k in shares}, shares),
+                telemetry=TelemetryFacts(APP_INSIGHTS_ID, f"{VAULT_ID}/secrets/appinsights-connection-string"),
             ),
         )
 
@@ -439,9 +444,10 @@ def test_switched_off_layer_keeps_only_the_azure_side(switched_off: Rendered) ->
     assert not _k8s(switched_off)
     workloads = derive(config("prd")).workloads
     identities = switched_off.find("azure-native:managedidentity:UserAssignedIdentity")
-    assert len(identities) == sum(w.identity for w in workloads) == 3
+    # One per app that reads Key Vault or runs customer code, and the collector's (its account and the sync's).
+    assert len(identities) == sum(w.identity for w in workloads) + 1 == 4
     credentials = switched_off.find("azure-native:managedidentity:FederatedIdentityCredential")
-    assert len(credentials) == sum(len(w.federated_service_accounts) for w in workloads)
+    assert len(credentials) == sum(len(w.federated_service_accounts) for w in workloads) + 2
 
 
 def test_each_namespace_has_quota_limits_default_deny(layers: dict[str, Plan]) -> None:
