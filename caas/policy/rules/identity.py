@@ -42,6 +42,8 @@ BUILT_IN_ROLES: dict[str, str] = {
     "a4417e6f-fecd-4de8-b567-7b0420556985": "Key Vault Certificates Officer",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "f1a07417-d97a-45cb-824c-7a7467783830": "Managed Identity Operator",
+    # learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-metrics-publisher
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "4d97b98b-1d4f-4787-a291-c67834d212e7": "Network Contributor",
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
     "fb879df8-f326-4884-b1cf-06f3ad86be52": "Virtual Machine User Login",
