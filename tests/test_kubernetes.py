@@ -482,6 +482,8 @@ def test_identities_federate_exactly_the_charts_service_accounts(example_plans: 
         "system:serviceaccount:globex-icm-prd-live:secrets-sync",
         "system:serviceaccount:globex-iom-prd:iom",
         "system:serviceaccount:globex-iom-prd:secrets-sync",
+        "system:serviceaccount:observability:otel-collector",
+        "system:serviceaccount:observability:secrets-sync",
     ]
     # icm-as and iom create their own accounts: the layer makes only the sync pod's.
     assert {x.inputs["metadata"]["name"] for x in plan.find("kubernetes:core/v1:ServiceAccount")} == {"secrets-sync"}
@@ -502,6 +504,7 @@ def test_identities_read_only_their_own_secrets(example_plans: dict[str, Plan]) 
         "k8s-icm-edit-reads-icm-edit-db-password": f"{vault}/secrets/icm-edit-db-password",
         "k8s-iom-reads-iom-db-password": f"{vault}/secrets/iom-db-password",
         "k8s-iom-reads-postgres-admin-password": f"{vault}/secrets/postgres-admin-password",
+        "k8s-otel-reads-appinsights-connection-string": f"{vault}/secrets/appinsights-connection-string",
     }
 
 
@@ -546,6 +549,7 @@ def test_releases_are_pinned_named_and_from_their_repositories(layers: dict[str,
         "iom": ("iom", "3.1.1", layer.INTERSHOP_REPO),
         "pwa-live": ("pwa-main", "0.13.0", layer.INTERSHOP_REPO),
         "pwa-edit": ("pwa-main", "0.13.0", layer.INTERSHOP_REPO),
+        "otel-collector": ("opentelemetry-collector", "0.170.0", layer.OTEL_REPO),
     }
     for key, plan in layers.items():
         releases = _releases(plan)
@@ -553,7 +557,9 @@ def test_releases_are_pinned_named_and_from_their_repositories(layers: dict[str,
         wanted = (
             expected
             if key.startswith("globex")
-            else {k: v for k, v in expected.items() if k in ("ingress", "iom", "pwa-live", "pwa-edit")}
+            else {
+                k: v for k, v in expected.items() if k in ("ingress", "iom", "pwa-live", "pwa-edit", "otel-collector")
+            }
         )
         assert found == wanted, key
         assert all(r["atomic"] is True and r["namespace"] for r in releases.values()), key
