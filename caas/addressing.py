@@ -39,6 +39,13 @@ DR_SUBNETS = (
     SubnetSpec("sqlMi", "snet-sql-mi", 26, 27),
     SubnetSpec("privateEndpoints", "snet-private-endpoints", 27, 28),
 )
+# The application tier's subnets in the DR VNet, carved from caas:network.drAppAddressSpace (a second prefix of
+# the DR VNet) only once caas:disasterRecovery.activate is on: until then the DR VNet stays as it is. Same roles
+# and sizes as the primary spoke's; the DR VNet's privateEndpoints subnet serves the vault and the NFS share.
+DR_APP_SUBNETS = tuple(s for s in ENVIRONMENT_SUBNETS if s.role in ("aks", "vms", "appGateway"))
+# The shared stack's hub in the DR region (caas:network.drAddressSpace of the shared stack): the DR build agents
+# and the private endpoints the activation run needs there (the registry's geo-replica).
+DR_HUB_SUBNETS = tuple(s for s in HUB_SUBNETS if s.role in ("privateEndpoints", "buildAgents"))
 
 
 def minimum_prefix(specs: tuple[SubnetSpec, ...]) -> int:

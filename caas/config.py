@@ -19,7 +19,13 @@ from caas import addressing, naming
 from caas.model import DIY_ORGANIZATION, NAMESPACE, EstateConfig, Network
 from caas.policy.registry import Rule
 from caas.policy.rules import RULES
-from caas.profiles import ENVIRONMENTS, NON_NEGOTIABLE, PRD_MIN_LOG_RETENTION_DAYS, PROFILES
+from caas.profiles import (
+    ENVIRONMENTS,
+    NON_NEGOTIABLE,
+    PRD_MIN_LOG_RETENTION_DAYS,
+    PROFILES,
+    may_activate_disaster_recovery,
+)
 from caas.regions import EU_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.sections.base import PATTERN_NAMES
 from caas.specs import access, compute, connectivity, data, dns, kubernetes, network, site, telemetry
@@ -213,7 +219,28 @@ def semantic_problems(cfg: EstateConfig, secret_keys: set[str]) -> list[tuple[st
         )
     if env != "prd" and cfg.network.dr_address_space is not None and not cfg.profile.disaster_recovery:
         p.append(("caas:network.drAddressSpace", "set, but disaster recovery is off for this environment; remove it"))
+    _check_activation(cfg, p)
     return p
+
+
+def _check_activation(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
+    """``caas:disasterRecovery.activate``: where the profile allows it, with the ranges the DR tier needs."""
+    if not cfg.disaster_recovery.activate:
+        return
+    key = "caas:disasterRecovery.activate"
+    if cfg.is_shared:
+        p.append(
+            (key, "only for environment stacks; the shared stack's DR hub exists with caas:network.drAddressSpace")
+        )
+    elif not may_activate_disaster_recovery(cfg.profile):
+        p.append((key, f"{cfg.environment} has no disaster recovery (caas:profile.disasterRecovery is off); remove it"))
+    elif cfg.network.dr_app_address_space is None:
+        p.append(
+            (
+                "caas:network.drAppAddressSpace",
+                f"required while {key} is on: the DR VNet's range for AKS, gateway and hosts",
+            )
+        )
 
 
 def _present_keys(cfg: EstateConfig) -> set[str]:
@@ -334,13 +361,24 @@ def _check_ranges(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
     ranges = {"caas:network.addressSpace": net.address_space}
     if net.hub_address_space is not None:
         ranges["caas:network.hubAddressSpace"] = net.hub_address_space
-    if net.dr_address_space is not None:
-        ranges["caas:network.drAddressSpace"] = net.dr_address_space
-        dr_min = addressing.minimum_prefix(addressing.DR_SUBNETS)
-        if net.dr_address_space.prefixlen > dr_min:
-            p.append(("caas:network.drAddressSpace", f"{net.dr_address_space} is too small; needs /{dr_min} or larger"))
-    elif cfg.environment == "prd" and cfg.profile.disaster_recovery:
+    dr_ranges = {
+        "caas:network.drAddressSpace": (
+            net.dr_address_space,
+            addressing.DR_HUB_SUBNETS if cfg.is_shared else addressing.DR_SUBNETS,
+        ),
+        "caas:network.drAppAddressSpace": (net.dr_app_address_space, addressing.DR_APP_SUBNETS),
+    }
+    for key, (space, roles) in dr_ranges.items():
+        if space is None:
+            continue
+        ranges[key] = space
+        dr_min = addressing.minimum_prefix(roles)
+        if space.prefixlen > dr_min:
+            p.append((key, f"{space} is too small; needs /{dr_min} or larger"))
+    if net.dr_address_space is None and cfg.environment == "prd" and cfg.profile.disaster_recovery:
         p.append(("caas:network.drAddressSpace", "required in prd: the VNet range in the DR region"))
+    if net.dr_app_address_space is not None and (cfg.is_shared or net.dr_address_space is None):
+        p.append(("caas:network.drAppAddressSpace", "only with caas:network.drAddressSpace in an environment stack"))
     for a, b in addressing.overlaps(ranges):
         p.append((b, f"overlaps {a}"))
 
@@ -405,6 +443,20 @@ def cross_stack_problems(env: EstateConfig, shared: EstateConfig, project: str) 
             (
                 "caas:location.primary",
                 f"the shared stack runs in '{shared.location.primary}'; environments use the same region",
+            )
+        )
+    hub_dr = shared.network.dr_address_space
+    for key, space in (
+        ("caas:network.drAddressSpace", env.network.dr_address_space),
+        ("caas:network.drAppAddressSpace", env.network.dr_app_address_space),
+    ):
+        if space is not None and hub_dr is not None and space.overlaps(hub_dr):
+            p.append((key, f"{space} overlaps the shared stack's DR hub (caas:network.drAddressSpace {hub_dr})"))
+    if env.disaster_recovery.activate and hub_dr is None:
+        p.append(
+            (
+                "caas:disasterRecovery.activate",
+                "the shared stack has no DR hub (its caas:network.drAddressSpace): no agents could run the activation",
             )
         )
     p += shared_stack_problems(env, project)

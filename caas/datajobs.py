@@ -32,6 +32,7 @@ BUILT_IN_ROLES = {
     "SQL Managed Instance Contributor": "4939a1f6-9ae0-4e48-a1e0-f2cbe897382d",
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Storage Account Contributor": "17d1049b-9a84-46fb-8f53-869881c3d3ab",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
     "Private DNS Zone Contributor": "b12aa53e-6015-4669-85d0-8515ebb3ae7f",
     "Backup Operator": "00c29273-979b-4161-815c-10b084fb9324",
@@ -54,6 +55,7 @@ WORKLOAD_LABELS = {
     "search": "Solr search indexes",
     "registry": "container registry (shared)",
     "sharedFiles": "NFS shares",
+    "aksVolumes": "AKS disk volumes (Solr, ZooKeeper)",
     "keyVault": "Key Vault",
     "sftp": "SFTP transfer area",
 }
@@ -134,7 +136,16 @@ def facts(cfg: EstateConfig, delivery: Delivery) -> dict[str, Any]:
         "iomDatabase": None,
         "vault": None,
         "kubernetes": None,
+        "shareSnapshots": None,
     }
+    if data.share_snapshots is not None:
+        snaps = data.share_snapshots
+        result["shareSnapshots"] = {
+            "account": snaps.account,
+            "shares": list(snaps.shares),
+            "intervalHours": snaps.interval_hours,
+            "retentionDays": snaps.retention_days,
+        }
     if data.postgres is not None:
         pg = data.postgres
         result["iomDatabase"] = {
@@ -261,6 +272,18 @@ def role_grants(models: Mapping[str, EstateConfig]) -> tuple[RoleGrant, ...]:
                     _id(rg, "Microsoft.RecoveryServices/vaults", data.vault.name),
                     "list recovery points and restore the ICM 7.10 hosts' disks; cannot delete backups or change "
                     "the policy",
+                )
+            )
+        if data.share_snapshots is not None:
+            grants.append(
+                _grant(
+                    "Storage Account Contributor",
+                    stack,
+                    _id(rg, "Microsoft.Storage/storageAccounts", data.share_snapshots.account),
+                    "create, list and delete NFS share snapshots through the Storage resource provider "
+                    "(fileServices/shares write, read, delete); no data-plane or built-in share-only role "
+                    "covers ARM snapshots; the account's shared keys are off, so the listKeys it allows gives "
+                    "nothing usable",
                 )
             )
         if cfg.rules.refresh_target:

@@ -16,6 +16,7 @@ from caas.model import DIY_ORGANIZATION, EstateConfig
 from caas.naming import Namer
 from caas.plan import Project
 from caas.profiles import ENVIRONMENTS
+from caas.regions import ZONAL_REGIONS
 from caas.specs import derive
 from caas.specs.access import CommandInvokeRole, command_invoke_role
 
@@ -35,6 +36,7 @@ class StateBackend:
     container: str
     key_vault: str
     key: str
+    sku: str = "Standard_RAGZRS"  # state_sku(location)
 
     @property
     def url(self) -> str:
@@ -44,6 +46,14 @@ class StateBackend:
     @property
     def secrets_provider(self) -> str:
         return f"azurekeyvault://{self.key_vault}.vault.azure.net/keys/{self.key}"
+
+
+def state_sku(location: str) -> str:
+    """The state must outlive its region: the DR activation writes to it after a region loss (docs/recovery.md).
+    Read-access geo-zone-redundant where the region has zones, read-access geo-redundant where it has none; after
+    a region loss, a customer-managed account failover makes the paired region's copy writable (Microsoft Learn,
+    "Azure storage disaster recovery planning and failover")."""
+    return "Standard_RAGZRS" if location in ZONAL_REGIONS else "Standard_RAGRS"
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,9 @@ class Delivery:
     devops_project: str  # the Azure DevOps project the pipelines live in
     registry: str  # the shared container registry (login server: <registry>.azurecr.io)
     agent_pool: str  # the Managed DevOps Pool of the shared stack; Azure DevOps shows it under this name
+    # The shared stack's pool in its DR hub (caas:network.drAddressSpace of the shared stack): runs the deploy
+    # after a region loss (pipelines/estate/deploy.yml, parameter `site: dr`). None without a DR hub.
+    dr_agent_pool: str | None
     service_connection: str  # the deployer's workload-identity-federation service connection
     issuer: str
     deployer_identity: str  # user-assigned identity in the state group the deploy runs as (created by init)
@@ -107,7 +120,8 @@ def delivery(models: Mapping[str, EstateConfig], project: str) -> Delivery:
     shared = models["shared"]
     if shared.devops is None or shared.build_agents is None:
         raise ValueError("the shared stack's model has no caas:devops / caas:buildAgents")
-    names = derive(shared).names
+    spec = derive(shared)
+    names = spec.names
     code = shared.customer.code
     state_names = Namer(code, "state", shared.location.primary)
     return Delivery(
@@ -117,6 +131,7 @@ def delivery(models: Mapping[str, EstateConfig], project: str) -> Delivery:
         devops_project=shared.devops.projects[0],
         registry=names.compact("registry"),
         agent_pool=names.resource("devops_pool"),
+        dr_agent_pool=spec.dr_names.resource("devops_pool") if spec.shared and spec.shared.dr_hub else None,
         service_connection=f"caas-{code}-deployer",
         issuer=shared.devops.service_connection_issuer,
         deployer_identity=state_names.resource("identity", "deployer"),
@@ -127,6 +142,7 @@ def delivery(models: Mapping[str, EstateConfig], project: str) -> Delivery:
             container=STATE_CONTAINER,
             key_vault=state_names.key_vault(),
             key=SECRETS_KEY,
+            sku=state_sku(shared.location.primary),
         ),
         environments=tuple(
             DeployEnvironment(f"caas-{code}-{stack}", stack, gated=models[stack].profile.deploy_approval)

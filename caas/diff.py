@@ -83,6 +83,8 @@ class Normaliser:
         ranges: dict[str, IPv4Network] = {"addressSpace": cfg.network.address_space}
         if cfg.network.dr_address_space is not None:
             ranges["drAddressSpace"] = cfg.network.dr_address_space
+        if cfg.network.dr_app_address_space is not None:
+            ranges["drAppAddressSpace"] = cfg.network.dr_app_address_space
         ranges.update({f"subnet.{role}": net for role, net in derive(cfg).subnets.items()})
         ranges.update({f"drSubnet.{role}": net for role, net in derive(cfg).dr_subnets.items()})
         ordered = sorted(ranges.items(), key=lambda item: (-item[1].prefixlen, item[0]))

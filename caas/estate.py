@@ -11,13 +11,15 @@ from caas import estate_compute, secret_names
 from caas.specs import EstateSpec
 from caas.specs.access import AccessSpec
 from caas.specs.access import facts as access_facts
+from caas.specs.compute import ComputeSpec
 from caas.specs.shared import SharedSpec
-from caas.stack_outputs import SFTP_SHARED_OUTPUTS, SHARED_OUTPUTS
+from caas.stack_outputs import DR_SHARED_OUTPUTS, SFTP_SHARED_OUTPUTS, SHARED_OUTPUTS
+from components.aks_backup import AksBackup, AksBackupArgs
 from components.backup import Backup, BackupArgs
 from components.bastion import Bastion, BastionArgs
 from components.build_agents import BuildAgents, BuildAgentsArgs
 from components.certificate_alerts import CertificateExpiryAlerts, CertificateExpiryAlertsArgs
-from components.dr_network import DrNetwork, DrNetworkArgs
+from components.dr_network import DrHubRefs, DrNetwork, DrNetworkArgs
 from components.foundation import Foundation, FoundationArgs
 from components.hub_network import HubNetwork, HubNetworkArgs
 from components.icm_database import DrSite, IcmDatabase, IcmDatabaseArgs
@@ -38,7 +40,13 @@ from components.partner_access import PartnerAccess, PartnerAccessArgs
 from components.private_dns import PrivateDns, PrivateDnsArgs
 from components.private_link import after
 from components.public_dns import PublicDns, PublicDnsArgs
-from components.registry import ContainerRegistry, ContainerRegistryArgs, PipelineIdentity, PipelineIdentityArgs
+from components.registry import (
+    ContainerRegistry,
+    ContainerRegistryArgs,
+    DrEndpoint,
+    PipelineIdentity,
+    PipelineIdentityArgs,
+)
 from components.secrets import PlatformSecrets, PlatformSecretsArgs
 from components.sftp import Sftp, SftpAccess, SftpAccessArgs, SftpArgs
 from components.telemetry import Telemetry, TelemetryArgs
@@ -60,9 +68,12 @@ SLICES: dict[str, tuple[str, ...]] = {
     "intershop:caas:PublicEntry": ("compute.public_entry", "compute.icm710", "compute.aks.ingress_ip"),
     "intershop:caas:PlatformSecrets": ("data.model.secrets", "data.smtp_password"),
     "intershop:caas:DrNetwork": ("dr_site", "dr_network"),
+    # The activated application tier in the DR region: the same component types, built from dr_compute.
+    "intershop:caas:DrSite": ("dr_site", "dr_compute", "dr_network"),
     "intershop:caas:IcmDatabase": ("data.model.sql_mi", "data.entra_admin", "dr_site", "dr_network"),
     "intershop:caas:IomDatabase": ("data.model.postgres", "data.entra_admin"),
     "intershop:caas:Backup": ("data.model.vault", "compute.icm710"),
+    "intershop:caas:AksBackup": ("data.model.aks_backup", "kubernetes.workloads"),
     "intershop:caas:Monitoring": ("data.model", "data.monitoring", "dr_site", "compute", "dr_network"),
     "intershop:caas:SftpAccess": ("sftp_endpoint",),
     "intershop:caas:SiteToSiteVpn": ("vpn",),
@@ -82,6 +93,7 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("iomDatabase", SLICES["intershop:caas:IomDatabase"]),
         ("keyVaultSecretNames", ("data.model.secrets",)),
         ("recoveryVaultId", SLICES["intershop:caas:Backup"]),
+        ("aksBackupVaultId", SLICES["intershop:caas:AksBackup"]),
         ("actionGroupId", ("data.model", "data.monitoring")),
         ("recoveryObjectives", ("data.model.objectives",)),
         ("dataProtection", ("data.protection",)),
@@ -96,7 +108,9 @@ OUTPUT_SLICES: dict[str, tuple[str, ...]] = {
         ("icm710FrontendIps", ("compute.icm710",)),
         ("aksClusterId aksClusterName aksOidcIssuerUrl aksIngressIp kubeconfig", ("compute.aks",)),
         ("aksKubeletIdentityClientId aksKubeletIdentityObjectId", ("compute.aks",)),
-        ("publicCertificates publicIpAddress", ("compute.public_entry",)),
+        ("publicCertificates", ("compute.public_entry",)),
+        ("activeSite publicIpAddress", ("compute.public_entry", "dr_compute")),
+        ("drSite drKeyVaultName", ("dr_compute",)),
         ("partnerAccess", SLICES["intershop:caas:PartnerAccess"]),
         ("applicationInsightsId", SLICES["intershop:caas:Telemetry"]),
         ("publicDns", SLICES["intershop:caas:PublicDns"]),
@@ -119,20 +133,25 @@ def build(spec: EstateSpec) -> dict[str, Any]:
         "logAnalyticsWorkspaceId": observability.workspace_id,
     }
     if spec.shared is not None:
-        outputs.update(_shared(spec, spec.shared, rg, observability.workspace_id))
+        outputs.update(_shared(spec, spec.shared, rg, observability.workspace_id, foundation.dr_resource_group_name))
         return outputs
     outputs.update(_environment(spec, foundation, rg, observability.workspace_id))
     return outputs
 
 
 def _shared(
-    spec: EstateSpec, shared: SharedSpec, rg: pulumi.Input[str], workspace: pulumi.Input[str]
+    spec: EstateSpec,
+    shared: SharedSpec,
+    rg: pulumi.Input[str],
+    workspace: pulumi.Input[str],
+    dr_rg: pulumi.Input[str] | None,
 ) -> dict[str, Any]:
     """The shared PA/AR layer: hub, private DNS, SFTP host, Bastion, registry, pipelines' identity, agents."""
     site, outputs = spec.site, dict[str, Any]()
     hub = HubNetwork("shared-hub", HubNetworkArgs(site, shared.hub, rg, workspace))
     dns = PrivateDns("shared-dns", PrivateDnsArgs(site, shared.private_dns_zones, rg, hub.vnet.id))
     endpoints = hub.subnet_ids["privateEndpoints"]
+    dr_hub, dr_endpoint = _shared_dr(spec, shared, dr_rg, workspace)
     if spec.sftp_service is not None:
         sftp = Sftp(
             "sftp",
@@ -147,7 +166,9 @@ def _shared(
     bastion = Bastion("shared-bastion", BastionArgs(site, rg, hub.subnet_ids["bastion"], workspace))
     registry = ContainerRegistry(
         "shared-registry",
-        ContainerRegistryArgs(site, shared.registry, rg, endpoints, dns.zone_ids["registry"], workspace),
+        ContainerRegistryArgs(
+            site, shared.registry, rg, endpoints, dns.zone_ids["registry"], workspace, dr_endpoint=dr_endpoint
+        ),
     )
     pipelines = PipelineIdentity(
         "shared-pipeline", PipelineIdentityArgs(site, shared.pipeline_identity, rg, registry.registry.id)
@@ -156,6 +177,8 @@ def _shared(
         "shared-build-agents",
         BuildAgentsArgs(site, shared.build_agents, rg, hub.vnet.id, hub.subnet_ids["buildAgents"]),
     )
+    if dr_hub is not None:
+        outputs.update(dr_hub)
     outputs.update(
         hubVnetId=hub.vnet.id,
         hubVnetName=hub.vnet.name,
@@ -170,6 +193,33 @@ def _shared(
     return outputs
 
 
+def _shared_dr(
+    spec: EstateSpec, shared: SharedSpec, dr_rg: pulumi.Input[str] | None, workspace: pulumi.Input[str]
+) -> tuple[dict[str, Any] | None, DrEndpoint | None]:
+    """The hub in the DR region: VNet, its own privatelink zones (DR endpoints register there, so nothing in the DR
+    region resolves through the primary's records), and a Managed DevOps Pool that runs the activation. Built
+    before any loss: after it, the shared stack's deploy would need the primary hub's agents."""
+    if shared.dr_hub is None:
+        return None, None
+    assert spec.dr_site is not None  # the DR hub's range plans the DR site
+    assert dr_rg is not None
+    dr_site = spec.dr_site
+    # Diagnostics go to the shared workspace, as the primary hub's do: the DR hub exists long before any loss.
+    hub = HubNetwork("shared-dr-hub", HubNetworkArgs(dr_site, shared.dr_hub, dr_rg, workspace))
+    dns = PrivateDns("shared-dr-dns", PrivateDnsArgs(dr_site, shared.private_dns_zones, dr_rg, hub.vnet.id))
+    BuildAgents(
+        "shared-dr-build-agents",
+        BuildAgentsArgs(dr_site, shared.build_agents, dr_rg, hub.vnet.id, hub.subnet_ids["buildAgents"]),
+    )
+    outputs = {
+        "drHubVnetId": hub.vnet.id,
+        "drHubVnetName": hub.vnet.name,
+        "drHubResourceGroupName": dr_rg,
+        "drPrivateDnsZoneIds": dns.zone_ids,
+    }
+    return outputs, DrEndpoint(dr_site, dr_rg, hub.subnet_ids["privateEndpoints"], dns.zone_ids["registry"])
+
+
 def _environment(
     spec: EstateSpec, foundation: Foundation, rg: pulumi.Input[str], workspace: pulumi.Input[str]
 ) -> dict[str, Any]:
@@ -179,7 +229,8 @@ def _environment(
     assert spec.compute is not None
     assert spec.data is not None  # the model requires caas:databases and caas:monitoring in environment stacks
     shared_stack = pulumi.StackReference("shared", stack_name=spec.shared_stack)
-    refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS if key not in SFTP_SHARED_OUTPUTS))
+    read_later = {*SFTP_SHARED_OUTPUTS, *DR_SHARED_OUTPUTS}  # read below, only where the stack uses them
+    refs = SharedRefs(*(shared_stack.require_output(key) for key in SHARED_OUTPUTS if key not in read_later))
     net = Network("network", NetworkArgs(site, spec.network, rg, workspace, refs))
     vault = KeyVault(
         "keyvault",
@@ -212,7 +263,7 @@ def _environment(
             rotation=spec.data.rotation,
         ),
     )
-    icm_db, iom_db = _databases(spec, foundation, net, rg, workspace, secrets)
+    icm_db, iom_db, dr_net = _databases(spec, foundation, net, rg, workspace, secrets, shared_stack)
     backup = Backup("backup", BackupArgs(site, data.vault, rg, workspace, compute.vm_ids)) if data.vault else None
     monitoring = Monitoring(
         "monitoring",
@@ -300,15 +351,41 @@ def _environment(
             ),
         )
         outputs.update(kubernetesNamespaces=kubernetes.namespace_names, workloadIdentityClientIds=kubernetes.client_ids)
+        if data.aks_backup is not None:
+            aks_backup = AksBackup(
+                "aks-backup",
+                AksBackupArgs(
+                    site,
+                    data.aks_backup,
+                    rg,
+                    workspace,
+                    aks.cluster_id,
+                    aks.cluster_name,
+                    aks.identity_principal_id,
+                    [w.namespace for w in spec.kubernetes.workloads],
+                    net.subnet_ids["privateEndpoints"],
+                    net.dns_zone_ids["blob"],
+                ),
+                # The namespaces (and the PVCs it snapshots) exist once the Kubernetes layer is in place.
+                opts=pulumi.ResourceOptions(depends_on=[kubernetes]),
+            )
+            outputs["aksBackupVaultId"] = aks_backup.vault.id
 
     # -- partners' access --
     if spec.access is not None:
         outputs["partnerAccess"] = _partners(spec.access, compute, net, refs)
 
+    # -- disaster recovery: the application tier in the DR region --
+    outputs["activeSite"] = "primary"
+    if spec.dr_compute is not None:
+        assert dr_net is not None  # activation is validated with the DR network it builds on
+        dr = _dr_tier(spec, spec.dr_compute, foundation, dr_net, refs, secrets, icm_db, iom_db)
+        outputs.update(dr)
+
     # -- public DNS and certificates --
     if spec.public_dns is not None:
-        # The entry clients reach: today the primary site's gateway (None while it is off).
-        entry_ip = compute.outputs.get("publicIpAddress")
+        # The entry clients reach: the active site's gateway (the DR region's once activated; None while off).
+        entry_ip = outputs.get("publicIpAddress")
         public_dns = PublicDns("public-dns", PublicDnsArgs(site, spec.public_dns, rg, entry_ip))
         outputs["publicDns"] = public_dns.facts
     if spec.certificate_alerts is not None:
@@ -365,11 +442,12 @@ def _databases(
     rg: pulumi.Input[str],
     workspace: pulumi.Input[str],
     secrets: PlatformSecrets,
-) -> tuple[IcmDatabase, IomDatabase | None]:
-    """SQL MI (with its DR secondary in prd) and, with IOM, PostgreSQL."""
+    shared_stack: pulumi.StackReference,
+) -> tuple[IcmDatabase, IomDatabase | None, DrNetwork | None]:
+    """SQL MI (with its DR secondary in prd) and, with IOM, PostgreSQL; the DR network they fail over to."""
     assert spec.data is not None
     site, data, admin = spec.site, spec.data.model, spec.data.entra_admin
-    dr_site = None
+    dr_site, dr_net = None, None
     if spec.dr_network is not None and spec.dr_site is not None:
         assert foundation.dr_resource_group_name is not None
         dr_net = DrNetwork(
@@ -383,6 +461,10 @@ def _databases(
                 net.vnet.id,
                 net.vnet.name,
                 net.subnet_ids["sqlMi"],
+                # The shared DR hub, read only by an activated stack (the others do not need a DR hub).
+                DrHubRefs(*(shared_stack.require_output(key) for key in DR_SHARED_OUTPUTS))
+                if spec.dr_network.dr_zones
+                else None,
             ),
         )
         dr_site = DrSite(foundation.dr_resource_group_name, dr_net.subnet_ids["sqlMi"])
@@ -414,4 +496,88 @@ def _databases(
                 secrets.values[secret_names.POSTGRES_ADMIN_PASSWORD],
             ),
         )
-    return icm_db, iom_db
+    return icm_db, iom_db, dr_net
+
+
+def _dr_tier(
+    spec: EstateSpec,
+    compute_spec: ComputeSpec,
+    foundation: Foundation,
+    dr_net: DrNetwork,
+    refs: SharedRefs,
+    secrets: PlatformSecrets,
+    icm_db: IcmDatabase,
+    iom_db: IomDatabase | None,
+) -> dict[str, Any]:
+    """The application tier re-sited in the DR region (caas:disasterRecovery.activate): the same components from
+    the same specs with the DR site, the DR VNet's subnets and the DR hub's zones, reading the databases through
+    the failover group's listener. Nothing here depends on a resource of the primary region being reachable:
+    the databases' hosts are names, the secrets' values come from the state."""
+    assert spec.data is not None
+    assert spec.dr_site is not None
+    assert foundation.dr_resource_group_name is not None
+    dr_site, dr_rg, data = spec.dr_site, foundation.dr_resource_group_name, spec.data.model
+    # The DR region's own workspace: diagnostics must not point into the lost region.
+    workspace = Observability("dr-observability", ObservabilityArgs(dr_site, spec.log_retention_days, dr_rg))
+    vault = KeyVault(
+        "dr-keyvault",
+        KeyVaultArgs(
+            dr_site,
+            spec.key_vault_soft_delete_days,
+            spec.purge_protection,
+            dr_rg,
+            dr_net.subnet_ids["privateEndpoints"],
+            dr_net.dns_zone_ids["vault"],
+            workspace.workspace_id,
+            compute_spec.aks.settings.deployer_principal_id if compute_spec.aks is not None else None,
+        ),
+    )
+    # The same values as the primary vault's (from the state): the logins behind the listener are the same.
+    dr_secrets = PlatformSecrets(
+        "dr-secrets",
+        PlatformSecretsArgs(
+            dr_site,
+            data.secrets,
+            spec.data.smtp_password,
+            dr_rg,
+            vault.vault_id,
+            vault.vault.name,
+            rotation=spec.data.rotation,  # the same expiry as the primary's copies
+            copies=secrets.values,
+        ),
+    )
+    compute = estate_compute.build(dr_site, compute_spec, dr_rg, workspace.workspace_id, dr_net, vault, refs, "dr-")
+    outputs: dict[str, Any] = {
+        "activeSite": "dr",
+        # What the DR tier exports (cluster, NFS, hosts, entry), without its kubeconfig: it would make all secret.
+        "drSite": {k: v for k, v in compute.outputs.items() if k != "kubeconfig"},
+        # The gateway's certificates are imported here (pipelines/estate/certificates.yml) before it can start.
+        "drKeyVaultName": vault.vault.name,
+    }
+    if "publicIpAddress" in compute.outputs:
+        outputs["publicIpAddress"] = compute.outputs["publicIpAddress"]
+    if compute.aks is not None and spec.kubernetes is not None:
+        aks = compute.aks
+        KubernetesLayer(
+            "dr-k8s",
+            KubernetesLayerArgs(
+                site=dr_site,
+                spec=spec.kubernetes,
+                resource_group_name=dr_rg,
+                cluster=ClusterFacts(aks.cluster_id, aks.oidc_issuer_url, aks.kubeconfig, aks.ingress_ip),
+                vault_name=vault.vault.name,
+                secret_ids=dr_secrets.secret_ids,
+                # Pulled through the DR hub's endpoint to the registry's replica.
+                registry_login_server=after(refs.registry_login_server, dr_net.dns_zone_ids["registry"]),
+                databases=DatabaseFacts(
+                    sql_host=icm_db.host,  # the failover group's listener: whichever instance is primary
+                    icm_databases=data.sql_mi.databases,
+                    postgres_host=iom_db.host if iom_db is not None else None,
+                    postgres_admin_login=data.postgres.admin_login if data.postgres is not None else None,
+                ),
+                shares=ShareFacts.from_mount_sources(
+                    dr_rg, compute.mount_sources, compute_spec.files.shares if compute_spec.files else {}
+                ),
+            ),
+        )
+    return outputs

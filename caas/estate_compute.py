@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 
@@ -12,9 +13,21 @@ from caas.specs.site import Site
 from components.aks import AksCluster, AksClusterArgs
 from components.icm710_hosts import Icm710Hosts, Icm710HostsArgs
 from components.key_vault import KeyVault
-from components.network import Network, SharedRefs
+from components.network import SharedRefs
 from components.public_entry import PublicEntry, PublicEntryArgs
 from components.shared_file_system import SharedFileSystem, SharedFileSystemArgs
+
+
+class Placement(Protocol):
+    """The network the compute estate is placed in: the primary spoke (Network) or the activated DR VNet
+    (DrNetwork), with the same subnet roles and privatelink zone keys."""
+
+    @property
+    def subnet_ids(self) -> Mapping[str, pulumi.Output[str]]: ...
+    @property
+    def dns_zone_ids(self) -> Mapping[str, pulumi.Output[str]]: ...
+    @property
+    def egress_ip(self) -> pulumi.Output[str] | None: ...
 
 
 @dataclass
@@ -35,17 +48,19 @@ def build(
     spec: ComputeSpec,
     rg: pulumi.Input[str],
     workspace_id: pulumi.Input[str],
-    net: Network,
+    net: Placement,
     vault: KeyVault,
     refs: SharedRefs,
+    prefix: str = "",
 ) -> ComputeEstate:
     """Hosts follow the model: ICM 7.10 gets VMs per system, containerised apps get the AKS cluster, whatever
-    needs RWX storage gets an NFS share, and the public entry exists once its switch is on."""
+    needs RWX storage gets an NFS share, and the public entry exists once its switch is on. ``prefix`` keeps the
+    logical names of a second placement (``dr-`` for the DR region's) apart from the primary's."""
     estate = ComputeEstate()
     outputs = estate.outputs
     if spec.files is not None:
         files = SharedFileSystem(
-            "files",
+            f"{prefix}files",
             SharedFileSystemArgs(
                 site, spec.files, rg, net.subnet_ids["privateEndpoints"], net.dns_zone_ids["file"], workspace_id
             ),
@@ -57,7 +72,7 @@ def build(
     backends: dict[str, pulumi.Input[str]] = {}
     for system, hosts_spec in spec.icm710.items():
         hosts = Icm710Hosts(
-            f"icm710-{system}",
+            f"{prefix}icm710-{system}",
             Icm710HostsArgs(
                 site,
                 hosts_spec,
@@ -76,7 +91,7 @@ def build(
 
     if spec.aks is not None:
         aks = estate.aks = AksCluster(
-            "aks", AksClusterArgs(site, spec.aks, rg, workspace_id, net.subnet_ids["aks"], refs.registry_id)
+            f"{prefix}aks", AksClusterArgs(site, spec.aks, rg, workspace_id, net.subnet_ids["aks"], refs.registry_id)
         )
         backends["aks"] = aks.ingress_ip
         outputs.update(
@@ -94,7 +109,7 @@ def build(
     outputs["publicCertificates"] = {r.hostname: r.certificate for r in entry_spec.routes}
     if entry_spec.settings.enabled:
         entry = PublicEntry(
-            "public-entry",
+            f"{prefix}public-entry",
             PublicEntryArgs(
                 site,
                 entry_spec,

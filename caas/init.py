@@ -55,11 +55,13 @@ STACK_ROLES = (
     "Azure Kubernetes Service RBAC Cluster Admin",
     "Azure Kubernetes Service RBAC Reader",
     "Azure Kubernetes Service RBAC Writer",
+    "Disk Snapshot Contributor",  # the AKS cluster's identity on the AKS backup snapshot group only
     "Key Vault Certificates Officer",  # the deployer on each environment vault (pipelines/estate/certificates.yml)
     "Key Vault Secrets User",
     "Managed Identity Operator",
     "Network Contributor",
     "Reader",
+    "Storage Blob Data Contributor",  # the AKS backup extension on its own storage account
     "Virtual Machine User Login",
 )
 
@@ -292,7 +294,8 @@ def plan(
         ),
         Step(
             f"state storage account {s.storage_account}",
-            "Pulumi state (DIY backend): zone-redundant, TLS 1.2, no public blobs, Entra ID only (shared key off)",
+            "Pulumi state (DIY backend): geo-redundant (the DR activation writes to it after a region loss, "
+            "docs/recovery.md), TLS 1.2, no public blobs, Entra ID only (shared key off)",
             (
                 "az",
                 "storage",
@@ -306,7 +309,7 @@ def plan(
                 "--kind",
                 "StorageV2",
                 "--sku",
-                "Standard_ZRS",
+                s.sku,
                 "--min-tls-version",
                 "TLS1_2",
                 "--https-only",

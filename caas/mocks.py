@@ -303,6 +303,10 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
         }
     },
     "azure-native:containerservice:ManagedCluster": _cluster_outputs,
+    # The AKS backup extension creates its own identity (learn.microsoft.com, "Back up AKS using Azure CLI").
+    "azure-native:kubernetesconfiguration:Extension": lambda _l, _i, rid: {
+        "aksAssignedIdentity": {"type": "SystemAssigned", "principalId": fake_uuid("principal", rid)}
+    },
     # Azure DNS hands every public zone four name servers in this form (learn.microsoft.com, "Delegation of DNS
     # zones with Azure DNS"); the number varies per zone.
     "azure-native:dns:Zone": lambda _l, _i, rid: {

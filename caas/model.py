@@ -48,8 +48,24 @@ class Network(Section):
 
     address_space: IPv4Network
     hub_address_space: IPv4Network | None = Field(default=None, description="env stacks: the shared hub's range")
-    dr_address_space: IPv4Network | None = Field(default=None, description="prd: the DR region's VNet range")
+    dr_address_space: IPv4Network | None = Field(
+        default=None, description="prd: the DR region's VNet range; shared: the DR region's hub range (DR agents)"
+    )
+    dr_app_address_space: IPv4Network | None = Field(
+        default=None,
+        description="prd: the DR VNet's second range, for the application tier once caas:disasterRecovery.activate",
+    )
     subnets: dict[str, IPv4Network] = Field(default_factory=dict, description="per-role overrides of the plan")
+
+
+class DisasterRecovery(Section):
+    """``caas:disasterRecovery``: the application tier in the DR region (docs/recovery.md, "Region loss")."""
+
+    activate: bool = Field(
+        default=False,
+        description="render the application tier (AKS, gateway, vault, ICM 7.10 hosts, NFS) in the DR region; "
+        "only where the profile has disasterRecovery",
+    )
 
 
 class Apps(Section):
@@ -199,6 +215,7 @@ class EstateConfig(Section):
     build_agents: BuildAgents | None = None
     secrets: Secrets = Secrets()
     tags: dict[str, str] = Field(default_factory=dict)
+    disaster_recovery: DisasterRecovery = DisasterRecovery()
 
     # Sections added per area of the estate; keep each area's fields under its own marker.
     # -- compute: AKS, ICM 7.10 hosts, shared file system, public entry --

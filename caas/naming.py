@@ -21,6 +21,7 @@ ABBREVIATIONS: dict[str, str] = {
     "alert_processing_rule": "apr",
     "app_insights": "appi",
     "app_gateway": "agw",
+    "backup_vault": "bvault",
     "bastion": "bas",
     "budget": "budget",
     "connection": "con",
@@ -81,6 +82,7 @@ RULES: dict[str, Rule] = {
     "windows_computer": Rule(15, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"),  # a Windows VM's computer name
     "log_analytics": Rule(63, r"^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$", 4),
     "recovery_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
+    "backup_vault": Rule(50, r"^[a-zA-Z][a-zA-Z0-9-]*$", 2),
     "failover_group": Rule(63, r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
     "resource_group": Rule(90, r"^[-\w.()]*[-\w()]$"),
     "sftp_user": Rule(64, r"^[a-z0-9]+$", 3),  # storage account local users

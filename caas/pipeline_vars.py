@@ -49,6 +49,8 @@ def variables(facts: delivery.Delivery, folder: str) -> dict[str, str]:
         "registryName": facts.registry,
         "registryLoginServer": f"{facts.registry}.azurecr.io",
     }
+    if facts.dr_agent_pool is not None:
+        values["agentPoolDr"] = facts.dr_agent_pool  # the DR hub's pool: deploy.yml with `site: dr`
     for environment in facts.environments:
         values[f"environment{environment.stack.capitalize()}"] = environment.name
     return values

@@ -158,6 +158,8 @@ PROVIDERS = {
     "consumption": "Microsoft.Consumption",
     "containerregistry": "Microsoft.ContainerRegistry",
     "containerservice": "Microsoft.ContainerService",
+    "dataprotection": "Microsoft.DataProtection",
+    "kubernetesconfiguration": "Microsoft.KubernetesConfiguration",
     "dbforpostgresql": "Microsoft.DBforPostgreSQL",
     "devcenter": "Microsoft.DevCenter",
     "devopsinfrastructure": "Microsoft.DevOpsInfrastructure",

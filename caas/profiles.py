@@ -140,6 +140,13 @@ else:
     )
 
 
+def may_activate_disaster_recovery(profile: Profile) -> bool:
+    """``caas:disasterRecovery.activate`` (the application tier in the DR region) is allowed only where the
+    effective profile has disaster recovery: prd by default; uat and int only with an explicit override (and then
+    the DR network and failover group the activation builds on)."""
+    return profile.disaster_recovery
+
+
 def effective(env: str, overrides: ProfileOverrides) -> Profile:
     return PROFILES[env].model_copy(update=overrides.declared())
 
@@ -178,7 +185,20 @@ class EnvironmentRules:
 
 _PRE_PRODUCTION_RULES = EnvironmentRules(
     hostname_prefix=True,
-    retention=Retention(7, 24, 7, 0, 0, None, "Disabled"),
+    retention=Retention(
+        7,
+        24,
+        7,
+        0,
+        0,
+        None,
+        "Disabled",
+        aks_frequency_hours=24,
+        aks_operational_days=7,
+        aks_vault_days=0,
+        share_snapshot_hours=24,
+        share_snapshot_days=7,
+    ),
     severities={"critical": 3, "warning": 4},
     data_rule={},
     partner_role="Azure Kubernetes Service RBAC Writer",
@@ -192,7 +212,22 @@ _PRE_PRODUCTION_RULES = EnvironmentRules(
 )
 _PRODUCTION_RULES = EnvironmentRules(
     hostname_prefix=False,
-    retention=Retention(35, 4, 30, 12, 12, LongTermRetention(weekly="P4W", monthly="P12M"), "Unlocked"),
+    retention=Retention(
+        35,
+        4,
+        30,
+        12,
+        12,
+        LongTermRetention(weekly="P4W", monthly="P12M"),
+        "Unlocked",
+        # AKS disks every 4 h, 7 days as snapshots, the first of each day 30 days in the (geo-redundant) vault.
+        aks_frequency_hours=4,
+        aks_operational_days=7,
+        aks_vault_days=30,
+        # NFS shares every 4 h for 30 days: 180 snapshots per share, under Azure Files' 200.
+        share_snapshot_hours=4,
+        share_snapshot_days=30,
+    ),
     severities={"critical": 1, "warning": 2},
     data_rule={
         "holds": "production data, including personal data",

@@ -41,3 +41,7 @@ REGION_CODES: dict[str, str] = {name: r.code for name, r in REGIONS.items()}
 EU_REGIONS = frozenset(name for name, r in REGIONS.items() if r.eu)
 ZONAL_REGIONS = frozenset(name for name, r in REGIONS.items() if r.zones)
 PAIRED_REGIONS: dict[str, str | None] = {name: r.pair for name, r in REGIONS.items()}
+
+# Regions where Azure Backup for AKS keeps backups in the operational (snapshot) tier only, no vault tier
+# (learn.microsoft.com/azure/backup/azure-kubernetes-service-cluster-backup-support-matrix, "Supported regions").
+AKS_BACKUP_OPERATIONAL_ONLY = frozenset({"israelcentral", "polandcentral", "spaincentral"})

@@ -16,6 +16,9 @@ from caas.model import EstateConfig
 # Exported by the shared stack when it runs an SFTP host; read only by environments with caas:sftp.
 # The account id is no longer among them: environments reach the host through the hub's private endpoint.
 SFTP_SHARED_OUTPUTS = ("sftpStorageAccountName", "sftpHost")
+# Exported by the shared stack when it has a DR hub (caas:network.drAddressSpace); read only by environments whose
+# application tier is activated in the DR region (caas:disasterRecovery.activate).
+DR_SHARED_OUTPUTS = ("drHubVnetId", "drHubVnetName", "drHubResourceGroupName", "drPrivateDnsZoneIds")
 # Outputs of the shared stack that environment stacks read; the names are a contract between stacks.
 SHARED_OUTPUTS = (
     "hubVnetId",
@@ -26,6 +29,7 @@ SHARED_OUTPUTS = (
     "bastionId",  # partners' Reader on the hub's Bastion (caas.specs.access)
     "privateDnsZoneIds",  # key -> id of the shared privatelink zones (environments link their spoke to them)
     *SFTP_SHARED_OUTPUTS,
+    *DR_SHARED_OUTPUTS,
 )
 
 
@@ -67,6 +71,22 @@ def derive(shared: EstateConfig) -> dict[str, Any]:
             for key, zone in spec.shared.private_dns_zones.items()
         },
     }
+    if spec.shared.dr_hub is not None:
+        dr_names = spec.dr_names
+        dr_rg, dr_vnet = dr_names.resource("resource_group"), dr_names.resource("vnet")
+        values.update(
+            drHubVnetId=arm_id(
+                "azure-native:network:VirtualNetwork", "", {"resourceGroupName": dr_rg, "virtualNetworkName": dr_vnet}
+            ),
+            drHubVnetName=dr_vnet,
+            drHubResourceGroupName=dr_rg,
+            drPrivateDnsZoneIds={
+                key: arm_id(
+                    "azure-native:privatedns:PrivateZone", "", {"resourceGroupName": dr_rg, "privateZoneName": zone}
+                )
+                for key, zone in spec.shared.private_dns_zones.items()
+            },
+        )
     service = spec.sftp_service
     if service is not None:
         values.update(

@@ -87,6 +87,7 @@ class AksCluster(pulumi.ComponentResource):
         self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
             lambda p: computed("OIDC issuer URL")(p.issuer_url if p else None)
         )
+        self.identity_principal_id = control_plane.principal_id  # Azure Backup's snapshot group grant
         self.kubelet_identity_id = kubelet.id
         self.kubelet_identity_client_id = kubelet.client_id
         self.kubelet_identity_object_id = kubelet.principal_id

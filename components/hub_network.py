@@ -37,7 +37,8 @@ class HubNetwork(pulumi.ComponentResource):
             VnetArgs(
                 args.site,
                 args.spec,
-                addressing.HUB_SUBNETS,
+                # The DR hub (agents and endpoints only, caas.addressing.DR_HUB_SUBNETS) has no Bastion subnet.
+                tuple(s for s in addressing.HUB_SUBNETS if s.role in args.spec.subnets),
                 args.resource_group_name,
                 args.workspace_id,
                 previous_parent=stack_urn(*SHARED_SERVICES_URN),

@@ -53,6 +53,7 @@ class OtelCollector(pulumi.ComponentResource):
     def __init__(self, name: str, args: OtelCollectorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:OtelCollector", name, None, opts)
         collector = args.spec.collector
+        assert collector is not None  # the layer builds this component only with a collector
         self.endpoint = collector.http_endpoint
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
@@ -102,6 +103,7 @@ class OtelCollector(pulumi.ComponentResource):
         self, name: str, args: OtelCollectorArgs, provider: k8s.Provider, identity: managedidentity.UserAssignedIdentity
     ) -> None:
         spec, collector = args.spec, args.spec.collector
+        assert collector is not None
 
         def child(**kwargs) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, provider=provider, **kwargs)

@@ -27,6 +27,17 @@ def _moved(component: pulumi.Resource, opts: pulumi.ResourceOptions | None) -> p
 
 
 @dataclass
+class DrEndpoint:
+    """The DR hub's endpoint to the same registry (its replica serves the DR region), registered in the DR hub's
+    own ``privatelink.azurecr.io``: DR clusters pull without the primary region."""
+
+    site: Site  # the DR region's
+    resource_group_name: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    zone_id: pulumi.Input[str]
+
+
+@dataclass
 class ContainerRegistryArgs:
     site: Site
     spec: RegistrySpec
@@ -34,6 +45,7 @@ class ContainerRegistryArgs:
     private_endpoint_subnet_id: pulumi.Input[str]  # the hub's: the one endpoint, spokes reach it over peering
     zone_id: pulumi.Input[str]  # the shared privatelink.azurecr.io (PrivateDns)
     workspace_id: pulumi.Input[str]
+    dr_endpoint: DrEndpoint | None = None  # None without a DR hub
 
 
 class ContainerRegistry(pulumi.ComponentResource):
@@ -100,6 +112,20 @@ class ContainerRegistry(pulumi.ComponentResource):
             tags=site.tags,
             parent=self,
         )
+        if args.dr_endpoint is not None:
+            dr = args.dr_endpoint
+            private_endpoint(
+                f"{stem}-dr-pe-registry",
+                endpoint_name=dr.site.names.resource("private_endpoint", "cr"),
+                resource_group_name=dr.resource_group_name,
+                location=dr.site.location,
+                subnet_id=dr.subnet_id,
+                target_id=self.registry.id,
+                group_id="registry",
+                zone_id=dr.zone_id,
+                tags=dr.site.tags,
+                parent=self,
+            )
 
 
 @dataclass

@@ -11,6 +11,8 @@ import pulumi_azure_native as azure_native
 ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    # Backup vaults' and AKS backup's disk snapshots (built-in-roles/compute#disk-snapshot-contributor).
+    "Disk Snapshot Contributor": "7efff54f-a5b4-42b5-a1c5-5411624893ce",
     "Azure Kubernetes Service Cluster User Role": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
     "Azure Kubernetes Service RBAC Cluster Admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
     "Azure Kubernetes Service RBAC Reader": "7f6c6a51-bcf8-42ba-9220-52d62157d7db",

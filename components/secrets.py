@@ -34,6 +34,9 @@ class PlatformSecretsArgs:
     vault_name: pulumi.Input[str]
     # Who may read the vault's secrets (workload identities, the gateway's identity): label -> principal id.
     readers: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Values to store instead of generating them: the DR region's vault holds the same passwords as the primary
+    # one (the same SQL MI logins behind the failover group); secret name -> value (a Pulumi secret).
+    copies: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     rotation: secret_names.SecretRotation | None = None  # expiry of every secret, keepers of every generator
 
 
@@ -77,6 +80,8 @@ class PlatformSecrets(pulumi.ComponentResource):
         self.register_outputs({"secretIds": self.secret_ids})
 
     def _value(self, name: str, secret_name: str, args: PlatformSecretsArgs) -> pulumi.Output[str]:
+        if secret_name in args.copies:
+            return pulumi.Output.secret(args.copies[secret_name])
         configured = {secret_names.IOM_SMTP_PASSWORD: args.smtp_password}.get(secret_name)
         if configured is not None:
             return pulumi.Output.secret(configured.get_secret_value())

@@ -168,7 +168,9 @@ def _build(name: str, args: VnetArgs, parent: pulumi.Resource) -> _Built:
             virtual_network_name=names.resource("vnet"),
             resource_group_name=rg,
             location=loc,
-            address_space=network.AddressSpaceArgs(address_prefixes=[str(args.spec.address_space)]),
+            address_space=network.AddressSpaceArgs(
+                address_prefixes=[str(space) for space in (args.spec.address_space, *args.spec.more_address_space)]
+            ),
             tags=tags,
         ),
         opts=child,
@@ -290,8 +292,12 @@ def peer(
     vnet_name: pulumi.Input[str],
     remote_vnet_id: pulumi.Input[str],
     parent: pulumi.Resource,
+    sync_remote_address_space: bool = False,
 ) -> network.VirtualNetworkPeering:
-    """One direction of a peering: address space shared, nothing forwarded, no gateway shared either way."""
+    """One direction of a peering: address space shared, nothing forwarded, no gateway shared either way.
+
+    ``sync_remote_address_space``: the remote VNet gained a prefix after the peering was made (the DR VNet on
+    activation); ARM re-reads its address space ("Update the address space for a peered virtual network")."""
     return network.VirtualNetworkPeering(
         name,
         network.VirtualNetworkPeeringInitArgs(
@@ -303,6 +309,7 @@ def peer(
             allow_forwarded_traffic=False,
             allow_gateway_transit=False,
             use_remote_gateways=False,
+            sync_remote_address_space="true" if sync_remote_address_space else None,
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -23,15 +23,51 @@ def _render(directory: Path, stack: str) -> Plan:
     return render(Project.at(directory), stack)
 
 
-def _submit_all(pool: ProcessPoolExecutor, directories: list[Path]) -> dict[tuple[Path, str], Future[Plan]]:
-    """Every stack of every folder rendered exactly once, spread over the machine's cores.
+# acme's prd with its application tier activated in the DR region, its public entry on (as once live) and ICM 11
+# beside ICM 7.10 (so an app reads SQL MI through the Kubernetes layer): every DR test reads this one render.
+_ACTIVATED = (
+    ("    activate: false", "    activate: true"),
+    ("    enabled: false", "    enabled: true"),
+    ("    icm710: true\n", "    icm710: true\n    icm11: true\n"),
+    (
+        "    images:  # sample digests",
+        "    images:\n"
+        "      icmAs: {repository: acme/icm-as, tag: 11.10.3-acme.1, "
+        "digest: sha256:2509396c74a199103ea4c845db68337a084d298be16b49893bef2bb69f7e2835}\n"
+        "      solr: {repository: library/solr, tag: 9.8.1}\n"
+        "    # sample digests",
+    ),
+)
+
+
+def activated_folder(target: Path) -> Path:
+    """acme's stack files with prd's DR activation (``_ACTIVATED``) in ``target``; the program stays the
+    repository's."""
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        if path.name == "Pulumi.prd.yaml":
+            for old, new in _ACTIVATED:
+                assert text.count(old) == 1, old
+                text = text.replace(old, new)
+        (target / path.name).write_text(text, encoding="utf-8")
+    project = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    (target / "Pulumi.yaml").write_text(f"{project.rstrip()}\nmain: {ROOT}\n", encoding="utf-8")
+    return target
+
+
+def _submit_all(
+    pool: ProcessPoolExecutor, directories: list[Path], activated: Path
+) -> dict[tuple[Path, str], Future[Plan]]:
+    """Every stack of every folder rendered exactly once, spread over the machine's cores, plus acme's prd with
+    its DR activation (the one extra render: every DR test reads it).
 
     No render waits for another: environments read the shared outputs derived from the shared model.
     """
     # Longest first (prd, then the other environments, the shared stacks) packs the two workers best.
+    dr = {(activated, "prd"): pool.submit(_render, activated, "prd")}
     envs = {(d, s): pool.submit(_render, d, s) for s in reversed(STACKS[1:]) for d in directories}
     shared = {(d, "shared"): pool.submit(_render, d, "shared") for d in directories}
-    return {**envs, **shared}
+    return {**dr, **envs, **shared}
 
 
 def _needs_plans(item: pytest.Item) -> bool:
@@ -51,8 +87,10 @@ def pool():
 
 
 @pytest.fixture(scope="session")
-def rendering(pool: ProcessPoolExecutor) -> dict[tuple[Path, str], Future[Plan]]:
-    return _submit_all(pool, [ROOT, EXAMPLE])
+def rendering(
+    pool: ProcessPoolExecutor, tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[Path, str], Future[Plan]]:
+    return _submit_all(pool, [ROOT, EXAMPLE], activated_folder(tmp_path_factory.mktemp("activated")))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -78,6 +116,13 @@ def all_plans(rendering: dict[tuple[Path, str], Future[Plan]]) -> dict[tuple[Pat
 def plans(all_plans: dict[tuple[Path, str], Plan]) -> dict[str, Plan]:
     """The offline plan of every shipped stack of the sample customer acme (ICM 7.10, IOM, PWA)."""
     return {stack: all_plans[(ROOT, stack)] for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def activated_plan(all_plans: dict[tuple[Path, str], Plan]) -> Plan:
+    """acme's prd with caas:disasterRecovery.activate on (``_ACTIVATED``): the application tier in the DR region."""
+    (plan,) = [plan for (folder, stack), plan in all_plans.items() if folder not in (ROOT, EXAMPLE)]
+    return plan
 
 
 @pytest.fixture(scope="session")

@@ -72,8 +72,11 @@ def test_recovery_objectives_follow_what_is_deployed() -> None:
     }
     assert objectives["iomDatabase"]["regionLoss"]["rpo"] == "PT1H"
     assert objectives["icmHosts"]["pointInTime"]["rpo"] == "PT4H"
-    # Azure Backup cannot protect NFS shares: the model says so instead of promising an RPO.
-    assert objectives["sharedFiles"]["pointInTime"]["rpo"] is None
+    # Azure Backup cannot protect NFS shares: their RPO is the snapshot job's interval, and they stay in-region.
+    assert objectives["sharedFiles"]["pointInTime"]["rpo"] == "PT4H"
+    assert objectives["sharedFiles"]["regionLoss"]["rto"] is None
+    assert objectives["aksVolumes"]["pointInTime"]["rpo"] == "PT4H"
+    assert objectives["aksVolumes"]["regionLoss"]["rto"] is not None  # the vault tier, restored cross-region
     assert all(o["regionLoss"]["rpo"] is None for w, o in uat.recovery_objectives().items() if "regionLoss" in o)
 
 

@@ -209,6 +209,13 @@ def test_data_pipelines_never_deploy_and_type_no_resource_name(name, models):
 # -- DR statement -----------------------------------------------------------------------------------------
 
 
+def _volume_workloads(cfg) -> set[str]:
+    """NFS shares wherever the stack has them; AKS disk volumes where a cluster is backed up."""
+    spec = derive(cfg)
+    found = {"sharedFiles"} if spec.nfs_shares else set()
+    return found | ({"aksVolumes"} if spec.aks_pools and cfg.profile.backup else set())
+
+
 @pytest.mark.parametrize(("stack", "gateway"), [("int", False), ("uat", False), ("prd", False), ("prd", True)])
 def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack, gateway):
     """One row pair per workload the stack deploys; the gateway's once the public entry is switched on."""
@@ -225,8 +232,7 @@ def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack, gat
         expected |= {"icmHosts", "search"}
     if spec.aks_pools:
         expected.add("aksApplications")
-    if spec.nfs_shares:
-        expected.add("sharedFiles")
+    expected |= _volume_workloads(cfg)
     if cfg.public_entry.enabled:
         expected.add("appGateway")
     if spec.sftp_endpoint is not None:
@@ -237,8 +243,8 @@ def test_dr_statement_covers_every_workload_the_stack_deploys(models, stack, gat
         assert row.basis in ("documented", "estimate")
         if row.basis == "estimate":
             assert "estimate" in row.how  # the reason is stated
-    # NFS shares are never claimed to be recoverable.
-    assert not any(r.covered for r in rows if r.workload == "sharedFiles")
+    # NFS shares are never claimed to survive the region: their snapshots live in the same account.
+    assert not any(r.covered for r in rows if r.workload == "sharedFiles" and r.scenario == "regionLoss")
 
 
 def test_dr_markdown_labels_every_workload(models):

@@ -106,7 +106,7 @@ def test_state_backend_and_federation_follow_delivery() -> None:
     by_verb = {" ".join(s.command[:4]): s.command for s in plan_steps}
     account = by_verb["az storage account create"]
     for flag, value in (
-        ("--sku", "Standard_ZRS"),
+        ("--sku", "Standard_RAGZRS"),
         ("--min-tls-version", "TLS1_2"),
         ("--allow-blob-public-access", "false"),
         ("--allow-shared-key-access", "false"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +237,13 @@ def test_icm_wiring_follows_the_pinned_chart_and_image(tag: str, chart: str, wir
     assert ("openTelemetry" in values) is wired
     if wired:
         assert values["openTelemetry"] == {"enabled": True, "exporterEndpoint": ENDPOINT}
+
+
+def test_without_application_insights_nothing_is_offered_or_wired() -> None:
+    """The DR tier has no Application Insights to export to: no collector, so no egress rule to it, no IOM
+    metrics endpoint and no PWA variable pointing at a service that does not exist."""
+    spec = replace(derive(config("prd")).kubernetes, collector=None)
+    assert all(r.name != "allow-to-otel-collector" for w in spec.workloads for r in kspec.network_rules(spec, w))
+    assert kspec.otlp_endpoint(spec, "iom") is None
+    values = pwa.pwa_values(spec, "live", pwa.PwaFacts(REGISTRY)).dump()
+    assert values["environment"] == []

@@ -27,6 +27,15 @@ HUB_TYPES = {
     "azure-native:privatedns:VirtualNetworkLink": 4,
     "azure-native:network:PrivateEndpoint": 2,  # registry, SFTP host
 }
+# acme's DR hub (caas:network.drAddressSpace): agents and endpoints, its own privatelink zones, the registry endpoint.
+SHARED_DR_TYPES = {
+    "azure-native:devopsinfrastructure:Pool": 1,
+    "azure-native:network:Subnet": 2,
+    "azure-native:network:NetworkSecurityGroup": 2,
+    "azure-native:privatedns:PrivateZone": 4,
+    "azure-native:privatedns:VirtualNetworkLink": 4,
+    "azure-native:network:PrivateEndpoint": 1,
+}
 ENV_TYPES = {
     "azure-native:network:VirtualNetwork": 1,
     "azure-native:network:Subnet": 6,  # plus GatewaySubnet with VPN (uat, prd)
@@ -34,8 +43,9 @@ ENV_TYPES = {
     "azure-native:network:VirtualNetworkPeering": 2,
     "azure-native:keyvault:Vault": 1,
     "azure-native:privatedns:PrivateZone": 1,  # PostgreSQL's; the privatelink zones are the shared stack's
-    "azure-native:privatedns:VirtualNetworkLink": 6,  # spoke -> 4 shared zones (with blob: SFTP), postgres x2
-    "azure-native:network:PrivateEndpoint": 2,  # key vault, NFS file shares (registry, SFTP: the hub's)
+    "azure-native:privatedns:VirtualNetworkLink": 6,  # spoke -> 4 shared zones (blob: SFTP, AKS backup), postgres x2
+    # key vault, NFS file shares, the AKS backup extension's account (registry, SFTP: the hub's)
+    "azure-native:network:PrivateEndpoint": 3,
     "azure-native:operationalinsights:Workspace": 1,
 }
 # prd's DR network (data area): VNet with SQL MI and private-endpoint subnets, peered both ways.
@@ -51,7 +61,7 @@ def test_shared_inventory(plans: dict[str, Plan]) -> None:
     """The shared stack holds the PA/AR layer and nothing environment-specific."""
     counts = plans["shared"].by_type()
     for typ, n in HUB_TYPES.items():
-        assert counts[typ] == n, typ
+        assert counts[typ] == n + SHARED_DR_TYPES.get(typ, 0), typ
     assert counts["azure-native:keyvault:Vault"] == 0
     assert counts["azure-native:network:VirtualNetworkPeering"] == 0
 
@@ -162,7 +172,13 @@ def test_no_public_ip_except_nat_bastion_gateway_and_vpn(plans: dict[str, Plan])
     """Public IPs exist only for egress (NAT), the operators' Bastion, the gateway and VPN; no host has one."""
     for stack in STACKS:
         names = {r.name for r in plans[stack].find("azure-native:network:PublicIPAddress")}
-        allowed = {"network-nat-ip", "shared-hub-nat-ip", "shared-bastion-ip", "public-entry-ip"}
+        allowed = {
+            "network-nat-ip",
+            "shared-hub-nat-ip",
+            "shared-dr-hub-nat-ip",
+            "shared-bastion-ip",
+            "public-entry-ip",
+        }
         allowed |= {"vpn-ip-1", "vpn-ip-2"}
         assert names <= allowed, (stack, names)
 

@@ -121,7 +121,8 @@ def test_vcpu_demand_sums_vms_pools_with_surge_and_agents(plans) -> None:
     assert demand[("westeurope", "standardDSv5Family")] == 4 * 2
     assert demand[("westeurope", "standardESv5Family")] == 4 * 4 + 4 * 2
     agents = preflight.vcpu_demand(plans["shared"])
-    assert agents == {("westeurope", "standardDADSv5Family"): 2 * 2}
+    # The pool in the primary hub and the one in the DR hub (each at most 2 agents of 2 vCPUs).
+    assert agents == {("westeurope", "standardDADSv5Family"): 2 * 2, ("northeurope", "standardDADSv5Family"): 2 * 2}
     assert preflight.quota_family("Standard_D2lds_v5") == "standardDLDSv5Family"
 
 

@@ -29,13 +29,25 @@ def _zone_groups(plan: Plan) -> list[str]:
 
 
 def test_privatelink_zones_are_the_shared_stacks_and_linked_to_the_hub(customer: dict[str, Plan]) -> None:
-    """One zone of each privatelink name, in the shared stack only, each linked to the hub VNet."""
+    """One zone of each privatelink name per hub (the DR hub, where there is one, has its own set in its own
+    group, so nothing in the DR region resolves through the primary's records), in the shared stack only, each
+    linked to its hub's VNet."""
     shared = customer["shared"]
-    zones = {z.inputs["privateZoneName"]: z for z in shared.find(ZONE)}
-    assert set(zones) == set(PRIVATELINK_ZONES.values())
-    hub_links = {link.inputs["privateZoneName"] for link in shared.find(LINK)}
-    assert hub_links == set(zones)
-    assert {link.inputs["virtualNetwork"]["id"] for link in shared.find(LINK)} == {shared.outputs["hubVnetId"]}
+    hubs = {shared.outputs["hubVnetId"]: shared.outputs["hubResourceGroupName"]}
+    if "drHubVnetId" in shared.outputs:
+        hubs[shared.outputs["drHubVnetId"]] = shared.outputs["drHubResourceGroupName"]
+    for vnet_id, group in hubs.items():
+        zones = {z.inputs["privateZoneName"] for z in shared.find(ZONE) if z.inputs["resourceGroupName"] == group}
+        assert zones == set(PRIVATELINK_ZONES.values())
+        links = {
+            link.inputs["privateZoneName"] for link in shared.find(LINK) if link.inputs["resourceGroupName"] == group
+        }
+        assert links == zones
+        assert {
+            link.inputs["virtualNetwork"]["id"]
+            for link in shared.find(LINK)
+            if link.inputs["resourceGroupName"] == group
+        } == {vnet_id}
     assert set(shared.outputs["privateDnsZoneIds"].values()) == {
         f"{shared.outputs['hubVnetId'].split('/providers/')[0]}/providers/Microsoft.Network/privateDnsZones/{name}"
         for name in zones
@@ -73,13 +85,24 @@ def test_resources_of_the_shared_stack_have_one_endpoint_in_the_hub(customer: di
     targets = {shared.outputs["registryId"]: "registry"}
     if "sftpStorageAccountId" in shared.outputs:
         targets[shared.outputs["sftpStorageAccountId"]] = "blob"
+    # The DR hub's endpoint to the registry's replica registers in the DR hub's own zone: one endpoint per zone.
+    dr_hub = shared.outputs.get("drHubVnetId")
+    in_dr = [pe for pe in shared.find(ENDPOINT) if dr_hub and pe.inputs["subnet"]["id"].startswith(dr_hub + "/")]
     hub_endpoints = {
-        pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"]: pe for pe in shared.find(ENDPOINT)
+        pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"]: pe
+        for pe in shared.find(ENDPOINT)
+        if pe not in in_dr
     }
     assert set(hub_endpoints) == set(targets)
     for pe in hub_endpoints.values():
         assert pe.inputs["subnet"]["id"].startswith(shared.outputs["hubVnetId"] + "/subnets/")
-    assert sorted(_zone_groups(shared)) == sorted(shared.outputs["privateDnsZoneIds"][g] for g in targets.values())
+    assert [pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] for pe in in_dr] == (
+        [shared.outputs["registryId"]] if dr_hub else []
+    )
+    dr_zones = [shared.outputs["drPrivateDnsZoneIds"]["registry"]] if dr_hub else []
+    assert sorted(_zone_groups(shared)) == sorted(
+        [*(shared.outputs["privateDnsZoneIds"][g] for g in targets.values()), *dr_zones]
+    )
     for env in ENVS:
         env_targets = {
             pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] for pe in customer[env].find(ENDPOINT)

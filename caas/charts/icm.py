@@ -240,9 +240,9 @@ def icm_values(spec: KubernetesSpec, system: str, facts: IcmFacts) -> IcmValues:
             },
             persistence=Persistence(**{f: Volume(existing_claim=claim_name(f)) for f in SHARE_FOLDERS}),
             replication=replication,
-            open_telemetry=(
-                OpenTelemetry(exporter_endpoint=spec.collector.http_endpoint) if kspec.otlp_wired(spec, "icm") else None
-            ),
+            open_telemetry=OpenTelemetry(exporter_endpoint=otlp)
+            if (otlp := kspec.otlp_endpoint(spec, "icm"))
+            else None,
         ),
         icm_web=IcmWeb(
             operational_context=OperationalContext(**context, staging_type=system),

@@ -170,9 +170,5 @@ def iom_values(spec: KubernetesSpec, facts: IomFacts) -> IomValues:
             limits=ResourceAmounts(cpu=res.cpu_limit, memory=res.memory),
         ),
         service_account=ServiceAccount(annotations={"azure.workload.identity/client-id": facts.client_id}),
-        jboss=(
-            Jboss(metrics_endpoint=f"{spec.collector.http_endpoint}/v1/metrics")
-            if kspec.otlp_wired(spec, "iom")
-            else None
-        ),
+        jboss=Jboss(metrics_endpoint=f"{otlp}/v1/metrics") if (otlp := kspec.otlp_endpoint(spec, "iom")) else None,
     )

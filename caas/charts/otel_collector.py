@@ -151,6 +151,7 @@ def collector_config() -> dict[str, Any]:
 
 def collector_values(spec: KubernetesSpec, facts: CollectorFacts) -> CollectorValues:
     collector = spec.collector
+    assert collector is not None  # the layer installs the collector only with one
     image = kspec.image(spec, "otelCollector")
     res = kspec.resources(spec, "otelCollector")
     replicas = kspec.replicas(spec, "otelCollector")

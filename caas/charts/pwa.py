@@ -112,7 +112,9 @@ def pwa_values(spec: KubernetesSpec, system: str, facts: PwaFacts) -> PwaValues:
             reset=CacheReset(image=image("kubectl")),
         ),
         # The endpoint is offered, not wired: the PWA's telemetry is the partner's code (docs/operations.md).
-        environment=(EnvVar(name=OTLP_ENDPOINT_ENV, value=spec.collector.http_endpoint),),
+        environment=(
+            (EnvVar(name=OTLP_ENDPOINT_ENV, value=spec.collector.http_endpoint),) if spec.collector is not None else ()
+        ),
         ingress=Ingress(
             class_name=layer.INGRESS_CLASS,
             instances={

@@ -93,4 +93,12 @@ def _edge_nsgs(cfg: EstateConfig, spec: EstateSpec) -> dict[str, str]:
     """The NSG names of the stack's edge subnets, named as components/vnet.py names them."""
     subnets = addressing.HUB_SUBNETS if cfg.is_shared else addressing.ENVIRONMENT_SUBNETS
     names = spec.site.names
-    return {names.resource("nsg", s.nsg_part): s.role for s in subnets if s.role in EDGE_ROLES}
+    edges = {names.resource("nsg", s.nsg_part): s.role for s in subnets if s.role in EDGE_ROLES}
+    if spec.dr_site is not None:  # the DR tier's gateway subnet, planned once caas:disasterRecovery.activate is on
+        dr = spec.dr_site.names
+        edges |= {
+            dr.resource("nsg", s.nsg_part): s.role
+            for s in addressing.DR_APP_SUBNETS
+            if s.role in EDGE_ROLES and s.role in spec.dr_subnets
+        }
+    return edges

@@ -16,6 +16,7 @@ WORKLOADS = {
     "iomDatabase": "IOM database",
     "icmHosts": "ICM 7.10 hosts",
     "sharedFiles": "shared files (NFS)",
+    "aksVolumes": "AKS disk volumes",
 }
 
 
@@ -25,7 +26,7 @@ def data_and_recovery(ctx: Context) -> Section | None:
     if data is None:
         return None
     facts = "\n".join([_rules(ctx), _databases(ctx), _retention(cfg), _dr(ctx), _alerts(cfg)])
-    steps = [*_logins(ctx), *_refresh(ctx), *_restore(ctx), *_failover(cfg), _who_is_alerted(cfg)]
+    steps = [*_logins(ctx), *_refresh(ctx), *_restore(ctx), *_failover(cfg), *_region_loss(ctx), _who_is_alerted(cfg)]
     return Section("data-and-recovery", "Data rules and recovery", facts, tuple(steps))
 
 
@@ -316,6 +317,69 @@ def _failover(cfg: EstateConfig) -> list[Step]:
             expected=Output("Primary"),
             rollback=f"fail back from the primary region: {code(f'{back} {group}')}.",
         )
+    ]
+
+
+def _region_loss(ctx: Context) -> list[Step]:
+    """The application tier's activation in the DR region (docs/recovery.md, "Region loss"), where the stack has
+    the DR network and failover group it builds on and the shared stack runs agents in the DR hub."""
+    cfg, d = ctx.cfg, ctx.delivery
+    data = derive(cfg).data_model
+    if data is None or data.sql_mi.failover is None or d is None or d.dr_agent_pool is None:
+        return []
+    failover, dr = data.sql_mi.failover, cfg.location.dr
+    dr_rg = derive(cfg).dr_names.resource("resource_group")
+    state = d.state
+    show = f"az sql instance-failover-group show --resource-group {dr_rg} --location {dr} --name {failover.group_name}"
+    return [
+        Step(
+            title=f"Region loss: force the ICM databases over to {dr}",
+            who="platform engineer",
+            where=MACHINE,
+            why=f"After the incident manager declares the loss of {cfg.location.primary} (docs/recovery.md, "
+            f'"Region loss"): the failover group would fail over by itself after {failover.grace_minutes} minutes; '
+            "forcing it now accepts the loss of the last seconds of transactions in exchange for the time.",
+            command=Shell(
+                f"az sql instance-failover-group set-primary --allow-data-loss --resource-group {dr_rg} "
+                f"--location {dr} --name {failover.group_name}\n{show} --query replicationRole -o tsv"
+            ),
+            expected=Output("Primary"),
+            rollback="none while the primary region is lost; fail-back is its own procedure (docs/recovery.md).",
+        ),
+        Step(
+            title="Region loss: make the state account writable",
+            who="platform engineer",
+            where=MACHINE,
+            why=f"The state account {code(state.storage_account)} is geo-redundant; until Microsoft fails it over, "
+            "its copy in the paired region is read-only. A customer-managed failover makes it writable (it is "
+            "locally redundant afterwards). The stacks' secrets key stays readable: Key Vault fails over read-only.",
+            command=Shell(
+                f"az storage account failover --name {state.storage_account} --resource-group {state.resource_group} "
+                f"--yes\naz storage account show --name {state.storage_account} --query statusOfPrimary -o tsv"
+            ),
+            expected=Output("available"),
+            rollback="once the region is back: "
+            + code(f"az storage account update --name {state.storage_account} --sku {state.sku}")
+            + " restores geo-redundancy.",
+        ),
+        Step(
+            title=f"Region loss: activate the application tier in {dr}",
+            who="platform engineer",
+            where=f"a pull request, then pipeline {code(f'caas-{d.customer}-deploy-dr')} on {code(d.dr_agent_pool)}",
+            why="Set `caas:disasterRecovery.activate: true` in Pulumi.prd.yaml through a pull request; cancel the "
+            "deploy it triggers on the lost region's pool, and run the DR deploy instead: it renders the cluster, "
+            "gateway, vault, ICM 7.10 hosts and NFS share in the DR region; apps read the failover group's "
+            "listener.",
+            command=Ui(
+                f"Pipelines > caas-{d.customer}-deploy-dr > Run pipeline (branch main); approve on "
+                f"{code(d.environment('prd').name)}"
+            ),
+            expected=Outcome(
+                "the run succeeds; `pulumi stack output activeSite` prints dr and `publicIpAddress` the DR gateway's "
+                "address, which the customer's DNS records then point to"
+            ),
+            rollback="fail-back (docs/recovery.md): data back to the primary region first, then activate: false.",
+        ),
     ]
 
 

@@ -188,6 +188,15 @@ class Retention:
     vm_monthly_months: int
     long_term: LongTermRetention | None
     immutability: str
+    # Azure Backup for AKS (disk volumes): every N hours (4, 8, 12 or 24, the policy's allowed intervals), kept
+    # N days as snapshots (operational tier, <= 360) and, where >0 and the region offers it, in the vault tier.
+    aks_frequency_hours: int
+    aks_operational_days: int
+    aks_vault_days: int
+    # NFS share snapshots (pipelines/data/share-snapshots.yml): every N hours, pruned after N days; at most
+    # 200 snapshots per share (Azure Files scale targets), checked in caas.specs.data.
+    share_snapshot_hours: int
+    share_snapshot_days: int
 
 
 # prd never keeps less than this (caas:databases.*.retentionDays, caas:backup.vm.dailyRetentionDays).
@@ -263,6 +272,47 @@ class Vault:
     restore_point_group_prefix: str
 
 
+@dataclass(frozen=True)
+class AksBackupPlan:
+    """Azure Backup for AKS: a Backup vault, its AKS policy and the storage the backup extension writes to.
+
+    Only Azure Disk CSI volumes are snapshotted (the Solr and ZooKeeper claims); the NFS shares behind ICM 11
+    and IOM are skipped by Azure Backup and protected by ``ShareSnapshots`` instead.
+    """
+
+    vault_name: str
+    redundancy: str  # GeoRedundant | ZoneRedundant | LocallyRedundant (the profile's backup redundancy)
+    cross_region_restore: bool  # restores from the vault tier in the paired region (needs the vault tier)
+    soft_delete_state: str  # Backup vault values: AlwaysOn (cannot be turned off again) | On
+    soft_delete_days: int
+    immutability: str
+    frequency_hours: int
+    operational_days: int
+    vault_days: int  # 0: operational tier only
+    storage_account: str
+    container: str
+    storage_sku: str  # the extension's account: Standard_<the profile's storage redundancy>
+    snapshot_group: str  # disk snapshots land here, outside the locked estate group (Azure Backup prunes them)
+    policy_name: str = "aks-disks"
+    extension_name: str = "azure-aks-backup"
+    instance_name: str = "aks"
+
+
+@dataclass(frozen=True)
+class ShareSnapshots:
+    """Scheduled snapshots of the NFS shares (Azure Backup does not cover NFS shares), pruned by age."""
+
+    account: str
+    shares: tuple[str, ...]
+    interval_hours: int
+    retention_days: int
+
+    @property
+    def cron(self) -> str:
+        """Azure Pipelines schedule (UTC) that takes one snapshot per interval."""
+        return "0 2 * * *" if self.interval_hours == 24 else f"0 */{self.interval_hours} * * *"
+
+
 AlertTarget = Literal["sqlMi", "postgres", "aks", "vms", "appGateway"]
 AlertLevel = Literal["critical", "warning"]
 Dimensions = tuple[tuple[str, tuple[str, ...]], ...]
@@ -311,6 +361,8 @@ class DataModel:
     action_group_short_name: str
     budget_name: str
     objectives: dict[str, dict[str, Objective]] = field(default_factory=dict)
+    aks_backup: AksBackupPlan | None = None
+    share_snapshots: ShareSnapshots | None = None
 
     def recovery_objectives(self) -> dict[str, dict[str, dict[str, str | None]]]:
         return {w: {s: o.as_output() for s, o in scenarios.items()} for w, scenarios in self.objectives.items()}

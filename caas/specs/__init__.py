@@ -45,6 +45,8 @@ class EstateSpec:
     dr_site: Site | None  # the DR region, when the stack has a DR network
     dr_network: DrNetworkSpec | None
     compute: ComputeSpec | None
+    # The same compute re-sited in the DR VNet: built only with caas:disasterRecovery.activate (else None).
+    dr_compute: ComputeSpec | None
     data: DataSpec | None
     sftp_endpoint: SftpEndpoint | None
     vpn: VpnSpec | None
@@ -141,6 +143,7 @@ def derive(cfg: EstateConfig) -> EstateSpec:
         dr_site=site.dr_site(cfg) if network.dr_subnets(cfg) else None,
         dr_network=network.dr(cfg),
         compute=compute.derive(cfg) if env else None,
+        dr_compute=compute.dr(cfg),
         data=_data(cfg),
         sftp_endpoint=connectivity.sftp_endpoint(cfg),
         vpn=_vpn(cfg),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Network
 
 from caas.addresses import non_public_part
@@ -245,6 +245,8 @@ def _routed(cfg: EstateConfig) -> dict[str, IPv4Network]:
         routed["caas:network.hubAddressSpace"] = cfg.network.hub_address_space
     if cfg.network.dr_address_space is not None:
         routed["caas:network.drAddressSpace"] = cfg.network.dr_address_space
+    if cfg.network.dr_app_address_space is not None:
+        routed["caas:network.drAppAddressSpace"] = cfg.network.dr_app_address_space
     for i, site in enumerate(cfg.vpn.sites if cfg.vpn else ()):
         for j, prefix in enumerate(site.address_prefixes):
             routed[f"caas:vpn.sites[{i}].addressPrefixes[{j}]"] = prefix
@@ -373,3 +375,17 @@ def derive(cfg: EstateConfig) -> ComputeSpec:
         aks=AksSpec(cfg.aks, pools, ingress, cfg.profile.aks_tier) if pools and ingress is not None else None,
         public_entry=PublicEntrySpec(cfg.public_entry, tuple(public_routes(cfg)), gateway_capacity(cfg)),
     )
+
+
+def dr(cfg: EstateConfig) -> ComputeSpec | None:
+    """The same compute estate re-sited in the DR VNet's application subnets (caas:disasterRecovery.activate):
+    the ingress and the ICM 7.10 load balancers take the same places at the top of the DR subnets."""
+    if not network_spec.activated(cfg):
+        return None
+    primary, planned = derive(cfg), network_spec.dr_subnets(cfg)
+    aks = replace(primary.aks, ingress_ip=planned["aks"].broadcast_address - 1) if primary.aks is not None else None
+    top = planned["vms"].broadcast_address
+    icm710 = {
+        system: replace(spec, frontend_ip=top - 1 - SYSTEMS.index(system)) for system, spec in primary.icm710.items()
+    }
+    return replace(primary, aks=aks, icm710=icm710)

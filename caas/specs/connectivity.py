@@ -163,6 +163,8 @@ def _azure_ranges(cfg: EstateConfig) -> dict[str, IPv4Network]:
         ranges["caas:network.hubAddressSpace"] = net.hub_address_space
     if net.dr_address_space is not None:
         ranges["caas:network.drAddressSpace"] = net.dr_address_space
+    if net.dr_app_address_space is not None:
+        ranges["caas:network.drAppAddressSpace"] = net.dr_app_address_space
     return ranges
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from caas import secret_names
+from caas import durations, secret_names
 from caas.model import EstateConfig
-from caas.regions import EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
+from caas.regions import AKS_BACKUP_OPERATIONAL_ONLY, EU_REGIONS, PAIRED_REGIONS, REGION_CODES, ZONAL_REGIONS
 from caas.secret_names import SecretRotation
 from caas.sections.data import (
     ALERT_NAMESPACES,
@@ -19,6 +19,7 @@ from caas.sections.data import (
     PRD_MIN_VM_RETENTION_DAYS,
     SIZES,
     SQL_MI_VCORES,
+    AksBackupPlan,
     AlertLevel,
     AlertRule,
     AlertTarget,
@@ -32,6 +33,7 @@ from caas.sections.data import (
     Objective,
     Postgres,
     Retention,
+    ShareSnapshots,
     Sizes,
     SqlMi,
     Vault,
@@ -149,6 +151,48 @@ def _vault(cfg: EstateConfig, backup: Backup, retention: Retention) -> Vault:
     )
 
 
+# Backup vault soft-delete states for the recovery-vault states the rules name (the two APIs spell them apart).
+_BACKUP_VAULT_SOFT_DELETE = {"AlwaysON": "AlwaysOn", "Enabled": "On"}
+# Azure Files keeps at most 200 snapshots per share ("Azure Files scalability and performance targets").
+MAX_SHARE_SNAPSHOTS = 200
+
+
+def _aks_backup(cfg: EstateConfig, backup: Backup, retention: Retention) -> AksBackupPlan | None:
+    """Azure Backup for AKS where the profile backs up and a cluster exists; vault tier where the region has it."""
+    if not (cfg.profile.backup and compute_spec.aks_pools(cfg)):
+        return None
+    names = site_spec.names(cfg)
+    vault_days = 0 if cfg.location.primary in AKS_BACKUP_OPERATIONAL_ONLY else retention.aks_vault_days
+    return AksBackupPlan(
+        vault_name=names.resource("backup_vault"),
+        redundancy=cfg.profile.backup_redundancy,
+        cross_region_restore=_geo(cfg) and vault_days > 0,
+        soft_delete_state=_BACKUP_VAULT_SOFT_DELETE[cfg.rules.backup_soft_delete],
+        soft_delete_days=backup.soft_delete_days,
+        immutability=backup.immutability or retention.immutability,
+        frequency_hours=retention.aks_frequency_hours,
+        operational_days=retention.aks_operational_days,
+        vault_days=vault_days,
+        storage_account=names.compact("storage", "aksbkp"),
+        container="aks-backup",
+        storage_sku=f"Standard_{cfg.profile.storage_redundancy}",
+        snapshot_group=names.resource("resource_group", "aks-snapshots"),
+    )
+
+
+def _share_snapshots(cfg: EstateConfig, retention: Retention) -> ShareSnapshots | None:
+    """Scheduled snapshots of every NFS share where the profile backs up."""
+    shares = compute_spec.nfs_shares(cfg)
+    if not (cfg.profile.backup and shares):
+        return None
+    return ShareSnapshots(
+        account=site_spec.names(cfg).compact("storage", "nfs"),
+        shares=tuple(sorted(shares)),
+        interval_hours=retention.share_snapshot_hours,
+        retention_days=retention.share_snapshot_days,
+    )
+
+
 def _secrets(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None) -> dict[str, str]:
     """Key Vault secret name -> content; generated ones come from pulumi-random, the others from caas:secrets."""
     secrets: dict[str, str] = {}
@@ -214,7 +258,14 @@ def alert_rules(cfg: EstateConfig, mon: Monitoring, sql_mi: SqlMi) -> tuple[Aler
     )
 
 
-def _objectives(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None, vault: Vault | None):
+def _objectives(
+    cfg: EstateConfig,
+    sql_mi: SqlMi,
+    postgres: Postgres | None,
+    vault: Vault | None,
+    aks_backup: AksBackupPlan | None = None,
+    shares: ShareSnapshots | None = None,
+):
     """RPO/RTO per workload and scenario, from what this environment actually deploys.
 
     Figures are Microsoft's documented service characteristics: SQL MI log backups every 5-10 minutes,
@@ -261,16 +312,76 @@ def _objectives(cfg: EstateConfig, sql_mi: SqlMi, postgres: Postgres | None, vau
                 else Objective(None, None, none_region.format(vault.redundancy))
             )
         objectives["icmHosts"] = hosts
-        objectives["sharedFiles"] = {
-            "pointInTime": Objective(
-                None,
-                None,
-                "Azure Backup does not support NFS shares; share soft delete restores a deleted share within its "
-                "retention, not earlier file versions",
-            ),
-        }
+    objectives.update(volume_objectives(cfg, aks_backup, shares))
     objectives.update(platform_objectives(cfg))
     return objectives
+
+
+def volume_objectives(
+    cfg: EstateConfig, aks_backup: AksBackupPlan | None, shares: ShareSnapshots | None
+) -> dict[str, dict[str, Objective]]:
+    """The AKS disk volumes (Solr) and the NFS shares: RPO is the backup or snapshot interval.
+
+    RTOs are estimates (Microsoft publishes none for either restore): an AKS restore recreates the disks from
+    snapshots and the resources from the blob container; a share restore copies files back from a snapshot.
+    """
+    found: dict[str, dict[str, Objective]] = {}
+
+    def region(why: str) -> str:
+        return f"no copy outside {cfg.location.primary}: {why}"
+
+    if aks_backup is not None:
+        every = aks_backup.frequency_hours
+        volumes = {
+            "pointInTime": Objective(
+                f"PT{every}H",
+                "PT4H",
+                f"Azure Backup for AKS every {every} h, snapshots kept {aks_backup.operational_days} days; "
+                "estimate for the restore into the cluster",
+                "estimate",
+            )
+        }
+        if aks_backup.cross_region_restore:
+            # The vault tier keeps the first backup of each day; cross-region restore reads it in the pair.
+            volumes["regionLoss"] = Objective(
+                "P1D",
+                "PT12H",
+                f"vault tier ({aks_backup.vault_days} days) restored in the paired region (cross-region restore) "
+                "into the DR cluster; estimate",
+                "estimate",
+            )
+        else:
+            volumes["regionLoss"] = Objective(None, None, region("snapshots stay in the region"))
+        found["aksVolumes"] = volumes
+    if compute_spec.nfs_shares(cfg):
+        if shares is None:
+            found["sharedFiles"] = {
+                "pointInTime": Objective(None, None, "backup is off in this environment's profile; soft delete only")
+            }
+        else:
+            found["sharedFiles"] = {
+                "pointInTime": Objective(
+                    f"PT{shares.interval_hours}H",
+                    "PT2H",
+                    f"share snapshots every {shares.interval_hours} h kept {shares.retention_days} days (Azure "
+                    "Backup does not support NFS shares); estimate for copying files back",
+                    "estimate",
+                ),
+                "regionLoss": Objective(None, None, region("snapshots live in the share's own account")),
+            }
+    return found
+
+
+def redeploy_minutes() -> int:
+    """The stateless tier's redeploy on the critical path: cluster, user pool, then two Helm waves (the ingress
+    controller, then the app releases side by side), from the create durations the timeline uses."""
+    d = durations.DURATIONS
+    seconds = (
+        d["azure-native:containerservice:ManagedCluster"].seconds
+        + d["azure-native:containerservice:AgentPool"].seconds
+        + 2 * d["kubernetes:helm.sh/v3:Release"].seconds
+    )
+    return -(-seconds // 60)
 
 
 def platform_objectives(cfg: EstateConfig) -> dict[str, dict[str, Objective]]:
@@ -282,12 +393,14 @@ def platform_objectives(cfg: EstateConfig) -> dict[str, dict[str, Objective]]:
     region = Objective(None, None, f"runs in {cfg.location.primary} only; nothing is prepared in another region")
     found: dict[str, dict[str, Objective]] = {}
     if compute_spec.aks_pools(cfg):
+        redeploy = redeploy_minutes()
         found["aksApplications"] = {
             "pointInTime": Objective(
                 "PT0S",
-                "PT4H",
+                f"PT{redeploy}M",
                 "stateless: recreate the cluster from the stack and redeploy the pinned images from the registry "
-                "(state lives in the databases and shares); estimate: cluster creation plus Helm releases",
+                "(state lives in the databases and shares); estimate from caas.durations: cluster, user pool, "
+                f"ingress then the app releases ({redeploy} min)",
                 "estimate",
             ),
             "regionLoss": region,
@@ -380,6 +493,8 @@ def derive(cfg: EstateConfig) -> DataModel | None:
     sql_mi = _sql_mi(cfg, db, sizes, retention)
     postgres = _postgres(cfg, db, sizes, retention) if cfg.apps is not None and cfg.apps.iom else None
     vault = _vault(cfg, cfg.backup, retention) if cfg.profile.backup else None
+    aks_backup = _aks_backup(cfg, cfg.backup, retention)
+    shares = _share_snapshots(cfg, retention)
     return DataModel(
         sql_mi=sql_mi,
         postgres=postgres,
@@ -390,7 +505,9 @@ def derive(cfg: EstateConfig) -> DataModel | None:
         action_group_name=site_spec.names(cfg).resource("action_group"),
         action_group_short_name=f"{cfg.customer.code}-{cfg.environment}"[:12],
         budget_name=site_spec.names(cfg).resource("budget"),
-        objectives=_objectives(cfg, sql_mi, postgres, vault),
+        objectives=_objectives(cfg, sql_mi, postgres, vault, aks_backup, shares),
+        aks_backup=aks_backup,
+        share_snapshots=shares,
     )
 
 

@@ -127,7 +127,7 @@ def otlp_wired(spec: KubernetesSpec, app: str) -> bool:
     release (the tag up to the first '-') reads it (``OTLP_SUPPORT``). A tag without a leading release number
     is not assumed to support it."""
     support = OTLP_SUPPORT.get(app)
-    if support is None:
+    if support is None or spec.collector is None:
         return False
     chart = _release(spec.settings.charts.model_dump(by_alias=True)[support.chart])
     found = spec.settings.images.get(support.image_role) or IMAGE_DEFAULTS.get(support.image_role)  # type: ignore[call-overload]
@@ -138,6 +138,11 @@ def otlp_wired(spec: KubernetesSpec, app: str) -> bool:
         and chart >= _release(support.min_chart)  # type: ignore[operator]
         and version >= _release(support.min_version)  # type: ignore[operator]
     )
+
+
+def otlp_endpoint(spec: KubernetesSpec, app: str) -> str | None:
+    """The collector's OTLP/HTTP base URL where ``app``'s release is wired to it (``otlp_wired``), else None."""
+    return spec.collector.http_endpoint if spec.collector is not None and otlp_wired(spec, app) else None
 
 
 def containerised(cfg: EstateConfig) -> bool:
@@ -251,14 +256,20 @@ def resources(spec: KubernetesSpec, component: str) -> Resources:
     return RESOURCE_DEFAULTS[spec.scale][component]
 
 
+def _collector_egress(spec: KubernetesSpec) -> list[PolicyRule]:
+    """The OTLP endpoint is offered to every app, whether its chart sends to it or its own code does."""
+    if spec.collector is None:
+        return []
+    return [PolicyRule("allow-to-otel-collector", "Egress", (Peer(namespace=spec.collector.namespace),), OTLP_PORTS)]
+
+
 def network_rules(spec: KubernetesSpec, workload: Workload) -> list[PolicyRule]:
     """The allow rules of a workload's namespace, on top of its default-deny policy."""
     by_key = {w.key: w for w in spec.workloads}
     subnets = spec.subnets
     same = PolicyRule("allow-same-namespace", "Ingress", (Peer(namespace=workload.namespace),))
     rules = [same, PolicyRule("allow-to-same-namespace", "Egress", (Peer(namespace=workload.namespace),)), DNS]
-    # The OTLP endpoint is offered to every app, whether its chart sends to it or its own code does.
-    rules.append(PolicyRule("allow-to-otel-collector", "Egress", (Peer(namespace=COLLECTOR.namespace),), OTLP_PORTS))
+    rules.extend(_collector_egress(spec))
     if workload.web_ports:
         ports = tuple(("TCP", p, None) for p in workload.web_ports)
         rules.append(PolicyRule("allow-from-ingress", "Ingress", (Peer(namespace=INGRESS_NAMESPACE),), ports))
@@ -474,7 +485,7 @@ class KubernetesSpec:
     workloads: tuple[Workload, ...]
     subnets: dict[str, IPv4Network]  # the databases' and the nodes' ranges the network policies allow
     hostnames: dict[str, str]
-    collector: Collector = COLLECTOR
+    collector: Collector | None = COLLECTOR  # None: no Application Insights to export to (the DR tier)
 
 
 def derive(cfg: EstateConfig) -> KubernetesSpec | None:

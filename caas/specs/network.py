@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
 from caas import addressing
@@ -30,6 +30,7 @@ class VnetSpec:
     address_space: IPv4Network
     subnets: dict[str, IPv4Network]
     reserved_only: frozenset[str] = frozenset()  # roles kept free in the plan but not created
+    more_address_space: tuple[IPv4Network, ...] = ()  # further prefixes (the DR VNet's app range on activation)
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,29 @@ def subnets(cfg: EstateConfig) -> dict[str, IPv4Network]:
     return addressing.plan_subnets(cfg.network.address_space, specs, cfg.network.subnets)
 
 
+def activated(cfg: EstateConfig) -> bool:
+    """The application tier runs in the DR region (caas:disasterRecovery.activate, validated by caas.config)."""
+    return (
+        not cfg.is_shared
+        and cfg.disaster_recovery.activate
+        and cfg.network.dr_app_address_space is not None
+        and bool(cfg.network.dr_address_space)
+    )
+
+
 @once
 def dr_subnets(cfg: EstateConfig) -> dict[str, IPv4Network]:
+    """The DR VNet's subnets: the shared stack's DR hub, or an environment's DR network (SQL MI secondary, private
+    endpoints) plus, once activated, the application tier's subnets from caas:network.drAppAddressSpace."""
     if not (cfg.profile.disaster_recovery and cfg.network.dr_address_space):
         return {}
-    return addressing.plan_subnets(cfg.network.dr_address_space, addressing.DR_SUBNETS, {})
+    if cfg.is_shared:
+        return addressing.plan_subnets(cfg.network.dr_address_space, addressing.DR_HUB_SUBNETS, {})
+    planned = addressing.plan_subnets(cfg.network.dr_address_space, addressing.DR_SUBNETS, {})
+    if activated(cfg):
+        assert cfg.network.dr_app_address_space is not None
+        planned.update(addressing.plan_subnets(cfg.network.dr_app_address_space, addressing.DR_APP_SUBNETS, {}))
+    return planned
 
 
 @once
@@ -85,7 +104,8 @@ def private_dns_zones(cfg: EstateConfig) -> dict[str, str]:
         return {}
     # registry: AKS nodes and ICM 7.10 hosts pull over the hub's endpoint; vault, file: the env's own endpoints.
     zones = {key: PRIVATELINK_ZONES[key] for key in ("registry", "vault", "file")}
-    if connectivity.sftp_endpoint(cfg) is not None:
+    # blob: also the AKS backup extension's account (components.aks_backup), where backup is on.
+    if connectivity.sftp_endpoint(cfg) is not None or (cfg.profile.backup and cfg.apps.containerised):
         zones["blob"] = PRIVATELINK_ZONES["blob"]  # the shared SFTP host's endpoint in the hub
     if cfg.apps.iom:
         # Flexible server with VNet integration needs a zone ending in .postgres.database.azure.com.
@@ -107,22 +127,30 @@ def spoke(cfg: EstateConfig) -> NetworkSpec:
 
 @dataclass(frozen=True)
 class DrNetworkSpec:
-    """prd's DR VNet for the SQL MI secondary and the replication rules between the two SQL MI subnets."""
+    """prd's DR VNet for the SQL MI secondary and the replication rules between the two SQL MI subnets; once
+    activated, also the application tier's subnets, the peering with the shared DR hub and the links to the DR
+    hub's privatelink zones (``dr_zones``, empty until then)."""
 
     vnet: VnetSpec
     primary_sql_mi_nsg: str  # the primary network's NSG name (the spoke's, named by the model)
     primary_sql_mi_range: IPv4Network
     dr_sql_mi_range: IPv4Network
+    dr_zones: dict[str, str] = field(default_factory=dict)  # key -> privatelink zone the DR VNet links to
 
 
 def dr(cfg: EstateConfig) -> DrNetworkSpec | None:
+    if cfg.is_shared:
+        return None  # the shared stack's DR VNet is its DR hub (caas.specs.shared)
     planned = dr_subnets(cfg)
     if not planned:
         return None
     assert cfg.network.dr_address_space is not None  # dr_subnets is empty without it
+    app = cfg.network.dr_app_address_space if activated(cfg) else None
     return DrNetworkSpec(
-        vnet=VnetSpec(cfg.network.dr_address_space, planned),
+        vnet=VnetSpec(cfg.network.dr_address_space, planned, more_address_space=(app,) if app else ()),
         primary_sql_mi_nsg=site.names(cfg).resource("nsg", "sql-mi"),
         primary_sql_mi_range=subnets(cfg)["sqlMi"],
         dr_sql_mi_range=planned["sqlMi"],
+        # The DR tier's endpoints: its vault and NFS share, and the registry's endpoint in the DR hub.
+        dr_zones={k: z for k, z in private_dns_zones(cfg).items() if k in ("registry", "vault", "file")} if app else {},
     )

@@ -44,6 +44,10 @@ class SharedSpec:
     registry: RegistrySpec
     pipeline_identity: PipelineIdentitySpec
     build_agents: BuildAgentsSpec
+    # caas:network.drAddressSpace: the hub in the DR region with its own build agents, privatelink zones and the
+    # registry replica's endpoint, built before any loss (none of it could be created after: the shared stack's
+    # deploy runs on the primary hub's agents). None: no DR hub.
+    dr_hub: network_spec.VnetSpec | None = None
 
 
 def derive(cfg: EstateConfig) -> SharedSpec | None:
@@ -70,4 +74,7 @@ def derive(cfg: EstateConfig) -> SharedSpec | None:
             organization_url=devops.organization_url,
             projects=tuple(devops.projects),
         ),
+        dr_hub=network_spec.VnetSpec(cfg.network.dr_address_space, network_spec.dr_subnets(cfg))
+        if cfg.network.dr_address_space is not None and network_spec.dr_subnets(cfg)
+        else None,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 from caas import naming
 from caas.model import EstateConfig
+from caas.regions import ZONAL_REGIONS
 from caas.specs.memo import once
 
 
@@ -55,5 +56,7 @@ def site(cfg: EstateConfig) -> Site:
 
 
 def dr_site(cfg: EstateConfig) -> Site:
-    """The same stack in its disaster-recovery region."""
-    return replace(site(cfg), names=dr_names(cfg), location=cfg.location.dr)
+    """The same stack in its disaster-recovery region (regional, unpinned, where that region has no zones)."""
+    primary = site(cfg)
+    zones = primary.zones if cfg.location.dr in ZONAL_REGIONS else ()
+    return replace(primary, names=dr_names(cfg), location=cfg.location.dr, zones=zones)

@@ -41,6 +41,8 @@ BUILT_IN_ROLES: dict[str, str] = {
     "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb": "Azure Kubernetes Service RBAC Writer",
     "a4417e6f-fecd-4de8-b567-7b0420556985": "Key Vault Certificates Officer",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "7efff54f-a5b4-42b5-a1c5-5411624893ce": "Disk Snapshot Contributor",  # AKS backup: cluster -> snapshot group
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",  # AKS backup extension -> its account
     "f1a07417-d97a-45cb-824c-7a7467783830": "Managed Identity Operator",
     # learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-metrics-publisher
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
