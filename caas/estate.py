@@ -25,7 +25,14 @@ from components.hub_network import HubNetwork, HubNetworkArgs
 from components.icm_database import DrSite, IcmDatabase, IcmDatabaseArgs
 from components.iom_database import IomDatabase, IomDatabaseArgs
 from components.key_vault import KeyVault, KeyVaultArgs
-from components.kubernetes_layer import ClusterFacts, DatabaseFacts, KubernetesLayer, KubernetesLayerArgs, ShareFacts
+from components.kubernetes_layer import (
+    ClusterFacts,
+    DatabaseFacts,
+    KubernetesLayer,
+    KubernetesLayerArgs,
+    ShareFacts,
+    TelemetryFacts,
+)
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs, SharedRefs
 from components.observability import Observability, ObservabilityArgs
@@ -340,6 +347,7 @@ def _environment(
                 shares=ShareFacts.from_mount_sources(
                     rg, compute.mount_sources, spec.compute.files.shares if spec.compute.files else {}
                 ),
+                telemetry=TelemetryFacts(telemetry.app_insights_id, telemetry.connection_string_secret.id),
             ),
         )
         outputs.update(kubernetesNamespaces=kubernetes.namespace_names, workloadIdentityClientIds=kubernetes.client_ids)

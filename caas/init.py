@@ -59,6 +59,7 @@ STACK_ROLES = (
     "Key Vault Certificates Officer",  # the deployer on each environment vault (pipelines/estate/certificates.yml)
     "Key Vault Secrets User",
     "Managed Identity Operator",
+    "Monitoring Metrics Publisher",  # the collector's identity on the environment's Application Insights
     "Network Contributor",
     "Reader",
     "Storage Blob Data Contributor",  # the AKS backup extension on its own storage account

@@ -157,76 +157,19 @@ class AppNamespace(pulumi.ComponentResource):
         )
 
     def _secret_sync(self, name: str, args: AppNamespaceArgs) -> pulumi.Resource:
-        """The CSI driver copies Key Vault secrets into Kubernetes Secrets only while a pod mounts the class:
-        this deployment is that pod (a pause container), so the Secrets exist before the release needs them."""
-        w = args.workload
         assert self.client_id is not None
         assert self.tenant_id is not None
         account = self._service_account(name, layer.SYNC_SERVICE_ACCOUNT)
-        spec = pulumi.Output.all(vault=args.vault_name, client=self.client_id, tenant=self.tenant_id).apply(
-            lambda v: manifests.secret_provider_spec(
-                w, vault_name=v["vault"], client_id=v["client"], tenant_id=v["tenant"]
-            )
-        )
-        provider_class = k8s.apiextensions.CustomResource(
-            f"{name}-secret-provider",
-            api_version="secrets-store.csi.x-k8s.io/v1",
-            kind="SecretProviderClass",
-            metadata=self._meta(manifests.SECRET_PROVIDER_CLASS),
-            spec=spec,
-            opts=self._opts(),
-        )
-        pause = kspec.image(args.spec, "pause")
-        labels = {"app.kubernetes.io/name": "secrets-sync", "app.kubernetes.io/part-of": "intershop-caas"}
-        return k8s.apps.v1.Deployment(
-            f"{name}-secrets-sync",
-            metadata=self._meta("secrets-sync", labels=labels),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=1,
-                selector=meta.LabelSelectorArgs(match_labels=labels),
-                template=core.PodTemplateSpecArgs(
-                    metadata=meta.ObjectMetaArgs(labels=labels),
-                    spec=core.PodSpecArgs(
-                        service_account_name=layer.SYNC_SERVICE_ACCOUNT,
-                        automount_service_account_token=False,
-                        security_context=core.PodSecurityContextArgs(
-                            run_as_non_root=True,
-                            run_as_user=65532,
-                            seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                        ),
-                        containers=[
-                            core.ContainerArgs(
-                                name="pause",
-                                image=pulumi.Output.concat(
-                                    args.registry_login_server, "/", pause.repository, ":", pause.pinned_tag
-                                ),
-                                resources=core.ResourceRequirementsArgs(
-                                    requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "50m", "memory": "32Mi"}
-                                ),
-                                security_context=core.SecurityContextArgs(
-                                    allow_privilege_escalation=False,
-                                    read_only_root_filesystem=True,
-                                    capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-                                ),
-                                volume_mounts=[
-                                    core.VolumeMountArgs(name="key-vault", mount_path="/mnt/key-vault", read_only=True)
-                                ],
-                            )
-                        ],
-                        volumes=[
-                            core.VolumeArgs(
-                                name="key-vault",
-                                csi=core.CSIVolumeSourceArgs(
-                                    driver="secrets-store.csi.k8s.io",
-                                    read_only=True,
-                                    volume_attributes={"secretProviderClass": manifests.SECRET_PROVIDER_CLASS},
-                                ),
-                            )
-                        ],
-                    ),
-                ),
-            ),
-            opts=self._opts(depends_on=[account, provider_class]),
+        return secret_sync(
+            name,
+            spec=args.spec,
+            workload=args.workload,
+            namespace=self._ns.metadata.name,
+            vault_name=args.vault_name,
+            client_id=self.client_id,
+            tenant_id=self.tenant_id,
+            registry_login_server=args.registry_login_server,
+            opts=self._opts(depends_on=[account]),
         )
 
     def _volume(self, name: str, share: Share, folder: str | None, capacity: str) -> core.PersistentVolume:
@@ -430,9 +373,97 @@ def fence(
 
 def _peer(peer: layer.Peer) -> networking.NetworkPolicyPeerArgs:
     if peer.cidr is not None:
-        return networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=peer.cidr))
+        return networking.NetworkPolicyPeerArgs(
+            ip_block=networking.IPBlockArgs(cidr=peer.cidr, except_=list(peer.except_cidrs) or None)
+        )
     assert peer.namespace is not None  # a peer is a CIDR or a namespace (caas.sections.kubernetes.Peer)
     return networking.NetworkPolicyPeerArgs(
         namespace_selector=meta.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": peer.namespace}),
         pod_selector=meta.LabelSelectorArgs(match_labels=dict(peer.pod_labels)) if peer.pod_labels else None,
+    )
+
+
+def secret_sync(
+    name: str,
+    *,
+    spec: KubernetesSpec,
+    workload: layer.Workload,
+    namespace: pulumi.Input[str],
+    vault_name: pulumi.Input[str],
+    client_id: pulumi.Input[str],
+    tenant_id: pulumi.Input[str],
+    registry_login_server: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.Resource:
+    """The CSI driver copies Key Vault secrets into Kubernetes Secrets only while a pod mounts the class:
+    this deployment is that pod (a pause container, running as the ``secrets-sync`` service account, which the
+    caller creates and federates), so the Secrets exist before the release needs them."""
+
+    def metadata(object_name: str, **kwargs) -> meta.ObjectMetaArgs:
+        return meta.ObjectMetaArgs(name=object_name, namespace=namespace, **kwargs)
+
+    provider_spec = pulumi.Output.all(vault=vault_name, client=client_id, tenant=tenant_id).apply(
+        lambda v: manifests.secret_provider_spec(
+            workload, vault_name=v["vault"], client_id=v["client"], tenant_id=v["tenant"]
+        )
+    )
+    provider_class = k8s.apiextensions.CustomResource(
+        f"{name}-secret-provider",
+        api_version="secrets-store.csi.x-k8s.io/v1",
+        kind="SecretProviderClass",
+        metadata=metadata(manifests.SECRET_PROVIDER_CLASS),
+        spec=provider_spec,
+        opts=opts,
+    )
+    pause = kspec.image(spec, "pause")
+    labels = {"app.kubernetes.io/name": "secrets-sync", "app.kubernetes.io/part-of": "intershop-caas"}
+    return k8s.apps.v1.Deployment(
+        f"{name}-secrets-sync",
+        metadata=metadata("secrets-sync", labels=labels),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=1,
+            selector=meta.LabelSelectorArgs(match_labels=labels),
+            template=core.PodTemplateSpecArgs(
+                metadata=meta.ObjectMetaArgs(labels=labels),
+                spec=core.PodSpecArgs(
+                    service_account_name=layer.SYNC_SERVICE_ACCOUNT,
+                    automount_service_account_token=False,
+                    security_context=core.PodSecurityContextArgs(
+                        run_as_non_root=True,
+                        run_as_user=65532,
+                        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    containers=[
+                        core.ContainerArgs(
+                            name="pause",
+                            image=pulumi.Output.concat(
+                                registry_login_server, "/", pause.repository, ":", pause.pinned_tag
+                            ),
+                            resources=core.ResourceRequirementsArgs(
+                                requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "50m", "memory": "32Mi"}
+                            ),
+                            security_context=core.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                read_only_root_filesystem=True,
+                                capabilities=core.CapabilitiesArgs(drop=["ALL"]),
+                            ),
+                            volume_mounts=[
+                                core.VolumeMountArgs(name="key-vault", mount_path="/mnt/key-vault", read_only=True)
+                            ],
+                        )
+                    ],
+                    volumes=[
+                        core.VolumeArgs(
+                            name="key-vault",
+                            csi=core.CSIVolumeSourceArgs(
+                                driver="secrets-store.csi.k8s.io",
+                                read_only=True,
+                                volume_attributes={"secretProviderClass": manifests.SECRET_PROVIDER_CLASS},
+                            ),
+                        )
+                    ],
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[provider_class])),
     )

@@ -9,7 +9,7 @@ VNet; on (from the hub's build agents), the provider, namespaces and releases fo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -24,6 +24,7 @@ from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
 from components.app_namespace import AppNamespace, AppNamespaceArgs, Share, fence
 from components.helm_release import chart_release
+from components.otel_collector import OtelCollector, OtelCollectorArgs
 
 core = k8s.core.v1
 meta = k8s.meta.v1
@@ -79,6 +80,14 @@ class ShareFacts:
 
 
 @dataclass
+class TelemetryFacts:
+    """What the telemetry area provides: where the collector exports to, and the secret it needs."""
+
+    app_insights_id: pulumi.Input[str]
+    connection_string_secret_id: pulumi.Input[str]
+
+
+@dataclass
 class KubernetesLayerArgs:
     site: Site
     spec: KubernetesSpec
@@ -89,6 +98,8 @@ class KubernetesLayerArgs:
     registry_login_server: pulumi.Input[str]
     databases: DatabaseFacts
     shares: ShareFacts | None
+    # None: no Application Insights to export to (the DR tier: the primary's is in the lost region), no collector.
+    telemetry: TelemetryFacts | None = None
 
 
 class ClusterAddon(pulumi.ComponentResource):
@@ -159,6 +170,8 @@ class KubernetesLayer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubernetesLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("intershop:caas:KubernetesLayer", name, None, opts)
+        if args.telemetry is None:  # nothing to export to: no collector, nothing offered or wired
+            args = replace(args, spec=replace(args.spec, collector=None))
         spec = args.spec
         self.provider: k8s.Provider | None = None
         if spec.settings.enabled:
@@ -193,13 +206,40 @@ class KubernetesLayer(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        self.collector: OtelCollector | None = None
         self.releases: dict[str, k8s.helm.v3.Release] = {}
+        if args.telemetry is not None:
+            self._collector(name, args)
         if self.provider is not None:
             self._releases(name, args, self.provider)
         self.namespace_names = {k: ns.namespace for k, ns in self.namespaces.items()}
         # What the customer's own charts (microservices) and runbooks need to use the identities.
         self.client_ids = {k: ns.client_id for k, ns in self.namespaces.items() if ns.client_id is not None}
-        self.register_outputs({"namespaces": self.namespace_names, "clientIds": self.client_ids})
+        self.otlp_endpoint = self.collector.endpoint if self.collector is not None else None
+        self.register_outputs(
+            {"namespaces": self.namespace_names, "clientIds": self.client_ids, "otlpEndpoint": self.otlp_endpoint}
+        )
+
+    def _collector(self, name: str, args: KubernetesLayerArgs) -> None:
+        """The OTLP endpoint every app is offered (spec.collector); both phases, like the namespaces' identities."""
+        assert args.telemetry is not None
+        self.collector = OtelCollector(
+            f"{name}-otel",
+            OtelCollectorArgs(
+                site=args.site,
+                spec=args.spec,
+                resource_group_name=args.resource_group_name,
+                oidc_issuer_url=args.cluster.oidc_issuer_url,
+                vault_name=args.vault_name,
+                connection_string_secret_id=args.telemetry.connection_string_secret_id,
+                app_insights_id=args.telemetry.app_insights_id,
+                registry_login_server=args.registry_login_server,
+                provider=self.provider,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if self.collector.release is not None:
+            self.releases["otel-collector"] = self.collector.release
 
     def _values(self, build: Callable[..., Any], **inputs: pulumi.Input[Any]) -> pulumi.Output[dict]:
         """Resolve the Azure facts, then build the chart's typed values from the model."""

@@ -27,6 +27,7 @@ from components.kubernetes_layer import (
     KubernetesLayer,
     KubernetesLayerArgs,
     ShareFacts,
+    TelemetryFacts,
 )
 from components.roles import ROLES
 from tests.conftest import EXAMPLE, ROOT, parse, problems, stack_data
@@ -69,6 +70,9 @@ def config(stack: str, mutate=None, icm11: bool = True) -> EstateConfig:
     return parse(data, stack, SECRET_KEYS)
 
 
+APP_INSIGHTS_ID = "/subscriptions/0/resourceGroups/rg-acme-prd-weu/providers/Microsoft.Insights/components/appi"
+
+
 def render_layer(cfg: EstateConfig) -> list[Registration]:
     """The layer alone under the recording mocks, fed with Azure facts as the compute and data areas give them."""
     shares = {"icm11-live": 512, "icm11-edit": 512, "iom": 256}
@@ -96,6 +100,7 @@ def render_layer(cfg: EstateConfig) -> list[Registration]:
                     postgres_admin_login="caasadmin",
                 ),
                 shares=ShareFacts("rg-acme-prd-weu", NFS_ACCOUNT, {k: k for k in shares}, shares),
+                telemetry=TelemetryFacts(APP_INSIGHTS_ID, f"{VAULT_ID}/secrets/appinsights-connection-string"),
             ),
         )
 
@@ -439,9 +444,10 @@ def test_switched_off_layer_keeps_only_the_azure_side(switched_off: Rendered) ->
     assert not _k8s(switched_off)
     workloads = derive(config("prd")).workloads
     identities = switched_off.find("azure-native:managedidentity:UserAssignedIdentity")
-    assert len(identities) == sum(w.identity for w in workloads) == 3
+    # One per app that reads Key Vault or runs customer code, and the collector's (its account and the sync's).
+    assert len(identities) == sum(w.identity for w in workloads) + 1 == 4
     credentials = switched_off.find("azure-native:managedidentity:FederatedIdentityCredential")
-    assert len(credentials) == sum(len(w.federated_service_accounts) for w in workloads)
+    assert len(credentials) == sum(len(w.federated_service_accounts) for w in workloads) + 2
 
 
 def test_each_namespace_has_quota_limits_default_deny(layers: dict[str, Plan]) -> None:
@@ -476,6 +482,8 @@ def test_identities_federate_exactly_the_charts_service_accounts(example_plans: 
         "system:serviceaccount:globex-icm-prd-live:secrets-sync",
         "system:serviceaccount:globex-iom-prd:iom",
         "system:serviceaccount:globex-iom-prd:secrets-sync",
+        "system:serviceaccount:observability:otel-collector",
+        "system:serviceaccount:observability:secrets-sync",
     ]
     # icm-as and iom create their own accounts: the layer makes only the sync pod's.
     assert {x.inputs["metadata"]["name"] for x in plan.find("kubernetes:core/v1:ServiceAccount")} == {"secrets-sync"}
@@ -496,6 +504,7 @@ def test_identities_read_only_their_own_secrets(example_plans: dict[str, Plan]) 
         "k8s-icm-edit-reads-icm-edit-db-password": f"{vault}/secrets/icm-edit-db-password",
         "k8s-iom-reads-iom-db-password": f"{vault}/secrets/iom-db-password",
         "k8s-iom-reads-postgres-admin-password": f"{vault}/secrets/postgres-admin-password",
+        "k8s-otel-reads-appinsights-connection-string": f"{vault}/secrets/appinsights-connection-string",
     }
 
 
@@ -540,6 +549,7 @@ def test_releases_are_pinned_named_and_from_their_repositories(layers: dict[str,
         "iom": ("iom", "3.1.1", layer.INTERSHOP_REPO),
         "pwa-live": ("pwa-main", "0.13.0", layer.INTERSHOP_REPO),
         "pwa-edit": ("pwa-main", "0.13.0", layer.INTERSHOP_REPO),
+        "otel-collector": ("opentelemetry-collector", "0.170.0", layer.OTEL_REPO),
     }
     for key, plan in layers.items():
         releases = _releases(plan)
@@ -547,7 +557,9 @@ def test_releases_are_pinned_named_and_from_their_repositories(layers: dict[str,
         wanted = (
             expected
             if key.startswith("globex")
-            else {k: v for k, v in expected.items() if k in ("ingress", "iom", "pwa-live", "pwa-edit")}
+            else {
+                k: v for k, v in expected.items() if k in ("ingress", "iom", "pwa-live", "pwa-edit", "otel-collector")
+            }
         )
         assert found == wanted, key
         assert all(r["atomic"] is True and r["namespace"] for r in releases.values()), key

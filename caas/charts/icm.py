@@ -92,6 +92,13 @@ class Replication(Values):
     source_database_name: str | None = None
 
 
+class OpenTelemetry(Values):
+    """icm-as >= 2.13.0: the OpenTelemetry Java agent, read by ICM >= 14.3.0 only (``layer.OTLP_SUPPORT``)."""
+
+    enabled: bool = True
+    exporter_endpoint: str  # OTLP/HTTP base URL (the chart's default is New Relic's collector, port 4318)
+
+
 class IcmAs(Values):
     replica_count: int
     image: AsImage
@@ -105,6 +112,7 @@ class IcmAs(Values):
     persistence: Persistence
     jgroups: Jgroups = Jgroups()
     replication: Replication
+    open_telemetry: OpenTelemetry | None = None  # only where the pinned chart and image support it
 
 
 # -- icm-web -----------------------------------------------------------------------------------------------
@@ -232,6 +240,9 @@ def icm_values(spec: KubernetesSpec, system: str, facts: IcmFacts) -> IcmValues:
             },
             persistence=Persistence(**{f: Volume(existing_claim=claim_name(f)) for f in SHARE_FOLDERS}),
             replication=replication,
+            open_telemetry=OpenTelemetry(exporter_endpoint=otlp)
+            if (otlp := kspec.otlp_endpoint(spec, "icm"))
+            else None,
         ),
         icm_web=IcmWeb(
             operational_context=OperationalContext(**context, staging_type=system),

@@ -87,6 +87,12 @@ class ServiceAccount(Values):
     annotations: dict[str, str]
 
 
+class Jboss(Values):
+    # iom >= 3.0.0, IOM >= 5.0.0: WildFly pushes its and IOM's metrics as OTLP/HTTP to this URL (the chart's
+    # example: http://otel-collector:4318/v1/metrics), as OMS_OTEL_COLLECTOR.
+    metrics_endpoint: str
+
+
 class IomValues(Values):
     replica_count: int
     kubectl_image_repository: str
@@ -99,6 +105,7 @@ class IomValues(Values):
     ingress: Ingress
     resources: ResourceRequirements
     service_account: ServiceAccount
+    jboss: Jboss | None = None  # only where the pinned chart and image support it
 
 
 @dataclass(frozen=True)
@@ -163,4 +170,5 @@ def iom_values(spec: KubernetesSpec, facts: IomFacts) -> IomValues:
             limits=ResourceAmounts(cpu=res.cpu_limit, memory=res.memory),
         ),
         service_account=ServiceAccount(annotations={"azure.workload.identity/client-id": facts.client_id}),
+        jboss=Jboss(metrics_endpoint=f"{otlp}/v1/metrics") if (otlp := kspec.otlp_endpoint(spec, "iom")) else None,
     )

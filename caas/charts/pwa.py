@@ -57,6 +57,15 @@ class Ingress(Values):
     instances: dict[str, IngressInstance]
 
 
+class EnvVar(Values):
+    name: str
+    value: str
+
+
+# The OpenTelemetry SDKs' standard variable for the OTLP base URL: the partner's SSR code decides whether to send.
+OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+
+
 class PwaValues(Values):
     replica_count: int
     image: Image
@@ -64,6 +73,7 @@ class PwaValues(Values):
     resources: ResourceRequirements
     cache: Cache
     ingress: Ingress
+    environment: tuple[EnvVar, ...]  # extra env vars of the SSR containers
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,10 @@ def pwa_values(spec: KubernetesSpec, system: str, facts: PwaFacts) -> PwaValues:
             image=image("pwaNginx"),
             resources=resources("pwaCache"),
             reset=CacheReset(image=image("kubectl")),
+        ),
+        # The endpoint is offered, not wired: the PWA's telemetry is the partner's code (docs/operations.md).
+        environment=(
+            (EnvVar(name=OTLP_ENDPOINT_ENV, value=spec.collector.http_endpoint),) if spec.collector is not None else ()
         ),
         ingress=Ingress(
             class_name=layer.INGRESS_CLASS,

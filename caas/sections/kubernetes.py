@@ -28,6 +28,7 @@ App = Literal["icm", "iom", "pwa", "search", "microservices"]
 INTERSHOP_REPO = "https://intershop.github.io/helm-charts"
 SOLR_REPO = "https://solr.apache.org/charts"
 HAPROXY_REPO = "https://haproxytech.github.io/helm-charts"
+OTEL_REPO = "https://open-telemetry.github.io/opentelemetry-helm-charts"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ CHARTS: dict[str, ChartSource] = {
     "solrOperator": ChartSource(SOLR_REPO, "solr-operator"),
     "solr": ChartSource(SOLR_REPO, "solr"),
     "ingress": ChartSource(HAPROXY_REPO, "kubernetes-ingress"),
+    "otelCollector": ChartSource(OTEL_REPO, "opentelemetry-collector"),
 }
 
 ChartVersion = Annotated[
@@ -67,6 +69,9 @@ class ChartVersions(Section):
     solr_operator: ChartVersion = Field(default="0.9.1", description=_pinned("apache-solr/solr-operator"))
     solr: ChartVersion = Field(default="0.9.1", description=_pinned("apache-solr/solr"))
     ingress: ChartVersion = Field(default="1.52.1", description=_pinned("haproxytech/kubernetes-ingress"))
+    otel_collector: ChartVersion = Field(
+        default="0.170.0", description=_pinned("open-telemetry/opentelemetry-collector")
+    )
 
 
 # -------------------------------------------------------------------------------------------------------
@@ -110,6 +115,7 @@ ImageRole = Literal[
     "ingressController",
     "busybox",
     "pause",
+    "otelCollector",
 ]
 # Project images (built by the customer's pipeline) and Solr (its version follows Intershop's release notes for
 # the ICM release) have no default. The others default to what the pinned charts were released with.
@@ -134,6 +140,9 @@ IMAGE_DEFAULTS: dict[str, Image] = {
         "ingressController": ("haproxytech/kubernetes-ingress", "3.2.12"),
         "busybox": ("library/busybox", "1.37.0"),  # prepares the ICM share's folders
         "pause": ("k8s/pause", "3.10"),  # keeps the Key Vault secrets synced
+        # The contrib distribution: the core image has neither the azuremonitor exporter nor the azureauth
+        # extension. The tag is the pinned chart's appVersion (opentelemetry-collector 0.170.0 -> 0.158.0).
+        "otelCollector": ("otel/opentelemetry-collector-contrib", "0.158.0"),
     }.items()
 }
 
@@ -198,7 +207,7 @@ QUOTA_DEFAULTS: dict[str, dict[str, Quota]] = {
     },
 }
 
-Component = Literal["icmAs", "icmWebadapter", "iom", "pwa", "pwaCache", "solr", "zookeeper", "ingress"]
+Component = Literal["icmAs", "icmWebadapter", "iom", "pwa", "pwaCache", "solr", "zookeeper", "ingress", "otelCollector"]
 REPLICA_DEFAULTS: dict[str, dict[str, int]] = {
     "production": {
         "icmAs": 2,
@@ -209,6 +218,7 @@ REPLICA_DEFAULTS: dict[str, dict[str, int]] = {
         "solr": 3,
         "zookeeper": 3,
         "ingress": 3,
+        "otelCollector": 2,  # telemetry keeps flowing through a node drain or a rolling update
     },
     "small": {
         "icmAs": 1,
@@ -219,6 +229,7 @@ REPLICA_DEFAULTS: dict[str, dict[str, int]] = {
         "solr": 1,
         "zookeeper": 1,
         "ingress": 2,
+        "otelCollector": 1,
     },
 }
 
@@ -240,6 +251,7 @@ RESOURCE_DEFAULTS: dict[str, dict[str, Resources]] = {
         "pwaCache": Resources("100m", "500m", "256Mi"),
         "solr": Resources("1", "2", "4Gi"),
         "zookeeper": Resources("250m", "500m", "1Gi"),
+        "otelCollector": Resources("200m", "1", "512Mi"),
     },
     "small": {
         "icmAs": Resources("1", "2", "4Gi"),
@@ -248,6 +260,7 @@ RESOURCE_DEFAULTS: dict[str, dict[str, Resources]] = {
         "pwaCache": Resources("50m", "250m", "128Mi"),
         "solr": Resources("500m", "1", "3Gi"),
         "zookeeper": Resources("100m", "250m", "512Mi"),
+        "otelCollector": Resources("100m", "500m", "256Mi"),
     },
 }
 SEARCH_STORAGE_GIB = {"production": 64, "small": 16}
@@ -321,6 +334,8 @@ class Kubernetes(Section):
 ADDON_QUOTAS: dict[str, Quota] = {
     "ingress": _quota("2", "2Gi", "4", "2Gi", 10),
     "solrOperator": _quota("1", "1Gi", "2", "2Gi", 5),
+    # The collector (production: two 1-CPU/512Mi replicas) plus a surge, and the secrets sync pod.
+    "otelCollector": _quota("1", "2Gi", "4", "2Gi", 6),
 }
 
 
@@ -332,6 +347,12 @@ INGRESS_CLASS = "haproxy"
 INGRESS_RELEASE = "ingress"
 SOLR_OPERATOR_NAMESPACE = "solr-operator"
 SOLR_OPERATOR_RELEASE = "solr-operator"
+# The OpenTelemetry Collector every app may send OTLP to; the chart's fullname is overridden to the release name,
+# so its Service and ServiceAccount are both "otel-collector".
+OBSERVABILITY_NAMESPACE = "observability"
+OTEL_RELEASE = "otel-collector"
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
 SEARCH_RELEASE = "search"  # the solr chart names the SolrCloud after the release: "search"
 SYNC_SERVICE_ACCOUNT = "secrets-sync"
 MICROSERVICES_SERVICE_ACCOUNT = "microservices"
@@ -346,6 +367,28 @@ def helm_fullname(release: str, chart: str) -> str:
     name = release if chart in release else f"{release}-{chart}"
     name = name[:63]
     return name[:-1] if name.endswith("-") else name
+
+
+@dataclass(frozen=True)
+class OtlpSupport:
+    """Where an app's chart takes an OTLP endpoint, and from which chart and app version on (read from the
+    chart sources in intershop/helm-charts): the layer wires the collector only when both pinned versions reach
+    the minimum, so a newer pinned chart or image turns the wiring on by itself."""
+
+    chart: str  # a key of CHARTS
+    key: str  # the values key, for docs and reports
+    min_chart: str  # the first chart version with the key
+    image_role: str  # whose tag carries the app version (up to the first '-')
+    min_version: str  # the first app version that reads it
+
+
+OTLP_SUPPORT: dict[str, OtlpSupport] = {
+    # icm-as 2.13.0 (umbrella icm 2.19.0) added openTelemetry.*; its docs (values-yaml/open-telemety.asciidoc):
+    # "@Since icm-as version 14.3.0, previous icm-as versions do not support the Open Telemetry Java agent".
+    "icm": OtlpSupport("icm", "icm-as.openTelemetry.exporterEndpoint", "2.19.0", "icmAs", "14.3.0"),
+    # iom 3.0.0 added jboss.metricsEndpoint (OMS_OTEL_COLLECTOR): "Requires IOM version 5.0.0 or later".
+    "iom": OtlpSupport("iom", "jboss.metricsEndpoint", "3.0.0", "iom", "5.0.0"),
+}
 
 
 @dataclass(frozen=True)
@@ -397,6 +440,7 @@ class Peer:
     namespace: str | None = None  # all pods of this namespace
     pod_labels: tuple[tuple[str, str], ...] = ()  # with namespace: only these pods
     cidr: str | None = None
+    except_cidrs: tuple[str, ...] = ()  # with cidr: these ranges excepted
 
 
 @dataclass(frozen=True)

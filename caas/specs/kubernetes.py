@@ -18,6 +18,11 @@ from caas.sections.kubernetes import (
     IMAGE_DEFAULTS,
     INGRESS_NAMESPACE,
     MICROSERVICES_SERVICE_ACCOUNT,
+    OBSERVABILITY_NAMESPACE,
+    OTEL_RELEASE,
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
+    OTLP_SUPPORT,
     PROJECT_IMAGES,
     QUOTA_DEFAULTS,
     RELEASE_IMAGES,
@@ -33,6 +38,7 @@ from caas.sections.kubernetes import (
     Kubernetes,
     Peer,
     PolicyRule,
+    Port,
     Quota,
     Resources,
     SyncedSecret,
@@ -56,13 +62,87 @@ def image_roles(spec: KubernetesSpec | None) -> list[str]:
     """The image roles the stack runs, in a stable order ([] without containerised apps)."""
     if spec is None:
         return []
-    roles = ["ingressController"]
+    roles = ["ingressController", "otelCollector"]
     for flag, app_roles in APP_IMAGE_ROLES.items():
         if getattr(spec.apps, flag):
             roles.extend(r for r in app_roles if r not in roles)
     if any(w.secrets for w in spec.workloads):
         roles.append("pause")  # the Key Vault secrets sync pod
     return roles
+
+
+@dataclass(frozen=True)
+class Collector:
+    """The environment's OpenTelemetry Collector: the OTLP endpoint every app is offered."""
+
+    namespace: str
+    release: str
+    service_account: str  # the chart's, named after the release (fullnameOverride); federated with its identity
+    secret: SyncedSecret  # the Application Insights connection string, synced from Key Vault
+
+    @property
+    def host(self) -> str:
+        return f"{self.release}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def http_endpoint(self) -> str:
+        """OTLP/HTTP base URL (SDKs append /v1/traces, /v1/metrics, /v1/logs)."""
+        return f"http://{self.host}:{OTLP_HTTP_PORT}"
+
+    @property
+    def grpc_endpoint(self) -> str:
+        return f"http://{self.host}:{OTLP_GRPC_PORT}"
+
+    @property
+    def secret_sync(self) -> Workload:
+        """The collector's namespace as the secrets sync sees it (its SecretProviderClass reads ``secrets``)."""
+        return Workload(
+            key=OTEL_RELEASE,
+            app="observability",
+            system=None,
+            namespace=self.namespace,
+            release=self.release,
+            app_service_account=self.service_account,
+            secrets=(self.secret,),
+        )
+
+
+COLLECTOR = Collector(
+    namespace=OBSERVABILITY_NAMESPACE,
+    release=OTEL_RELEASE,
+    service_account=OTEL_RELEASE,
+    secret=SyncedSecret(secret_names.APPINSIGHTS_CONNECTION_STRING, "appinsights", "connection-string"),
+)
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """``11.10.3-globex.12`` -> (11, 10, 3); None when the tag does not start with a release number."""
+    head = version.split("-", 1)[0].split("@", 1)[0]
+    parts = head.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
+
+
+def otlp_wired(spec: KubernetesSpec, app: str) -> bool:
+    """Whether ``app``'s release sends OTLP to the collector: its pinned chart has the key and its image's
+    release (the tag up to the first '-') reads it (``OTLP_SUPPORT``). A tag without a leading release number
+    is not assumed to support it."""
+    support = OTLP_SUPPORT.get(app)
+    if support is None or spec.collector is None:
+        return False
+    chart = _release(spec.settings.charts.model_dump(by_alias=True)[support.chart])
+    found = spec.settings.images.get(support.image_role) or IMAGE_DEFAULTS.get(support.image_role)  # type: ignore[call-overload]
+    version = _release(found.tag) if found is not None else None
+    return (
+        chart is not None
+        and version is not None
+        and chart >= _release(support.min_chart)  # type: ignore[operator]
+        and version >= _release(support.min_version)  # type: ignore[operator]
+    )
+
+
+def otlp_endpoint(spec: KubernetesSpec, app: str) -> str | None:
+    """The collector's OTLP/HTTP base URL where ``app``'s release is wired to it (``otlp_wired``), else None."""
+    return spec.collector.http_endpoint if spec.collector is not None and otlp_wired(spec, app) else None
 
 
 def containerised(cfg: EstateConfig) -> bool:
@@ -176,12 +256,20 @@ def resources(spec: KubernetesSpec, component: str) -> Resources:
     return RESOURCE_DEFAULTS[spec.scale][component]
 
 
+def _collector_egress(spec: KubernetesSpec) -> list[PolicyRule]:
+    """The OTLP endpoint is offered to every app, whether its chart sends to it or its own code does."""
+    if spec.collector is None:
+        return []
+    return [PolicyRule("allow-to-otel-collector", "Egress", (Peer(namespace=spec.collector.namespace),), OTLP_PORTS)]
+
+
 def network_rules(spec: KubernetesSpec, workload: Workload) -> list[PolicyRule]:
     """The allow rules of a workload's namespace, on top of its default-deny policy."""
     by_key = {w.key: w for w in spec.workloads}
     subnets = spec.subnets
     same = PolicyRule("allow-same-namespace", "Ingress", (Peer(namespace=workload.namespace),))
     rules = [same, PolicyRule("allow-to-same-namespace", "Egress", (Peer(namespace=workload.namespace),)), DNS]
+    rules.extend(_collector_egress(spec))
     if workload.web_ports:
         ports = tuple(("TCP", p, None) for p in workload.web_ports)
         rules.append(PolicyRule("allow-from-ingress", "Ingress", (Peer(namespace=INGRESS_NAMESPACE),), ports))
@@ -226,7 +314,18 @@ def network_rules(spec: KubernetesSpec, workload: Workload) -> list[PolicyRule]:
 def addon_network_rules(spec: KubernetesSpec, chart: str) -> list[PolicyRule]:
     """The egress a cluster add-on needs on top of its namespace's default-deny policy: DNS, the API server it
     watches, and the namespaces it serves (the ingress controller: every web workload on its ports; the Solr
-    operator: the search namespace). Its inbound rules are the add-on's own (the controller's listener)."""
+    operator: the search namespace). Its inbound rules are the add-on's own (the controller's listener).
+
+    The collector watches nothing: it receives OTLP from the app namespaces only and sends to Azure Monitor's
+    ingestion endpoint and Entra ID's token endpoint, both public HTTPS names whose addresses Microsoft does not
+    pin (a NetworkPolicy matches addresses, not names): 443 to public addresses, private ranges excepted."""
+    if chart == "otelCollector":
+        apps = tuple(Peer(namespace=w.namespace) for w in spec.workloads)
+        return [
+            DNS,
+            PolicyRule("allow-otlp-from-apps", "Ingress", apps, OTLP_PORTS),
+            PolicyRule("allow-to-azure-monitor", "Egress", (PUBLIC_INTERNET,), (("TCP", 443, None),)),
+        ]
     aks = str(spec.subnets["aks"])
     rules = [DNS, PolicyRule("allow-to-api-server", "Egress", (Peer(cidr=aks),), (("TCP", 443, None),))]
     if chart == "ingress":
@@ -294,9 +393,13 @@ def _check_namespaces(cfg: EstateConfig, p: list[tuple[str, str]]) -> None:
         path = f"caas:kubernetes.namespaces.{key}"
         if key not in keys:
             p.append((path, f"no such workload in this stack; workloads: {', '.join(sorted(keys))}"))
-        if name in RESERVED_NAMESPACES or name in (INGRESS_NAMESPACE, SOLR_OPERATOR_NAMESPACE):
+        if name in RESERVED_NAMESPACES or name in (INGRESS_NAMESPACE, SOLR_OPERATOR_NAMESPACE, OBSERVABILITY_NAMESPACE):
             p.append((path, f"'{name}' is a system namespace; choose another"))
 
+
+OTLP_PORTS: tuple[Port, ...] = (("TCP", OTLP_GRPC_PORT, None), ("TCP", OTLP_HTTP_PORT, None))
+# Every address but the private ranges (RFC 1918): the public endpoints of Azure Monitor and Entra ID.
+PUBLIC_INTERNET = Peer(cidr="0.0.0.0/0", except_cidrs=("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 # Replica keys and the app flag each belongs to.
 _REPLICA_FLAG = {
@@ -382,6 +485,7 @@ class KubernetesSpec:
     workloads: tuple[Workload, ...]
     subnets: dict[str, IPv4Network]  # the databases' and the nodes' ranges the network policies allow
     hostnames: dict[str, str]
+    collector: Collector | None = COLLECTOR  # None: no Application Insights to export to (the DR tier)
 
 
 def derive(cfg: EstateConfig) -> KubernetesSpec | None:

@@ -44,6 +44,8 @@ BUILT_IN_ROLES: dict[str, str] = {
     "7efff54f-a5b4-42b5-a1c5-5411624893ce": "Disk Snapshot Contributor",  # AKS backup: cluster -> snapshot group
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",  # AKS backup extension -> its account
     "f1a07417-d97a-45cb-824c-7a7467783830": "Managed Identity Operator",
+    # learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-metrics-publisher
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
     "4d97b98b-1d4f-4787-a291-c67834d212e7": "Network Contributor",
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
     "fb879df8-f326-4884-b1cf-06f3ad86be52": "Virtual Machine User Login",
