@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from enum import Enum
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, ip_network
 from typing import Any, Literal
 
@@ -94,19 +95,31 @@ class Normaliser:
         words = tuple(sorted({cfg.environment, *also}, key=lambda w: (-len(w), w)))
         return cls(words, cfg.customer.code, hosts, tuple(ordered))
 
+    @cached_property
+    def _hosts_longest_first(self) -> tuple[tuple[str, str], ...]:
+        return tuple((host, f"<{self.hostnames[host]}>") for host in sorted(self.hostnames, key=len, reverse=True))
+
+    @cached_property
+    def _word_patterns(self) -> tuple[tuple[re.Pattern[str], str], ...]:
+        """The environment code as a word of a name (kv-acme-uat-weu, tags, URNs) and glued to the customer
+        code in names that allow no hyphen (stacmeuatweunfs); compiled once, the diff normalises every value."""
+        customer = re.escape(self.customer)
+        patterns: list[tuple[re.Pattern[str], str]] = []
+        for word in map(re.escape, self.words):
+            patterns.append((re.compile(rf"(?<![A-Za-z0-9]){word}(?![A-Za-z0-9])", re.IGNORECASE), "<env>"))
+            patterns.append((re.compile(rf"{customer}{word}", re.IGNORECASE), f"{self.customer}<env>"))
+        return tuple(patterns)
+
     def text(self, value: str) -> str:
         value = _URN_PREFIX.sub("urn:", value)
         decoded = _base64_text(value)
         if decoded is not None:
             return f"base64({self.text(decoded)})"
-        for host in sorted(self.hostnames, key=len, reverse=True):
-            value = value.replace(host, f"<{self.hostnames[host]}>")
+        for host, token in self._hosts_longest_first:
+            value = value.replace(host, token)
         value = _ADDRESS.sub(self._address, value)
-        # The environment code as a word of a name (kv-acme-uat-weu, tags, URNs) and glued to the customer
-        # code in names that allow no hyphen (stacmeuatweunfs).
-        for word in map(re.escape, self.words):
-            value = re.sub(rf"(?<![A-Za-z0-9]){word}(?![A-Za-z0-9])", "<env>", value, flags=re.IGNORECASE)
-            value = re.sub(rf"{re.escape(self.customer)}{word}", f"{self.customer}<env>", value, flags=re.IGNORECASE)
+        for pattern, replacement in self._word_patterns:
+            value = pattern.sub(replacement, value)
         return value
 
     def _address(self, match: re.Match[str]) -> str:

@@ -25,10 +25,19 @@ def _render(directory: Path, stack: str) -> Plan:
 
 # acme's prd with its application tier activated in the DR region, its public entry on (as once live) and ICM 11
 # beside ICM 7.10 (so an app reads SQL MI through the Kubernetes layer): every DR test reads this one render.
+# Kept lean, since it is the session's largest render: one host per ICM 7.10 role.
 _ACTIVATED = (
     ("    activate: false", "    activate: true"),
     ("    enabled: false", "    enabled: true"),
     ("    icm710: true\n", "    icm710: true\n    icm11: true\n"),
+    (
+        "  caas:icm710:\n",
+        "  caas:icm710:\n"
+        + "".join(
+            f"    {system}: {{webAdapter: {{count: 1}}, appServer: {{count: 1}}, solr: {{count: 1}}}}\n"
+            for system in ("live", "edit")
+        ),
+    ),
     (
         "    images:  # sample digests",
         "    images:\n"
@@ -55,28 +64,41 @@ def activated_folder(target: Path) -> Path:
     return target
 
 
+ACTIVATED = "activated"  # the key of the DR variant's render
+
+
 def _submit_all(
     pool: ProcessPoolExecutor, directories: list[Path], activated: Path
-) -> dict[tuple[Path, str], Future[Plan]]:
+) -> dict[tuple[Path | str, str], Future[Plan]]:
     """Every stack of every folder rendered exactly once, spread over the machine's cores, plus acme's prd with
     its DR activation (the one extra render: every DR test reads it).
 
-    No render waits for another: environments read the shared outputs derived from the shared model.
+    No render waits for another: environments read the shared outputs derived from the shared model. Submitted
+    in the order the tests read them (acme, globex, then the DR variant), so acme's tests run here while the
+    workers still render the rest.
     """
-    # Longest first (prd, then the other environments, the shared stacks) packs the two workers best.
-    dr = {(activated, "prd"): pool.submit(_render, activated, "prd")}
-    envs = {(d, s): pool.submit(_render, d, s) for s in reversed(STACKS[1:]) for d in directories}
-    shared = {(d, "shared"): pool.submit(_render, d, "shared") for d in directories}
-    return {**dr, **envs, **shared}
+    futures: dict[tuple[Path | str, str], Future[Plan]] = {}
+    for directory in directories:
+        for stack in reversed(STACKS):  # longest first packs the two workers best
+            futures[(directory, stack)] = pool.submit(_render, directory, stack)
+    futures[(ACTIVATED, "prd")] = pool.submit(_render, activated, "prd")
+    return futures
 
 
-def _needs_plans(item: pytest.Item) -> bool:
-    return "all_plans" in getattr(item, "fixturenames", ())
+# The session fixtures that read renders, in the order the renders complete; a test runs after those it reads.
+PLAN_FIXTURES = ("plans", "example_plans", "activated_plan")
+
+
+def _plan_rank(item: pytest.Item) -> int:
+    """0 for a test that reads no plan; else 1 + the position of the last render fixture it reads."""
+    names = getattr(item, "fixturenames", ())
+    return max((1 + i for i, fixture in enumerate(PLAN_FIXTURES) if fixture in names), default=0)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that need no plan run first, while the workers render; the plan-reading tests follow."""
-    items.sort(key=_needs_plans)  # stable: each group keeps its collection order
+    """Tests that need no plan run first, while the workers render; then those reading acme's plans, globex's,
+    the DR variant's: each group starts as soon as its renders are done."""
+    items.sort(key=_plan_rank)  # stable: each group keeps its collection order
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +114,7 @@ def pool():
 @pytest.fixture(scope="session")
 def rendering(
     pool: ProcessPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> dict[tuple[Path, str], Future[Plan]]:
+) -> dict[tuple[Path | str, str], Future[Plan]]:
     return _submit_all(pool, [ROOT, EXAMPLE], activated_folder(tmp_path_factory.mktemp("activated")))
 
 
@@ -101,7 +123,7 @@ def _render_before_any_test(request: pytest.FixtureRequest) -> None:
     """When any selected test needs the plans, start rendering them first: the pool must fork before this process
     runs a program itself (a test building a component), or the workers inherit the runtime's threads and hang.
     The renders run in the background while the tests that need no plan run here."""
-    if any(_needs_plans(item) for item in request.session.items):
+    if any(_plan_rank(item) for item in request.session.items):
         request.getfixturevalue("rendering")
 
 
@@ -111,27 +133,21 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="session")
-def all_plans(rendering: dict[tuple[Path, str], Future[Plan]]) -> dict[tuple[Path, str], Plan]:
-    return {key: future.result() for key, future in rendering.items()}
-
-
-@pytest.fixture(scope="session")
-def plans(all_plans: dict[tuple[Path, str], Plan]) -> dict[str, Plan]:
+def plans(rendering: dict[tuple[Path | str, str], Future[Plan]]) -> dict[str, Plan]:
     """The offline plan of every shipped stack of the sample customer acme (ICM 7.10, IOM, PWA)."""
-    return {stack: all_plans[(ROOT, stack)] for stack in STACKS}
+    return {stack: rendering[(ROOT, stack)].result() for stack in STACKS}
 
 
 @pytest.fixture(scope="session")
-def activated_plan(all_plans: dict[tuple[Path, str], Plan]) -> Plan:
-    """acme's prd with caas:disasterRecovery.activate on (``_ACTIVATED``): the application tier in the DR region."""
-    (plan,) = [plan for (folder, stack), plan in all_plans.items() if folder not in (ROOT, EXAMPLE)]
-    return plan
-
-
-@pytest.fixture(scope="session")
-def example_plans(all_plans: dict[tuple[Path, str], Plan]) -> dict[str, Plan]:
+def example_plans(rendering: dict[tuple[Path | str, str], Future[Plan]]) -> dict[str, Plan]:
     """The offline plan of every stack of the ICM 11 sample customer globex (examples/globex)."""
-    return {stack: all_plans[(EXAMPLE, stack)] for stack in STACKS}
+    return {stack: rendering[(EXAMPLE, stack)].result() for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def activated_plan(rendering: dict[tuple[Path | str, str], Future[Plan]]) -> Plan:
+    """acme's prd with caas:disasterRecovery.activate on (``_ACTIVATED``): the application tier in the DR region."""
+    return rendering[(ACTIVATED, "prd")].result()
 
 
 def stack_data(stack: str) -> dict[str, Any]:
