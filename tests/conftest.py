@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import multiprocessing
+import shutil
+import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -73,15 +75,14 @@ def _submit_all(
     """Every stack of every folder rendered exactly once, spread over the machine's cores, plus acme's prd with
     its DR activation (the one extra render: every DR test reads it).
 
-    No render waits for another: environments read the shared outputs derived from the shared model. Submitted
-    in the order the tests read them (acme, globex, then the DR variant), so acme's tests run here while the
-    workers still render the rest.
+    No render waits for another: environments read the shared outputs derived from the shared model. The DR
+    variant, the longest, goes first; then acme's and globex's stacks, longest first, in the order the tests read
+    them, so acme's tests run here while the workers still render globex.
     """
-    futures: dict[tuple[Path | str, str], Future[Plan]] = {}
+    futures: dict[tuple[Path | str, str], Future[Plan]] = {(ACTIVATED, "prd"): pool.submit(_render, activated, "prd")}
     for directory in directories:
-        for stack in reversed(STACKS):  # longest first packs the two workers best
+        for stack in reversed(STACKS):
             futures[(directory, stack)] = pool.submit(_render, directory, stack)
-    futures[(ACTIVATED, "prd")] = pool.submit(_render, activated, "prd")
     return futures
 
 
@@ -101,28 +102,57 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_plan_rank)  # stable: each group keeps its collection order
 
 
+class _Renders:
+    """The session's renders: started at configure time for a whole-suite run, so the workers render while the
+    tests are collected; otherwise when the first selected test needs a plan."""
+
+    pool: ProcessPoolExecutor | None = None
+    futures: dict[tuple[Path | str, str], Future[Plan]] | None = None
+    folder: Path | None = None
+
+
+def _start_rendering() -> dict[tuple[Path | str, str], Future[Plan]]:
+    if _Renders.futures is None:
+        # Forked before this process runs a program itself (a test building a component), or the workers would
+        # inherit the runtime's threads and hang; the program's modules (and the SDK modules they import) are
+        # imported once here and shared with both workers.
+        import caas.estate  # noqa: F401
+
+        _Renders.pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork"))
+        _Renders.folder = Path(tempfile.mkdtemp(prefix="caas-activated-"))
+        _Renders.futures = _submit_all(_Renders.pool, [ROOT, EXAMPLE], activated_folder(_Renders.folder))
+    return _Renders.futures
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """No narrower path, node id, -k or -m than the test folder: the run reads the plans."""
+    if config.option.keyword or config.option.markexpr:
+        return False
+    here = config.invocation_params.dir
+    return all((here / arg.split("::")[0]).resolve() in (ROOT, ROOT / "tests") for arg in config.args)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _whole_suite(config):
+        _start_rendering()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - pytest's hook signature
+    if _Renders.pool is not None:
+        _Renders.pool.shutdown(cancel_futures=True)
+    if _Renders.folder is not None:
+        shutil.rmtree(_Renders.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pool():
-    # Forked before this process renders anything, so no runtime threads are copied into the workers; the
-    # program's modules (and the SDK modules they import) are imported once here and shared with both workers.
-    import caas.estate  # noqa: F401
-
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as executor:
-        yield executor
-
-
-@pytest.fixture(scope="session")
-def rendering(
-    pool: ProcessPoolExecutor, tmp_path_factory: pytest.TempPathFactory
-) -> dict[tuple[Path | str, str], Future[Plan]]:
-    return _submit_all(pool, [ROOT, EXAMPLE], activated_folder(tmp_path_factory.mktemp("activated")))
+def rendering() -> dict[tuple[Path | str, str], Future[Plan]]:
+    return _start_rendering()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _render_before_any_test(request: pytest.FixtureRequest) -> None:
-    """When any selected test needs the plans, start rendering them first: the pool must fork before this process
-    runs a program itself (a test building a component), or the workers inherit the runtime's threads and hang.
-    The renders run in the background while the tests that need no plan run here."""
+    """When any selected test needs the plans, start rendering them before any test runs (see _start_rendering);
+    the renders run in the background while the tests that need no plan run here."""
     if any(_plan_rank(item) for item in request.session.items):
         request.getfixturevalue("rendering")
 

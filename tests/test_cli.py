@@ -15,15 +15,16 @@ from caas import reference
 from caas.cli import main
 from caas.mocks import RecordingMocks
 from caas.sdk_internals import reset_root
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLE, ROOT
 
 
-def test_plan_json_cli(capsys, plans) -> None:
-    """`plan --format json` prints the documented contract, byte-identical to the session's render."""
-    assert main(["plan", "--stack", "shared", "--format", "json", "--dir", str(ROOT)]) == 0
+def test_plan_json_cli(capsys, example_plans) -> None:
+    """`plan --format json` prints the documented contract, byte-identical to the session's render (of the
+    smallest stack: globex's shared)."""
+    assert main(["plan", "--stack", "shared", "--format", "json", "--dir", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert json.loads(out)["stack"] == "shared"
-    assert out == plans["shared"].to_json()
+    assert out == example_plans["shared"].to_json()
 
 
 def test_bad_config_exits_2_with_one_line_per_problem(tmp_path, capsys) -> None:

@@ -6,18 +6,17 @@ import base64
 import copy
 import json
 import struct
-from pathlib import Path
 
 import pytest
 import yaml
 
 from caas.config import cross_stack_problems
 from caas.mocks import SECRET, Registration, fake_password
-from caas.plan import Plan, Project, render
+from caas.plan import Plan
 from caas.sections.connectivity import parse_ssh_public_key
 from caas.specs import derive
 from components.vpn import SiteToSiteVpn, SiteToSiteVpnArgs
-from tests.conftest import ROOT, assert_reported, parse, problems, stack_data
+from tests.conftest import EXAMPLE, assert_reported, parse, problems, stack_data
 from tests.helpers import build
 
 ENVS = ("int", "uat", "prd")
@@ -258,22 +257,11 @@ def test_int_ships_without_vpn_and_nothing_of_it_exists(plans: dict[str, Plan]) 
     assert "vpn" not in int_.outputs
 
 
-@pytest.fixture(scope="module")
-def shared_without_sftp(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    """The shared stack rendered with caas:sftp removed."""
-    directory: Path = tmp_path_factory.mktemp("sftp-off")
-    (directory / "Pulumi.yaml").write_text(
-        yaml.safe_dump({"name": "caas-acme", "runtime": "python", "main": str(ROOT)})
-    )
-    document = yaml.safe_load((ROOT / "Pulumi.shared.yaml").read_text())
-    document["config"].pop("caas:sftp")
-    (directory / "Pulumi.shared.yaml").write_text(yaml.safe_dump(document))
-    return render(Project.at(directory), "shared")
-
-
-def test_no_sftp_host_exists_when_switched_off(shared_without_sftp: Plan) -> None:
-    """SFTP off in the shared stack: no account, containers, users, policy, diagnostics or sftp outputs."""
-    shared = shared_without_sftp
+def test_no_sftp_host_exists_when_switched_off(example_plans: dict[str, Plan]) -> None:
+    """SFTP off in the shared stack (globex sets no caas:sftp): no account, containers, users, policy,
+    diagnostics or sftp outputs."""
+    assert "caas:sftp" not in yaml.safe_load((EXAMPLE / "Pulumi.shared.yaml").read_text())["config"]
+    shared = example_plans["shared"]
     assert not SFTP_TYPES & set(shared.by_type())
     assert not shared.find("intershop:caas:Sftp")
     assert not [s for s in shared.find("azure-native:monitor:DiagnosticSetting") if s.name.startswith("sftp-")]
