@@ -255,10 +255,13 @@ def arm_id(token: str, name: str, inputs: dict[str, Any]) -> str:
     else:  # a type nobody listed yet: derive Microsoft.<Module>/<types> from the token
         _, module, typ = token.split(":")
         path = f"Microsoft.{module.capitalize()}/{typ[0].lower()}{typ[1:]}s"
-        leaf = next(
-            (v for k, v in inputs.items() if k.endswith("Name") and k != "resourceGroupName" and isinstance(v, str)),
-            name,
+        # Its own name input (backupPolicyName for a BackupPolicy), else the first other *Name input by key:
+        # input order is not stable between runs, and the plan must be.
+        names = sorted(
+            k for k, v in inputs.items() if k.endswith("Name") and k != "resourceGroupName" and isinstance(v, str)
         )
+        own_name = f"{typ[0].lower()}{typ[1:]}Name"
+        leaf = inputs[own_name] if own_name in names else (inputs[names[0]] if names else name)
     if rg:
         return f"{sub}/resourceGroups/{rg}/providers/{path}/{leaf}"
     if scope:

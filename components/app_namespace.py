@@ -92,20 +92,15 @@ class AppNamespace(pulumi.ComponentResource):
             tags=args.site.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Azure refuses concurrent writes of federated credentials on one identity: one after the other.
-        previous: list[pulumi.Resource] = []
-        for account in w.federated_service_accounts:
-            credential = managedidentity.FederatedIdentityCredential(
-                f"{name}-federation-{account}",
-                federated_identity_credential_resource_name=account,
-                resource_name_=identity.name,
-                resource_group_name=args.resource_group_name,
-                issuer=args.oidc_issuer_url,
-                subject=f"system:serviceaccount:{w.namespace}:{account}",
-                audiences=["api://AzureADTokenExchange"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
-            )
-            previous = [credential]
+        federate(
+            name,
+            self,
+            identity,
+            args.resource_group_name,
+            args.oidc_issuer_url,
+            w.namespace,
+            w.federated_service_accounts,
+        )
         # Secrets User on each secret the app reads, not on the vault.
         for vault_secret in dict.fromkeys(s.vault_secret for s in w.secrets):
             roles.assign(
@@ -297,6 +292,34 @@ class AppNamespace(pulumi.ComponentResource):
             opts=self._opts(depends_on=[*self._ready, *depends_on]),
         )
         return self.release
+
+
+def federate(
+    name: str,
+    parent: pulumi.Resource,
+    identity: azure_native.managedidentity.UserAssignedIdentity,
+    resource_group_name: pulumi.Input[str],
+    issuer: pulumi.Input[str],
+    namespace: str,
+    service_accounts: Sequence[str],
+) -> None:
+    """Workload identity: one federated credential per service account of ``namespace`` on ``identity``.
+
+    Azure refuses concurrent writes of federated credentials on one identity, so each waits for the previous.
+    """
+    previous: list[pulumi.Resource] = []
+    for account in service_accounts:
+        credential = managedidentity.FederatedIdentityCredential(
+            f"{name}-federation-{account}",
+            federated_identity_credential_resource_name=account,
+            resource_name_=identity.name,
+            resource_group_name=resource_group_name,
+            issuer=issuer,
+            subject=f"system:serviceaccount:{namespace}:{account}",
+            audiences=["api://AzureADTokenExchange"],
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=previous),
+        )
+        previous = [credential]
 
 
 def fence(

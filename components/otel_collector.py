@@ -24,7 +24,7 @@ from caas.specs import kubernetes as kspec
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
 from components import roles
-from components.app_namespace import fence, secret_sync
+from components.app_namespace import federate, fence, secret_sync
 from components.helm_release import chart_release
 
 core = k8s.core.v1
@@ -63,20 +63,15 @@ class OtelCollector(pulumi.ComponentResource):
             tags=args.site.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Azure refuses concurrent writes of federated credentials on one identity: one after the other.
-        previous: list[pulumi.Resource] = []
-        for account in (collector.service_account, layer.SYNC_SERVICE_ACCOUNT):
-            credential = managedidentity.FederatedIdentityCredential(
-                f"{name}-federation-{account}",
-                federated_identity_credential_resource_name=account,
-                resource_name_=identity.name,
-                resource_group_name=args.resource_group_name,
-                issuer=args.oidc_issuer_url,
-                subject=f"system:serviceaccount:{collector.namespace}:{account}",
-                audiences=["api://AzureADTokenExchange"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
-            )
-            previous = [credential]
+        federate(
+            name,
+            self,
+            identity,
+            args.resource_group_name,
+            args.oidc_issuer_url,
+            collector.namespace,
+            (collector.service_account, layer.SYNC_SERVICE_ACCOUNT),
+        )
         # With local authentication off, Application Insights accepts telemetry only from a principal holding
         # this role on the resource ("Microsoft Entra authentication for Application Insights").
         roles.assign(
