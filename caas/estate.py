@@ -8,6 +8,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from caas import estate_compute, secret_names
+from caas.sections.data import DataModel
 from caas.specs import EstateSpec
 from caas.specs.access import AccessSpec
 from caas.specs.access import facts as access_facts
@@ -338,12 +339,7 @@ def _environment(
                 secret_ids=secrets.secret_ids,
                 # Charts pull from the hub's registry endpoint: their releases wait for the spoke's zone link.
                 registry_login_server=after(refs.registry_login_server, net.dns_zone_ids["registry"]),
-                databases=DatabaseFacts(
-                    sql_host=icm_db.host,
-                    icm_databases=data.sql_mi.databases,
-                    postgres_host=iom_db.host if iom_db is not None else None,
-                    postgres_admin_login=data.postgres.admin_login if data.postgres is not None else None,
-                ),
+                databases=_database_facts(data, icm_db, iom_db),
                 shares=ShareFacts.from_mount_sources(
                     rg, compute.mount_sources, spec.compute.files.shares if spec.compute.files else {}
                 ),
@@ -499,6 +495,16 @@ def _databases(
     return icm_db, iom_db, dr_net
 
 
+def _database_facts(data: DataModel, icm_db: IcmDatabase, iom_db: IomDatabase | None) -> DatabaseFacts:
+    """What the apps connect to: ICM's SQL MI by its failover group's listener (or the instance), IOM's server."""
+    return DatabaseFacts(
+        sql_host=icm_db.host,
+        icm_databases=data.sql_mi.databases,
+        postgres_host=iom_db.host if iom_db is not None else None,
+        postgres_admin_login=data.postgres.admin_login if data.postgres is not None else None,
+    )
+
+
 def _dr_tier(
     spec: EstateSpec,
     compute_spec: ComputeSpec,
@@ -572,12 +578,8 @@ def _dr_tier(
                 secret_ids=dr_secrets.secret_ids,
                 # Pulled through the DR hub's endpoint to the registry's replica.
                 registry_login_server=after(refs.registry_login_server, dr_net.dns_zone_ids["registry"]),
-                databases=DatabaseFacts(
-                    sql_host=icm_db.host,  # the failover group's listener: whichever instance is primary
-                    icm_databases=data.sql_mi.databases,
-                    postgres_host=iom_db.host if iom_db is not None else None,
-                    postgres_admin_login=data.postgres.admin_login if data.postgres is not None else None,
-                ),
+                # ICM's host is the failover group's listener: whichever instance is primary serves both sites.
+                databases=_database_facts(data, icm_db, iom_db),
                 shares=ShareFacts.from_mount_sources(
                     dr_rg, compute.mount_sources, compute_spec.files.shares if compute_spec.files else {}
                 ),
