@@ -430,7 +430,8 @@ def platform_objectives(cfg: EstateConfig) -> dict[str, dict[str, Objective]]:
             "regionLoss": Objective(
                 "PT0S",
                 "PT12H",
-                "rebuilt in the DR cluster from the failed-over ICM database after the activation; estimate",
+                "rebuilt at the DR site (its cluster or ICM 7.10 search hosts) from the failed-over ICM database after "
+                "the activation; estimate",
                 "estimate",
             )
             if prepared
