@@ -55,7 +55,7 @@ WORKLOAD_LABELS = {
     "search": "Solr search indexes",
     "registry": "container registry (shared)",
     "sharedFiles": "NFS shares",
-    "aksVolumes": "AKS disk volumes (Solr, ZooKeeper)",
+    "aksVolumes": "AKS backup (cluster resources; disk volumes such as Solr's where a workload has them)",
     "keyVault": "Key Vault",
     "sftp": "SFTP transfer area",
 }

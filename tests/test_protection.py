@@ -215,6 +215,6 @@ def test_rto_rpo_table_is_derived_from_the_model() -> None:
     assert f"PT{model.sql_mi.failover.grace_minutes}M" in table
     assert f"| NFS shares | mistake or corruption | yes | PT{model.share_snapshots.interval_hours}H |" in table
     assert (
-        f"| AKS disk volumes (Solr, ZooKeeper) | mistake or corruption | yes | "
+        f"| {datajobs.WORKLOAD_LABELS['aksVolumes']} | mistake or corruption | yes | "
         f"PT{model.aks_backup.frequency_hours}H |" in table
     )

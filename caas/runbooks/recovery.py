@@ -16,7 +16,7 @@ WORKLOADS = {
     "iomDatabase": "IOM database",
     "icmHosts": "ICM 7.10 hosts",
     "sharedFiles": "shared files (NFS)",
-    "aksVolumes": "AKS disk volumes",
+    "aksVolumes": "AKS cluster resources and disk volumes",
 }
 
 
