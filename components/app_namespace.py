@@ -83,19 +83,11 @@ class AppNamespace(pulumi.ComponentResource):
 
     def _identity(self, name: str, args: AppNamespaceArgs) -> None:
         w = args.workload
-        # Keyword form: the resource's own `resource_name` argument shadows the Args class field.
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
-            resource_name_=args.site.names.resource("identity", w.key),
-            resource_group_name=args.resource_group_name,
-            location=args.site.location,
-            tags=args.site.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        federate(
+        identity = workload_identity(
             name,
             self,
-            identity,
+            args.site,
+            args.site.names.resource("identity", w.key),
             args.resource_group_name,
             args.oidc_issuer_url,
             w.namespace,
@@ -294,19 +286,29 @@ class AppNamespace(pulumi.ComponentResource):
         return self.release
 
 
-def federate(
+def workload_identity(
     name: str,
     parent: pulumi.Resource,
-    identity: azure_native.managedidentity.UserAssignedIdentity,
+    site: Site,
+    identity_name: str,
     resource_group_name: pulumi.Input[str],
     issuer: pulumi.Input[str],
     namespace: str,
     service_accounts: Sequence[str],
-) -> None:
-    """Workload identity: one federated credential per service account of ``namespace`` on ``identity``.
+) -> azure_native.managedidentity.UserAssignedIdentity:
+    """A user-assigned identity federated with each service account of ``namespace`` (workload identity).
 
     Azure refuses concurrent writes of federated credentials on one identity, so each waits for the previous.
     """
+    # Keyword form: the resource's own `resource_name` argument shadows the Args class field.
+    identity = managedidentity.UserAssignedIdentity(
+        f"{name}-identity",
+        resource_name_=identity_name,
+        resource_group_name=resource_group_name,
+        location=site.location,
+        tags=site.tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
     previous: list[pulumi.Resource] = []
     for account in service_accounts:
         credential = managedidentity.FederatedIdentityCredential(
@@ -320,6 +322,7 @@ def federate(
             opts=pulumi.ResourceOptions(parent=parent, depends_on=previous),
         )
         previous = [credential]
+    return identity
 
 
 def fence(

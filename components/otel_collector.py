@@ -24,7 +24,7 @@ from caas.specs import kubernetes as kspec
 from caas.specs.kubernetes import KubernetesSpec
 from caas.specs.site import Site
 from components import roles
-from components.app_namespace import federate, fence, secret_sync
+from components.app_namespace import fence, secret_sync, workload_identity
 from components.helm_release import chart_release
 
 core = k8s.core.v1
@@ -55,18 +55,11 @@ class OtelCollector(pulumi.ComponentResource):
         collector = args.spec.collector
         assert collector is not None  # the layer builds this component only with a collector
         self.endpoint = collector.http_endpoint
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
-            resource_name_=args.site.names.resource("identity", collector.release),
-            resource_group_name=args.resource_group_name,
-            location=args.site.location,
-            tags=args.site.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        federate(
+        identity = workload_identity(
             name,
             self,
-            identity,
+            args.site,
+            args.site.names.resource("identity", collector.release),
             args.resource_group_name,
             args.oidc_issuer_url,
             collector.namespace,
